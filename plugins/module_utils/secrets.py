@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright: osdeploy.nova contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection URLs with credentials, and keeping secrets out of output.
+
+Every module of the collection that handles a password or a URL with a password
+uses these functions, so that one piece of code decides how a URL is built
+(user and password percent-encoded, as SQLAlchemy and oslo.messaging expect)
+and how secrets are masked in results, diffs, warnings and errors.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+try:
+    from urllib.parse import quote, unquote, urlsplit
+except ImportError:  # pragma: no cover - Python 2 controllers are not supported
+    from urllib import quote, unquote  # type: ignore
+    from urlparse import urlsplit  # type: ignore
+
+MASK = "********"
+
+# scheme://user:password@host...  (several hosts may follow, comma-separated, as in
+# a RabbitMQ transport_url: rabbit://u:p@h1:5672,u:p@h2:5672/)
+_USERINFO = re.compile(r"(?P<pre>(?:[a-zA-Z][a-zA-Z0-9+.\-]*://|,)[^:/@\s,]*:)(?P<pw>[^@\s]*)(?P<at>@)")
+
+
+def _enc(text):
+    return quote(text, safe="")
+
+
+def build_url(scheme, user, password, host, path="", port=None, query=None):
+    """Return scheme://user:password@host[:port]/path[?query] with user and password encoded.
+
+    >>> build_url('mysql+pymysql', 'nova', 'p@ss:/w%rd', 'controller', 'nova_api')
+    'mysql+pymysql://nova:p%40ss%3A%2Fw%25rd@controller/nova_api'
+    """
+    if ":" in host and not host.startswith("["):
+        host = "[%s]" % host  # IPv6 literal
+    netloc = host if port in (None, "") else "%s:%s" % (host, port)
+    if user is not None:
+        cred = _enc(user) if password is None else "%s:%s" % (_enc(user), _enc(password))
+        netloc = "%s@%s" % (cred, netloc)
+    url = "%s://%s/%s" % (scheme, netloc, path.lstrip("/"))
+    if query:
+        url += "?" + query
+    return url
+
+
+def db_url(user, password, host, database, port=None, driver="mysql+pymysql", query=None):
+    """The SQLAlchemy URL that Nova's [database]/[api_database] connection wants."""
+    return build_url(driver, user, password, host, database, port=port, query=query)
+
+
+def parse_db_url(url):
+    """Split a mysql+pymysql URL into PyMySQL connect() keyword arguments and the database.
+
+    Returns a dict with host, port, user, password, database and, for a
+    ``?unix_socket=`` query, unix_socket. Raises ValueError on anything else.
+    """
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("mysql"):
+        raise ValueError("not a MySQL/MariaDB URL (scheme %r)" % parts.scheme)
+    result = {
+        "host": parts.hostname or "localhost",
+        "port": parts.port or 3306,
+        "user": unquote(parts.username) if parts.username is not None else None,
+        "password": unquote(parts.password) if parts.password is not None else None,
+        "database": unquote(parts.path.lstrip("/")) or None,
+    }
+    for item in parts.query.split("&"):
+        key, sep, value = item.partition("=")
+        if sep and key == "unix_socket":
+            result["unix_socket"] = unquote(value)
+    return result
+
+
+def mask_url(url):
+    """Replace the password of every user:password@ in a URL (or any text) with the mask."""
+    if not url:
+        return url
+    return _USERINFO.sub(lambda m: m.group("pre") + MASK + m.group("at"), url)
+
+
+def mask_text(text, secrets=()):
+    """Mask URL passwords and each given secret, also in its percent-encoded form.
+
+    Use it on anything a module returns or reports that came from a command or a
+    service: stdout, stderr, exception messages.
+    """
+    if text is None:
+        return text
+    text = mask_url(text)
+    variants = set()
+    for secret in secrets:
+        if not secret:
+            continue
+        secret = str(secret)
+        variants.update((secret, _enc(secret), quote(secret)))
+    # longest first, so that a secret containing another is masked whole
+    for value in sorted(variants, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text
