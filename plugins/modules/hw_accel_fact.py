@@ -26,7 +26,7 @@ description:
     C(vmx) whose C(/dev/kvm) is missing or unusable, and nested KVM inside a TCG-emulated VM.
   - A pure read. It changes nothing on the host.
 author:
-  - osdeploy.nova contributors
+  - osdeploy.nova developers (@osdeploy)
 options:
   virt_type:
     description:
@@ -47,8 +47,10 @@ attributes:
     description: The module only reads, so check mode runs it unchanged.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to diff.
   facts:
     support: full
+    description: Sets C(ansible_facts.hw_accel).
 notes:
   - Run it with privileges (C(become)) so that C(/dev/kvm) can be opened as libvirt's qemu would.
 seealso:

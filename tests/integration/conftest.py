@@ -54,7 +54,7 @@ def run_module(module, args, check=False, diff=False, verbosity=0, env=None, tim
         "ANSIBLE_DEPRECATION_WARNINGS": "0",
     })
     run_env.update(env or {})
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=timeout)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=timeout, check=False)
     output = proc.stdout + proc.stderr
     try:
         start = proc.stdout.index("{")

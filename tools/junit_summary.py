@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Add up the pytest JUnit reports of one test run and print one closing line.
 
 Skipped tests are counted apart and fail the run unless OSDEPLOY_ALLOW_SKIPS=1:
