@@ -9,6 +9,7 @@ folders and stopped at the end.
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,27 +19,31 @@ import time
 import pytest
 
 TARGET_PYTHON = "/usr/bin/python3"
+RESULT_LINE = re.compile(r"^localhost \| (?P<status>[A-Z!]+) => \{", re.M)
 
 
 class ModuleResult(dict):
     """The module's result, plus the complete output of the Ansible run in `.output`."""
 
     output = ""
+    status = ""
 
     @property
     def failed(self):
-        return bool(self.get("failed"))
+        return bool(self.get("failed")) or self.status in ("FAILED!", "UNREACHABLE!")
 
 
 def run_module(module, args, check=False, diff=False, verbosity=0, env=None, timeout=600):
     """Run osdeploy.nova.<module> with `args` (a dict) and return a ModuleResult.
 
-    The JSON stdout callback gives the exact result; `.output` holds everything
+    The minimal stdout callback prints the exact result as JSON after "localhost | STATUS => "; `.output` holds everything
     Ansible printed (stdout and stderr), for asserting that no secret leaks.
     """
     cmd = ["ansible", "localhost", "-i", "localhost,", "-c", "local",
            "-e", "ansible_python_interpreter=%s" % TARGET_PYTHON,
-           "-m", "osdeploy.nova.%s" % module, "-a", json.dumps(args)]
+           "-m", "osdeploy.nova.%s" % module]
+    if args:
+        cmd += ["-a", json.dumps(args)]
     if check:
         cmd.append("--check")
     if diff:
@@ -47,8 +52,7 @@ def run_module(module, args, check=False, diff=False, verbosity=0, env=None, tim
         cmd.append("-" + "v" * verbosity)
     run_env = dict(os.environ)
     run_env.update({
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
-        "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.minimal",
         "ANSIBLE_HOST_KEY_CHECKING": "0",
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_DEPRECATION_WARNINGS": "0",
@@ -56,14 +60,14 @@ def run_module(module, args, check=False, diff=False, verbosity=0, env=None, tim
     run_env.update(env or {})
     proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=timeout, check=False)
     output = proc.stdout + proc.stderr
+    match = RESULT_LINE.search(proc.stdout)
     try:
-        start = proc.stdout.index("{")
-        data = json.loads(proc.stdout[start:])
-        result = data["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    except (ValueError, KeyError, IndexError):
+        result, dummy = json.JSONDecoder().raw_decode(proc.stdout, match.end() - 1)
+    except (AttributeError, ValueError):
         raise AssertionError("no JSON result from ansible (rc %s):\n%s" % (proc.returncode, output))
     res = ModuleResult(result)
     res.output = output
+    res.status = match.group("status")
     return res
 
 
