@@ -55,6 +55,26 @@ def db_url(user, password, host, database, port=None, driver="mysql+pymysql", qu
     return build_url(driver, user, password, host, database, port=port, query=query)
 
 
+def transport_url(user, password, hosts, port=5672, vhost="/", scheme="rabbit"):
+    """oslo.messaging's transport_url for one or more RabbitMQ hosts.
+
+    >>> transport_url('openstack', 'p@ss', ['ctl1', 'ctl2'])
+    'rabbit://openstack:p%40ss@ctl1:5672,openstack:p%40ss@ctl2:5672/'
+    """
+    if isinstance(hosts, str):
+        hosts = [hosts]
+    if not hosts:
+        raise ValueError("at least one RabbitMQ host is needed")
+    cred = "%s:%s" % (_enc(user), _enc(password)) if password is not None else _enc(user)
+    netlocs = []
+    for host in hosts:
+        if ":" in host and not host.startswith("["):
+            host = "[%s]" % host
+        netlocs.append("%s@%s:%s" % (cred, host, port))
+    path = "" if vhost in (None, "", "/") else _enc(vhost)
+    return "%s://%s/%s" % (scheme, ",".join(netlocs), path)
+
+
 def parse_db_url(url):
     """Split a mysql+pymysql URL into PyMySQL connect() keyword arguments and the database.
 
