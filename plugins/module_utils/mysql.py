@@ -86,6 +86,14 @@ def connect(host="localhost", port=3306, user="root", password=None, unix_socket
                            "reachable?" % (place, code))
 
 
+def server_version(conn):
+    """The connected server's version text (``SELECT VERSION()``), e.g. ``10.11.19-MariaDB-0+deb12u1``."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        value = cur.fetchall()[0][0]
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
 def connect_from_module(module, database=None):
     """Connect with a module's login_* parameters; fail_json with a clear sentence."""
     if not HAS_PYMYSQL:
