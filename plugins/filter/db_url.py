@@ -78,25 +78,10 @@ _value:
   sample: mysql+pymysql://nova:p%40ss%3Aw%2Frd@controller/nova_api
 """
 
-try:
-    from ansible.errors import AnsibleFilterError
-except ImportError:  # pragma: no cover - only outside Ansible
-    AnsibleFilterError = ValueError
+from ansible.errors import AnsibleFilterError
 
-from ansible.module_utils.common.text.converters import to_text
-
+from ansible_collections.osdeploy.nova.plugins.plugin_utils.filter_args import port_arg as _port, text_arg as _text
 from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import db_url as _db_url
-
-
-def _text(value, name, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if value is None or isinstance(value, (dict, list, tuple, set, bool)):
-        raise AnsibleFilterError("osdeploy.nova.db_url: %s must be a string" % name)
-    value = to_text(value)
-    if not value and name != "password":
-        raise AnsibleFilterError("osdeploy.nova.db_url: %s must not be empty" % name)
-    return value
 
 
 def db_url(user, password, host, database, port=None, driver="mysql+pymysql", query=None):
@@ -108,15 +93,7 @@ def db_url(user, password, host, database, port=None, driver="mysql+pymysql", qu
     driver = _text(driver, "driver")
     if any(c in database for c in "/?#"):
         raise AnsibleFilterError("osdeploy.nova.db_url: database %r must not contain '/', '?' or '#'" % database)
-    if port not in (None, ""):
-        try:
-            port = int(port)
-        except (TypeError, ValueError):
-            raise AnsibleFilterError("osdeploy.nova.db_url: port must be a number, got %r" % (port,))
-        if not 0 < port < 65536:
-            raise AnsibleFilterError("osdeploy.nova.db_url: port %d is out of range" % port)
-    else:
-        port = None
+    port = _port(port)
     if query is not None:
         query = _text(query, "query").lstrip("?")
     return _db_url(user, password, host, database, port=port, driver=driver, query=query or None)

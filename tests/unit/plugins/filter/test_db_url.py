@@ -55,3 +55,14 @@ def test_bad_input(args, kwargs, word):
         db_url(*args, **kwargs)
     assert word in str(e.value)
     assert "pw" not in str(e.value).replace("osdeploy", "")
+
+
+def test_transport_url_filter():
+    from ansible_collections.osdeploy.nova.plugins.filter.transport_url import FilterModule
+    f = FilterModule().filters()["transport_url"]
+    assert f("openstack", "p@ss", "ctl") == "rabbit://openstack:p%40ss@ctl:5672/"
+    assert f("o", "p", ["a", "b"], port="5673", vhost="nova") == "rabbit://o:p@a:5673,o:p@b:5673/nova"
+    for bad in ([], "", None):
+        with pytest.raises(Exception) as exc:
+            f("o", "p", bad)
+        assert "osdeploy.nova.transport_url" in str(exc.value)
