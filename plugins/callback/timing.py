@@ -54,10 +54,7 @@ class CallbackModule(CallbackBase):
     def _task_start(self, task):
         key = task._uuid
         if key not in self._tasks:
-            name = task.get_name().strip() or task.action
-            role = getattr(task, "_role", None)
-            if role is not None:
-                name = "%s : %s" % (role.get_name(), name)
+            name = task.get_name().strip() or task.action  # carries the role's name
             self._tasks[key] = [name, time.time(), time.time()]
             self._order.append(key)
 

@@ -141,6 +141,28 @@ def umount_all_under(path):
             run(["umount", "-l", mnt], check=False)
 
 
+# The secrets the roles need, generated per lab (site.yml has no default passwords).
+LAB_SECRETS = (
+    "baseline_admin_password", "baseline_rabbitmq_password", "baseline_keystone_db_password",
+    "baseline_placement_db_password", "baseline_placement_password", "baseline_glance_db_password",
+    "baseline_glance_password", "nova_db_password", "nova_keystone_password",
+)
+# Special characters that break naive tools (URLs, shells, SQL, oslo.config's $),
+# but no braces: Ansible would read {{ or {% in a variable as a template.
+PASSWORD_SPECIALS = "@:/%$#'\"!&*()-_=+[];,.?~^"
+
+
+def lab_password(length=24):
+    """A random password with letters, digits and at least three special characters."""
+    import secrets
+    alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789" + PASSWORD_SPECIALS
+    while True:
+        pw = "".join(secrets.choice(alphabet) for _ in range(length))
+        if (sum(c in PASSWORD_SPECIALS for c in pw) >= 3 and pw[0] not in PASSWORD_SPECIALS
+                and pw[-1] not in PASSWORD_SPECIALS):
+            return pw
+
+
 def cache_root():
     return os.environ.get("OSDEPLOY_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "osdeploy-nova")
 
@@ -792,6 +814,27 @@ class Lab:
                 "lab_network=%s" % self.net]
         return "\n".join(out) + "\n"
 
+    def ensure_group_vars(self):
+        """Random secrets (made once, kept) and the lab's platform settings, beside the inventory."""
+        gv = os.path.join(self.dir, "group_vars")
+        secrets_path = os.path.join(gv, "all", "secrets.yml")
+        if not os.path.exists(secrets_path):
+            values = {name: lab_password() for name in LAB_SECRETS}
+            lines = ["# Random secrets of the osdeploy lab %s, made once by `tools/lab up`," % self.name,
+                     "# kept until `tools/lab down`. Mode 0600: do not share."]
+            lines += ["%s: %s" % (k, json.dumps(v)) for k, v in sorted(values.items())]
+            # one RabbitMQ account serves every service
+            lines.append('nova_rabbitmq_password: "{{ baseline_rabbitmq_password }}"')
+            os.makedirs(os.path.dirname(secrets_path), mode=0o700, exist_ok=True)
+            write_file(secrets_path, "\n".join(lines) + "\n", 0o600)
+            self.changes.append("secrets %s" % secrets_path)
+        compute_vars = ("# Written by `tools/lab up`: what a compute host needs as a systemd-nspawn machine.\n"
+                        "# nspawn mounts the cgroup v1 controllers read-only, so libvirt must not use them.\n"
+                        "nova_libvirt_qemu_conf:\n  cgroup_controllers: \"[ ]\"\n")
+        os.makedirs(os.path.join(gv, "compute"), mode=0o700, exist_ok=True)
+        if write_file(os.path.join(gv, "compute", "lab.yml"), compute_vars, 0o644):
+            self.changes.append("group_vars of compute")
+
     # -- commands
     def up(self, computes=None):
         self.lock()
@@ -820,6 +863,7 @@ class Lab:
             self.state["rootfs"] = lower
             self.save_state()
         self.ensure_key()
+        self.ensure_group_vars()
         self.ensure_bridge()
         self.ensure_ip_forward()
         self.save_state()
