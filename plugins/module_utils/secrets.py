@@ -24,8 +24,10 @@ except ImportError:  # pragma: no cover - Python 2 controllers are not supported
 MASK = "********"
 
 # scheme://user:password@host...  (several hosts may follow, comma-separated, as in
-# a RabbitMQ transport_url: rabbit://u:p@h1:5672,u:p@h2:5672/)
-_USERINFO = re.compile(r"(?P<pre>(?:[a-zA-Z][a-zA-Z0-9+.\-]*://|,)[^:/@\s,]*:)(?P<pw>[^@\s]*)(?P<at>@)")
+# a RabbitMQ transport_url: rabbit://u:p@h1:5672,u:p@h2:5672/). The password runs to
+# the last '@' of its host segment, so that an unencoded '@' in it (a broken URL, as
+# nova-manage's own cell0 default writes) is masked whole, not half.
+_USERINFO = re.compile(r"(?P<pre>(?:[a-zA-Z][a-zA-Z0-9+.\-]*://|,)[^:/@\s,]*:)(?P<pw>[^\s/,]*)(?P<at>@)")
 
 
 def _enc(text):
@@ -113,7 +115,6 @@ def mask_text(text, secrets=()):
     """
     if text is None:
         return text
-    text = mask_url(text)
     variants = set()
     for secret in secrets:
         if not secret:
@@ -121,6 +122,7 @@ def mask_text(text, secrets=()):
         secret = str(secret)
         variants.update((secret, _enc(secret), quote(secret)))
     # longest first, so that a secret containing another is masked whole
+    # (before mask_url, which could otherwise cut a secret in two and leave half of it)
     for value in sorted(variants, key=len, reverse=True):
         text = text.replace(value, MASK)
-    return text
+    return mask_url(text)
