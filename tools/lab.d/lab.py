@@ -147,19 +147,23 @@ LAB_SECRETS = (
     "baseline_placement_db_password", "baseline_placement_password", "baseline_glance_db_password",
     "baseline_glance_password", "nova_db_password", "nova_keystone_password",
 )
+# Keystone 22 (Zed) hands its [database] connection to alembic unescaped, so a
+# percent-encoded character in it breaks keystone-manage (the baseline role
+# refuses such a password): this one gets only characters URLs leave as they are.
+URL_SAFE_SECRETS = ("baseline_keystone_db_password",)
 # Special characters that break naive tools (URLs, shells, SQL, oslo.config's $),
 # but no braces: Ansible would read {{ or {% in a variable as a template.
 PASSWORD_SPECIALS = "@:/%$#'\"!&*()-_=+[];,.?~^"
 
 
-def lab_password(length=24):
-    """A random password with letters, digits and at least three special characters."""
+def lab_password(length=24, specials=True):
+    """A random password: letters, digits and, with specials, at least three special characters."""
     import secrets
-    alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789" + PASSWORD_SPECIALS
+    special = PASSWORD_SPECIALS if specials else "-_.~"
+    alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789" + special
     while True:
         pw = "".join(secrets.choice(alphabet) for _ in range(length))
-        if (sum(c in PASSWORD_SPECIALS for c in pw) >= 3 and pw[0] not in PASSWORD_SPECIALS
-                and pw[-1] not in PASSWORD_SPECIALS):
+        if (sum(c in special for c in pw) >= 3 and pw[0] not in special and pw[-1] not in special):
             return pw
 
 
@@ -819,7 +823,7 @@ class Lab:
         gv = os.path.join(self.dir, "group_vars")
         secrets_path = os.path.join(gv, "all", "secrets.yml")
         if not os.path.exists(secrets_path):
-            values = {name: lab_password() for name in LAB_SECRETS}
+            values = {name: lab_password(specials=name not in URL_SAFE_SECRETS) for name in LAB_SECRETS}
             lines = ["# Random secrets of the osdeploy lab %s, made once by `tools/lab up`," % self.name,
                      "# kept until `tools/lab down`. Mode 0600: do not share."]
             lines += ["%s: %s" % (k, json.dumps(v)) for k, v in sorted(values.items())]
