@@ -1,7 +1,7 @@
 # The two commands of the README, and the test tiers one by one.
 .PHONY: deploy test unit sanity lint integration molecule clean
 
-# The main job: run site.yml (today: decide the virt_type of this host).
+# The main job: deploy Nova with site.yml on the local lab and verify it.
 deploy:
 	bash tools/deploy
 

@@ -162,7 +162,7 @@ def lab_password(length=24, specials=True):
     special = PASSWORD_SPECIALS if specials else "-_.~"
     alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789" + special
     while True:
-        pw = "".join(secrets.choice(alphabet) for _ in range(length))
+        pw = "".join(secrets.choice(alphabet) for dummy in range(length))
         if (sum(c in special for c in pw) >= 3 and pw[0] not in special and pw[-1] not in special):
             return pw
 
