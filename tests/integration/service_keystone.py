@@ -22,7 +22,7 @@ import urllib.request
 
 import pytest
 
-from conftest import free_port, wait_for
+from conftest import free_port, stop_process, wait_for
 
 KEYSTONE_MANAGE = "/usr/bin/keystone-manage"
 UWSGI = "/usr/bin/uwsgi"
@@ -211,13 +211,7 @@ class Keystone:
         return "\n".join(out)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         try:
             self.mariadb.sql("DROP DATABASE IF EXISTS keystone")
             self.mariadb.sql("DROP USER IF EXISTS 'keystone'@'127.0.0.1'")

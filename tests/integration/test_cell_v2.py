@@ -140,6 +140,21 @@ def env(mariadb, ansible_module):
         shutil.rmtree(e.dir, ignore_errors=True)
 
 
+def twice_at_once(call):
+    """Run call() in two threads at the same time, as two plays would; return both results."""
+    results = [None, None]
+
+    def one(i):
+        results[i] = call()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def no_secret(res):
     text = res.output + json.dumps(dict(res))
     for secret in SECRETS:
@@ -308,16 +323,7 @@ def test_cell_absent(env):
 def test_two_plays_creating_the_same_cell_at_once_create_it_once(env):
     url = db_url(DB_USER, DB_PASSWORD, "127.0.0.1", "c6_cell3", port=env.db.port)
     mq = transport_url("openstack", RABBIT_PASSWORD, ["127.0.0.4"])
-    results = [None, None]
-
-    def one(i):
-        results[i] = env.run("cell", name="cell3", transport_url=mq, database_connection=url)
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = twice_at_once(lambda: env.run("cell", name="cell3", transport_url=mq, database_connection=url))
     for res in results:
         assert not res.failed, res.get("msg")
     assert sorted(res["changed"] for res in results) == [False, True]
@@ -368,16 +374,8 @@ def test_discovery_fails_after_timeout_for_hosts_that_never_register(env):
 def test_concurrent_discoveries_map_once_and_neither_fails(env):
     env.register_compute("c6-compute2")
     env.register_compute("c6-compute3")
-    results = [None, None]
-
-    def one(i):
-        results[i] = env.run("discover_hosts", wait_for_hosts=["c6-compute2", "c6-compute3"], timeout=60)
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = twice_at_once(
+        lambda: env.run("discover_hosts", wait_for_hosts=["c6-compute2", "c6-compute3"], timeout=60))
     for res in results:
         assert not res.failed, res.get("msg")
     assert sorted(res["changed"] for res in results) == [False, True]
