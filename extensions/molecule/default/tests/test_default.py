@@ -1,0 +1,133 @@
+"""What an operator checks after site.yml, run from outside the lab hosts.
+
+testinfra reaches the hosts over SSH with the lab's inventory; the HTTP checks
+go from this machine to the controller's management address, as a client
+would. Runs after the side effect, so compute2 must be there too.
+"""
+import json
+import os
+import subprocess
+import urllib.request
+
+import pytest
+import testinfra
+
+LAB = os.environ["OSDEPLOY_LAB_DIR"]
+INVENTORY = os.path.join(LAB, "inventory.ini")
+CLOUD = "osdeploy-admin"
+
+
+def read_inventory():
+    out = subprocess.run(["ansible-inventory", "-i", INVENTORY, "--list"], capture_output=True, text=True,
+                         check=True).stdout
+    return json.loads(out)
+
+
+INV = read_inventory()
+CONTROLLER_IP = INV["_meta"]["hostvars"]["controller"]["management_ip"]
+COMPUTES = sorted(INV["compute"]["hosts"])
+
+
+def host(name):
+    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
+
+
+@pytest.fixture(scope="module")
+def controller():
+    return host("controller")
+
+
+def openstack(controller, *args):
+    cmd = controller.run("openstack --os-cloud %s %s -f json" % (CLOUD, " ".join(args)))
+    assert cmd.rc == 0, cmd.stderr
+    return json.loads(cmd.stdout)
+
+
+def test_there_are_two_computes_after_the_side_effect():
+    assert COMPUTES == ["compute1", "compute2"]
+
+
+def test_admin_token(controller):
+    token = openstack(controller, "token", "issue")
+    assert token["id"] and token["project_id"]
+
+
+def test_catalog_has_identity_placement_image_and_all_compute_interfaces(controller):
+    catalog = {entry["Type"]: entry for entry in openstack(controller, "catalog", "list")}
+    assert {"identity", "placement", "image", "compute"} <= set(catalog)
+    endpoints = openstack(controller, "endpoint", "list", "--service", "compute")
+    interfaces = sorted(e["Interface"] for e in endpoints)
+    assert interfaces == ["admin", "internal", "public"]  # each once: no duplicates
+    assert {e["Region"] for e in endpoints} == {"RegionOne"}
+    assert {e["URL"] for e in endpoints} == {"http://%s:8774/v2.1" % CONTROLLER_IP}
+
+
+def test_placement_answers_with_its_version_document():
+    with urllib.request.urlopen("http://%s:8778/" % CONTROLLER_IP, timeout=30) as resp:
+        doc = json.load(resp)
+    assert doc["versions"][0]["id"] == "v1.0"
+
+
+def test_image_list_works(controller):
+    assert isinstance(openstack(controller, "image", "list"), list)
+
+
+def test_compute_services_enabled_and_up(controller):
+    services = openstack(controller, "compute", "service", "list")
+    seen = {(s["Binary"], s["Host"]): (s["Status"], s["State"]) for s in services}
+    expected = [("nova-scheduler", "controller"), ("nova-conductor", "controller")]
+    expected += [("nova-compute", c) for c in COMPUTES]
+    for key in expected:
+        assert seen.get(key) == ("enabled", "up"), (key, seen)
+
+
+def test_hypervisors_listed(controller):
+    hypervisors = openstack(controller, "hypervisor", "list")
+    assert sorted(h["Hypervisor Hostname"] for h in hypervisors) == COMPUTES
+    assert all(h["State"] == "up" for h in hypervisors)
+
+
+def test_every_compute_is_mapped_to_cell1(controller):
+    out = controller.check_output("nova-manage cell_v2 list_hosts 2>/dev/null")
+    for compute in COMPUTES:
+        assert any(compute in line and "cell1" in line for line in out.splitlines()), out
+
+
+def test_cells(controller):
+    out = controller.check_output("nova-manage cell_v2 list_cells 2>/dev/null")
+    names = [line.split("|")[1].strip() for line in out.splitlines() if line.startswith("|")][1:]
+    assert sorted(names) == ["cell0", "cell1"]
+
+
+def test_nova_status_upgrade_check(controller):
+    cmd = controller.run("nova-status upgrade check")
+    assert cmd.rc == 0, cmd.stdout + cmd.stderr
+
+
+@pytest.mark.parametrize("service", [
+    "mariadb", "rabbitmq-server", "memcached", "keystone", "placement-api", "glance-api",
+    "nova-api", "nova-conductor", "nova-scheduler", "nova-novncproxy",
+])
+def test_controller_services_enabled_and_active(controller, service):
+    unit = controller.service(service)
+    assert unit.is_enabled and unit.is_running
+
+
+@pytest.mark.parametrize("name", ["controller"] + ["compute1", "compute2"])
+def test_nova_conf_is_root_nova_0640(name):
+    conf = host(name).file("/etc/nova/nova.conf")
+    assert (conf.user, conf.group, conf.mode) == ("root", "nova", 0o640)
+
+
+@pytest.mark.parametrize("name", ["compute1", "compute2"])
+def test_compute_services_and_virt_type(name):
+    h = host(name)
+    for service in ("libvirtd", "nova-compute"):
+        assert h.service(service).is_enabled and h.service(service).is_running
+    decided = h.ansible("osdeploy.nova.hw_accel_fact", check=False)["ansible_facts"]["hw_accel"]["virt_type"]
+    # what nova-compute really uses: both files, in the order Debian's unit passes them
+    effective = h.check_output(
+        "python3 -c \"import nova.conf; c = nova.conf.CONF; "
+        "c(['--config-file', '/etc/nova/nova.conf', '--config-file', '/etc/nova/nova-compute.conf'], "
+        "project='nova'); print(c.libvirt.virt_type)\" 2>/dev/null")
+    assert effective.strip() == decided
