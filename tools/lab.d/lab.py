@@ -225,22 +225,23 @@ def rootfs_key(sources):
     return h.hexdigest()[:16]
 
 
-def ensure_rootfs(rebuild=False):
-    """Return the path of the cached root filesystem, building it when missing."""
-    sources = rootfs_sources()
-    key = rootfs_key(sources)
-    base = os.path.join(cache_root(), "rootfs")
+def cached_build(kind, key, build, rebuild=False, in_use=None):
+    """Return $OSDEPLOY_CACHE/<kind>/<key>, calling build(tmpdir, logfile) to make it
+    when missing (or when rebuild): built in a temporary directory, renamed into
+    place only when complete, under a lock so that parallel callers build once.
+    in_use(dir) lists who uses an existing build (rebuild refuses then)."""
+    base = os.path.join(cache_root(), kind)
     final = os.path.join(base, key)
     os.makedirs(base, exist_ok=True)
     with open(os.path.join(base, ".%s.lock" % key), "w") as lockf:
         fcntl.flock(lockf, fcntl.LOCK_EX)
         if os.path.isfile(os.path.join(final, "meta.json")) and not rebuild:
-            return os.path.join(final, "root")
-        if rebuild:
-            users = mounts_using(os.path.join(final, "root"))
+            return final
+        if rebuild and in_use:
+            users = in_use(final)
             if users:
-                raise LabError("root filesystem %s is in use by lab machines (%s): `tools/lab down` first"
-                               % (key, ", ".join(users)))
+                raise LabError("%s %s is in use by lab machines (%s): take them down first"
+                               % (kind, key, ", ".join(users)))
         # Left-overs of an interrupted build: unmount (mmdebstrap binds /dev,
         # /proc, /sys inside) before deleting anything.
         for entry in os.listdir(base):
@@ -251,35 +252,50 @@ def ensure_rootfs(rebuild=False):
             raise LabError("cannot remove %s" % final)
         tmp = os.path.join(base, ".build-%s-%d" % (key, os.getpid()))
         os.makedirs(tmp)
-        log("building the lab root filesystem %s (mmdebstrap, %s, sources %s)..." % (key, SUITE, sources))
         start = time.monotonic()
         logpath = os.path.join(base, "%s.build.log" % key)
         with open(logpath, "w") as logf:
-            proc = subprocess.run([os.path.join(LABD, "build-rootfs"), os.path.join(tmp, "root"),
-                                   sources, os.path.join(LABD, "packages.txt")],
-                                  stdout=logf, stderr=subprocess.STDOUT, check=False,
-                                  pass_fds=(lockf.fileno(),))   # an orphaned build keeps the lock
+            proc = build(tmp, logf, lockf)
         if proc.returncode != 0:
             umount_all_under(tmp)
             rm_tree(tmp)
             with open(logpath) as f:
                 tail = f.read().splitlines()[-25:]
-            raise LabError("building the root filesystem failed (rc %s); log %s, last lines:\n%s" % (
-                proc.returncode, logpath, "\n".join(tail)))
+            raise LabError("building the %s failed (rc %s); log %s, last lines:\n%s" % (
+                kind, proc.returncode, logpath, "\n".join(tail)))
         seconds = round(time.monotonic() - start, 1)
         write_file(os.path.join(tmp, "meta.json"), json.dumps({
-            "key": key, "suite": SUITE, "sources": sources, "build_seconds": seconds,
+            "key": key, "kind": kind, "build_seconds": seconds,
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=1) + "\n")
         os.rename(tmp, final)
-        log("root filesystem %s built in %ss" % (key, seconds))
-        return os.path.join(final, "root")
+        log("%s %s built in %ss" % (kind, key, seconds))
+        return final
+
+
+def ensure_rootfs(rebuild=False):
+    """Return the path of the cached root filesystem, building it when missing."""
+    sources = rootfs_sources()
+    key = rootfs_key(sources)
+
+    def build(tmp, logf, lockf):
+        log("building the lab root filesystem %s (mmdebstrap, %s, sources %s)..." % (key, SUITE, sources))
+        return subprocess.run([os.path.join(LABD, "build-rootfs"), os.path.join(tmp, "root"),
+                               sources, os.path.join(LABD, "packages.txt")],
+                              stdout=logf, stderr=subprocess.STDOUT, check=False,
+                              pass_fds=(lockf.fileno(),))   # an orphaned build keeps the lock
+
+    return os.path.join(cached_build("rootfs", key, build, rebuild,
+                                     in_use=lambda d: mounts_using(os.path.join(d, "root"))), "root")
 
 
 # ---------------------------------------------------------------- the lab
 
 class Lab:
+    DEFAULT_NAME = DEFAULT_NAME
+    DEFAULT_SUBNET = DEFAULT_SUBNET
+
     def __init__(self, name=None, subnet=None):
-        self.name = name or os.environ.get("OSDEPLOY_LAB_NAME") or DEFAULT_NAME
+        self.name = name or os.environ.get("OSDEPLOY_LAB_NAME") or self.DEFAULT_NAME
         if not NAME_RE.match(self.name):
             raise LabError("lab name %r: use 1-10 characters a-z0-9, starting with a letter "
                            "(it prefixes interface names, limited to 15 characters)" % self.name)
@@ -293,7 +309,7 @@ class Lab:
             raise LabError("lab %s exists with subnet %s; `tools/lab down` first to use %s" % (
                 self.name, current, requested))
         try:
-            self.net = ipaddress.ip_network(requested or current or DEFAULT_SUBNET)
+            self.net = ipaddress.ip_network(requested or current or self.DEFAULT_SUBNET)
         except ValueError as exc:
             raise LabError("subnet: %s" % exc)
         if self.net.version != 4 or not self.net.is_private or self.net.prefixlen > 24:
@@ -731,11 +747,18 @@ class Lab:
                 "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR"]
         if tty:
             base.append("-t")
-        return base + ["root@%s" % self.ip(host)] + list(cmd)
+        addr, port = self.ssh_endpoint(host)
+        if port != 22:
+            base += ["-p", str(port)]
+        return base + ["root@%s" % addr] + list(cmd)
+
+    def ssh_endpoint(self, host):
+        """(address, port) where this machine reaches the host's sshd."""
+        return str(self.ip(host)), 22
 
     def wait_ready(self, host, deadline, proc=None):
         """Wait until SSH answers and systemd finished booting; return its state."""
-        ip = str(self.ip(host))
+        ip, port = self.ssh_endpoint(host)
         last = ""
         while True:
             if proc is not None and proc.poll() is not None:
@@ -743,14 +766,14 @@ class Lab:
                     host, proc.returncode, os.path.join(self.mdir(host), "console.log"), self.console_tail(host)))
             left = deadline - time.monotonic()
             if left <= 0:
-                raise LabError("%s: SSH on %s:22 not ready after %ss (%s); console log %s, last lines:\n%s" % (
-                    host, ip, self.boot_timeout, last or "no answer", os.path.join(self.mdir(host), "console.log"),
+                raise LabError("%s: SSH on %s:%s not ready after %ss (%s); console log %s, last lines:\n%s" % (
+                    host, ip, port, self.boot_timeout, last or "no answer", os.path.join(self.mdir(host), "console.log"),
                     self.console_tail(host)))
             try:
-                with socket.create_connection((ip, 22), timeout=min(2, max(left, 0.1))):
+                with socket.create_connection((ip, port), timeout=min(2, max(left, 0.1))):
                     pass
             except OSError as exc:
-                last = "port 22: %s" % exc
+                last = "port %s: %s" % (port, exc)
                 time.sleep(0.5)
                 continue
             try:
@@ -832,12 +855,16 @@ class Lab:
             os.makedirs(os.path.dirname(secrets_path), mode=0o700, exist_ok=True)
             write_file(secrets_path, "\n".join(lines) + "\n", 0o600)
             self.changes.append("secrets %s" % secrets_path)
-        compute_vars = ("# Written by `tools/lab up`: what a compute host needs as a systemd-nspawn machine.\n"
-                        "# nspawn mounts the cgroup v1 controllers read-only, so libvirt must not use them.\n"
-                        "nova_libvirt_qemu_conf:\n  cgroup_controllers: \"[ ]\"\n")
-        os.makedirs(os.path.join(gv, "compute"), mode=0o700, exist_ok=True)
-        if write_file(os.path.join(gv, "compute", "lab.yml"), compute_vars, 0o644):
-            self.changes.append("group_vars of compute")
+        for group, text in self.platform_group_vars().items():
+            os.makedirs(os.path.join(gv, group), mode=0o700, exist_ok=True)
+            if write_file(os.path.join(gv, group, "lab.yml"), text, 0o644):
+                self.changes.append("group_vars of %s" % group)
+
+    def platform_group_vars(self):
+        """{group: YAML text} of what the hosts need because of what they are."""
+        return {"compute": "# Written by `tools/lab up`: what a compute host needs as a systemd-nspawn machine.\n"
+                           "# nspawn mounts the cgroup v1 controllers read-only, so libvirt must not use them.\n"
+                           "nova_libvirt_qemu_conf:\n  cgroup_controllers: \"[ ]\"\n"}
 
     # -- commands
     def up(self, computes=None):

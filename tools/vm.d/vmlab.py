@@ -1,0 +1,591 @@
+"""The VM lab: the same hosts as tools/lab, as full qemu virtual machines.
+
+    tools/vmlab up [--computes N]   start `controller` and compute1..N (default: as
+                                    before, else 1); idempotent; adds or removes computes
+    tools/vmlab down [HOST...]      remove the whole lab (or only the last computes)
+    tools/vmlab status              what runs, exit 0 when every VM answers SSH
+    tools/vmlab inventory [--show]  path (or content) of the Ansible inventory
+    tools/vmlab ssh HOST [CMD...]   SSH into a VM as root
+    tools/vmlab build [--rebuild]   build (or rebuild) the cached disk image only; prints its directory
+    tools/vmlab prune               delete cached images no lab uses
+
+Each host is a qemu VM (systemd, sshd) booted directly from the kernel of a
+Debian 12 disk image that tools/vm.d/build-image makes with mmdebstrap, with
+every Debian package the roles install already installed (not started):
+cached under $OSDEPLOY_CACHE (default ~/.cache/osdeploy-nova)/vm-image/<key>,
+key = sha256 of the build scripts, the package lists and the apt sources. Each
+VM writes to a qcow2 overlay of it (copy-on-write, deleted by `down`).
+
+Accelerator: KVM when hw_accel_fact's decision on this machine says it works
+for unmodified guests, else TCG (multi-threaded); OSDEPLOY_VM_ACCEL=kvm|tcg
+forces one. Two NICs per VM: eth0 qemu user-mode networking (outbound NAT for
+apt; sshd forwarded to 127.0.0.1:<port>, the only way in from this machine),
+eth1 the lab's private network (OSDEPLOY_LAB_SUBNET, default 192.168.57.0/24;
+controller .10, computeN .10+N) made of unix datagram sockets joined by a small
+hub process (tools/vm.d/hub.py): no interface, bridge, route or firewall rule on
+this machine. The VM's identity (hostname, /etc/hosts, eth1, root's
+authorized key, SSH host key) reaches it through qemu's fw_cfg.
+
+Everything is found by name for `down`, even when `up` was interrupted: qemu
+processes `-name <lab>-<host>`, the hub `hub.py --lab=<lab>`, the state dir
+(default $OSDEPLOY_CACHE/lab/<name>, env OSDEPLOY_LAB_DIR).
+
+Environment: OSDEPLOY_LAB_NAME (default osdvm), OSDEPLOY_LAB_SUBNET,
+OSDEPLOY_LAB_DIR, OSDEPLOY_CACHE, OSDEPLOY_LAB_SOURCES, OSDEPLOY_VM_ACCEL,
+OSDEPLOY_VM_CPUS (default 2), OSDEPLOY_VM_MEMORY_CONTROLLER (MiB, default 4096),
+OSDEPLOY_VM_MEMORY_COMPUTE (default 2560), OSDEPLOY_LAB_BOOT_TIMEOUT (seconds,
+default 600).
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.realpath(__file__))      # tools/vm.d
+sys.path.insert(0, os.path.join(HERE, "..", "lab.d"))
+
+import lab  # noqa: E402  (tools/lab.d/lab.py: the nspawn lab, whose plumbing this reuses)
+from lab import LabError, log, run, write_file, read_json, rm_tree, pid_alive, proc_cmdlines  # noqa: E402
+
+IMAGE_INPUTS = (("vm.d", "build-image"), ("vm.d", "customize-image"), ("vm.d", "osdeploy-vm-config"),
+                ("vm.d", "packages-vm.txt"), ("vm.d", "packages-baked.txt"),
+                ("lab.d", "customize-rootfs"), ("lab.d", "packages.txt"))
+DEFAULT_NAME = "osdvm"
+DEFAULT_SUBNET = "192.168.57.0/24"
+KERNEL_CMDLINE = "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet"
+NEEDED_TOOLS = {"qemu-system-x86_64": "qemu-system-x86", "qemu-img": "qemu-utils", "mmdebstrap": "mmdebstrap",
+                "mkfs.ext4": "e2fsprogs", "ssh": "openssh-client", "ssh-keygen": "openssh-client"}
+
+
+def image_key(sources):
+    h = hashlib.sha256()
+    for sub, name in IMAGE_INPUTS:
+        with open(os.path.join(HERE, "..", sub, name), "rb") as f:
+            h.update(("%s/%s" % (sub, name)).encode() + b"\0" + f.read() + b"\0")
+    with open(sources, "rb") as f:
+        h.update(b"sources\0" + f.read() + b"\0" + lab.SUITE.encode())
+    return h.hexdigest()[:16]
+
+
+def ensure_image(rebuild=False):
+    """Return the directory of the cached VM image (disk.qcow2, vmlinuz, initrd.img)."""
+    sources = lab.rootfs_sources()
+    key = image_key(sources)
+
+    def build(tmp, logf, lockf):
+        log("building the VM image %s (mmdebstrap, %s, every package the roles install; "
+            "several minutes, log in %s)..." % (key, lab.SUITE, logf.name))
+        lists = [os.path.join(HERE, "..", "lab.d", "packages.txt"), os.path.join(HERE, "packages-vm.txt"),
+                 os.path.join(HERE, "packages-baked.txt")]
+        return subprocess.run([os.path.join(HERE, "build-image"), os.path.join(tmp, "image"), sources] + lists,
+                              stdout=logf, stderr=subprocess.STDOUT, check=False, pass_fds=(lockf.fileno(),))
+
+    def in_use(directory):
+        return sorted(h for h, argv in qemu_processes().items() if any(directory in a for a in argv))
+
+    return os.path.join(lab.cached_build("vm-image", key, build, rebuild, in_use=in_use), "image")
+
+
+def qemu_processes():
+    """{'<lab>-<host>': argv} of every lab VM's qemu on this machine."""
+    found = {}
+    for _pid, argv in proc_cmdlines().items():
+        if not argv or not os.path.basename(argv[0]).startswith("qemu-system"):
+            continue
+        for i, a in enumerate(argv[:-1]):
+            if a == "-name":
+                found[argv[i + 1].split(",")[0]] = argv
+    return found
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def choose_accel():
+    """('kvm'|'tcg', reason): what this machine can run unmodified guests with."""
+    forced = os.environ.get("OSDEPLOY_VM_ACCEL", "").strip()
+    if forced:
+        if forced not in ("kvm", "tcg"):
+            raise LabError("OSDEPLOY_VM_ACCEL=%s: use kvm or tcg (or leave it unset to decide)" % forced)
+        return forced, "forced by OSDEPLOY_VM_ACCEL"
+    # plugins/module_utils/hw_accel.py: the decision hw_accel_fact makes (loaded
+    # by path: that directory also holds a secrets.py that would shadow Python's)
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "osdeploy_hw_accel", os.path.join(HERE, "..", "..", "plugins", "module_utils", "hw_accel.py"))
+    hw_accel = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hw_accel)
+    verdict = hw_accel.decide(hw_accel.gather_signals())
+    return ("kvm" if verdict["virt_type"] == "kvm" else "tcg"), verdict["reason"]
+
+
+class VmLab(lab.Lab):
+    DEFAULT_NAME = DEFAULT_NAME
+    DEFAULT_SUBNET = DEFAULT_SUBNET
+
+    def __init__(self, name=None, subnet=None):
+        super().__init__(name, subnet)
+        self.netdir = os.path.join(self.dir, "net")
+
+    # -- naming and discovery
+    def ssh_endpoint(self, host):
+        meta = read_json(os.path.join(self.mdir(host), "meta.json"), {}) or {}
+        if not meta.get("ssh_port"):
+            raise LabError("lab %s has no VM %s" % (self.name, host))
+        return "127.0.0.1", meta["ssh_port"]
+
+    def found_hosts(self):
+        hosts = set()
+        mroot = os.path.join(self.dir, "machines")
+        if os.path.isdir(mroot):
+            hosts.update(h for h in os.listdir(mroot) if lab.HOST_RE.match(h))
+        prefix = self.name + "-"
+        hosts.update(n[len(prefix):] for n in qemu_processes() if n.startswith(prefix)
+                     and lab.HOST_RE.match(n[len(prefix):]))
+        return sorted(hosts, key=self.index)
+
+    def lab_processes(self, host=None):
+        """[(pid, 'qemu'|'hub', host)] of this lab."""
+        found = []
+        for pid, argv in proc_cmdlines().items():
+            if pid == os.getpid() or not argv:
+                continue
+            if os.path.basename(argv[0]).startswith("qemu-system"):
+                for i, a in enumerate(argv[:-1]):
+                    m = re.match(r"^%s-(controller|compute[1-9][0-9]*)$" % re.escape(self.name),
+                                 argv[i + 1].split(",")[0]) if a == "-name" else None
+                    if m and host in (None, m.group(1)):
+                        found.append((pid, "qemu", m.group(1)))
+            elif host is None and "--lab=%s" % self.name in argv and any(a.endswith("hub.py") for a in argv[:3]):
+                found.append((pid, "hub", None))
+        return found
+
+    def running(self, host):
+        procs = [p for p, kind, _h in self.lab_processes(host) if kind == "qemu"]
+        return procs[0] if procs else None
+
+    def platform_group_vars(self):
+        return {}       # a VM is a real machine: the roles' defaults fit
+
+    # -- the private network's hub
+    def ensure_hub(self):
+        if any(kind == "hub" for _p, kind, _h in self.lab_processes()):
+            return
+        os.makedirs(self.netdir, mode=0o700, exist_ok=True)
+        with open(os.path.join(self.dir, "hub.log"), "a") as logf:
+            subprocess.Popen([sys.executable, os.path.join(HERE, "hub.py"), "--lab=%s" % self.name, self.netdir],
+                             stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                             start_new_session=True, close_fds=True, cwd="/")
+        hub_sock = os.path.join(self.netdir, "hub.sock")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(hub_sock):
+            if time.monotonic() > deadline:
+                raise LabError("the private network's hub did not start; see %s" % os.path.join(self.dir, "hub.log"))
+            time.sleep(0.1)
+        self.changes.append("hub of the private network")
+
+    # -- VMs
+    def fw_cfg(self, host, hosts):
+        """Write the VM's fw_cfg files (identity read by osdeploy-vm-config at boot)."""
+        md = self.mdir(host)
+        cfg = os.path.join(md, "fw_cfg")
+        os.makedirs(cfg, mode=0o700, exist_ok=True)
+        write_file(os.path.join(cfg, "hostname"), host + "\n")
+        write_file(os.path.join(cfg, "hosts"), self.hosts_file(hosts))
+        write_file(os.path.join(cfg, "interfaces"),
+                   "# osdeploy lab %s: the private network (written by tools/vmlab)\n"
+                   "auto eth1\niface eth1 inet static\n    address %s/%d\n" % (self.name, self.ip(host),
+                                                                          self.net.prefixlen))
+        with open(self.key_path + ".pub") as f:
+            write_file(os.path.join(cfg, "authorized_keys"), f.read(), 0o600)
+        key = os.path.join(cfg, "ssh_host_ed25519_key")
+        if not os.path.exists(key):
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "%s@%s" % (host, self.name), "-f", key])
+        return cfg
+
+    def mac_for(self, host, nic):
+        digest = hashlib.sha256(("%s/%s/%s" % (self.name, host, nic)).encode()).digest()
+        return ":".join("%02x" % b for b in (0x52, 0x54, 0x00) + tuple(digest[:3]))
+
+    def qemu_argv(self, host, image, meta, accel):
+        md = self.mdir(host)
+        cfg = os.path.join(md, "fw_cfg")
+        memory = os.environ.get("OSDEPLOY_VM_MEMORY_CONTROLLER" if host == "controller"
+                                else "OSDEPLOY_VM_MEMORY_COMPUTE", "4096" if host == "controller" else "2560")
+        argv = ["qemu-system-x86_64", "-name", "%s-%s,process=%s-%s" % (self.name, host, self.name, host),
+                "-machine", "q35"]
+        if accel == "kvm":
+            argv += ["-accel", "kvm", "-cpu", "host"]
+        else:
+            argv += ["-accel", "tcg,thread=multi,tb-size=256", "-cpu", "max"]
+        argv += ["-smp", os.environ.get("OSDEPLOY_VM_CPUS", "2"), "-m", memory,
+                 "-kernel", os.path.join(image, "vmlinuz"), "-initrd", os.path.join(image, "initrd.img"),
+                 "-append", KERNEL_CMDLINE,
+                 "-drive", "file=%s,if=virtio,format=qcow2,cache=unsafe,discard=unmap" % os.path.join(md, "disk.qcow2"),
+                 "-netdev", "user,id=mgmt,hostfwd=tcp:127.0.0.1:%d-:22" % meta["ssh_port"],
+                 "-device", "virtio-net-pci,netdev=mgmt,mac=%s" % self.mac_for(host, "mgmt"),
+                 "-netdev", "dgram,id=lab,local.type=unix,local.path=%s,remote.type=unix,remote.path=%s" % (
+                     os.path.join(self.netdir, "%s.sock" % host), os.path.join(self.netdir, "hub.sock")),
+                 "-device", "virtio-net-pci,netdev=lab,mac=%s" % self.mac_for(host, "lab"),
+                 "-device", "virtio-rng-pci",
+                 "-display", "none", "-vga", "none", "-monitor", "none", "-serial", "file:%s" % os.path.join(
+                     md, "console.log"),
+                 "-smbios", "type=1,serial=%s" % meta["uuid"], "-uuid", meta["uuid"]]
+        for name in ("hostname", "hosts", "interfaces", "authorized_keys", "ssh_host_ed25519_key"):
+            argv += ["-fw_cfg", "name=opt/osdeploy/%s,file=%s" % (name, os.path.join(cfg, name))]
+        return argv
+
+    def start_vm(self, host, image, meta, accel):
+        md = self.mdir(host)
+        if not port_free(meta["ssh_port"]):
+            meta["ssh_port"] = free_port()
+            write_file(os.path.join(md, "meta.json"), json.dumps(meta, indent=1) + "\n")
+        sock = os.path.join(self.netdir, "%s.sock" % host)
+        if os.path.exists(sock):
+            os.unlink(sock)
+        with open(os.path.join(md, "qemu.log"), "a") as logf:
+            logf.write("==== tools/vmlab: start %s at %s\n" % (host, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+            logf.flush()
+            proc = subprocess.Popen(self.qemu_argv(host, image, meta, accel), stdin=subprocess.DEVNULL,
+                                    stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
+                                    close_fds=True, cwd="/")
+        self.changes.append("started %s" % host)
+        return proc
+
+    def console_tail(self, host, lines=30):
+        text = super().console_tail(host, lines)
+        try:
+            with open(os.path.join(self.mdir(host), "qemu.log"), errors="replace") as f:
+                qemu = f.read().strip().splitlines()[-5:]
+        except FileNotFoundError:
+            qemu = []
+        return text + ("\nqemu: " + "\nqemu: ".join(qemu) if qemu else "")
+
+    def stop_machine(self, host, timeout=10):
+        procs = [p for p, kind, _h in self.lab_processes(host) if kind == "qemu"]
+        if not procs:
+            return []
+        # A lab VM is disposable: no orderly shutdown, like pulling the plug.
+        for _attempt in range(50):
+            left = [p for p in procs if pid_alive(p)]
+            if not left:
+                break
+            for p in left:
+                try:
+                    os.kill(p, signal.SIGKILL if _attempt else signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.2)
+        else:
+            raise LabError("%s: qemu survives SIGKILL: %s" % (host, left))
+        return ["VM %s" % host]
+
+    def remove_machine(self, host, keep_disk=False):
+        done = self.stop_machine(host)
+        sock = os.path.join(self.netdir, "%s.sock" % host)
+        if os.path.exists(sock):
+            os.unlink(sock)
+        if not keep_disk and os.path.lexists(self.mdir(host)):
+            rm_tree(self.mdir(host))
+            done.append("disk of %s" % host)
+        return done
+
+    def write_known_hosts(self, hosts):
+        lines = []
+        for h in hosts:
+            with open(os.path.join(self.mdir(h), "fw_cfg", "ssh_host_ed25519_key.pub")) as f:
+                kind, key = f.read().split()[:2]
+            lines.append("[127.0.0.1]:%d %s %s" % (self.ssh_endpoint(h)[1], kind, key))
+        write_file(self.known_hosts, "\n".join(lines) + "\n", 0o600)
+
+    def inventory_text(self, hosts):
+        out = ["# Ansible inventory of the osdeploy VM lab %s, written by `tools/vmlab up`." % self.name,
+               "# Regenerated on every `up`; removed by `tools/vmlab down`.", "", "[controller]"]
+        computes = [h for h in hosts if h != "controller"]
+        for group, members in (("controller", ["controller"]), ("compute", computes)):
+            if group != "controller":
+                out += ["", "[%s]" % group]
+            for h in members:
+                out.append("%s ansible_host=127.0.0.1 ansible_port=%d management_ip=%s" % (
+                    h, self.ssh_endpoint(h)[1], self.ip(h)))
+        ssh_args = "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes" % self.known_hosts
+        out += ["", "[all:vars]", "ansible_user=root",
+                "ansible_ssh_private_key_file=%s" % self.key_path,
+                "ansible_ssh_common_args='%s'" % ssh_args,
+                "ansible_python_interpreter=/usr/bin/python3",
+                "lab_name=%s" % self.name,
+                "lab_network=%s" % self.net,
+                "lab_accel=%s" % self.state.get("accel", "tcg")]
+        if computes:
+            # The private network is not reachable from this machine: HTTP
+            # clients of the controller run on a compute VM.
+            out.append("lab_http_client=%s" % computes[0])
+        return "\n".join(out) + "\n"
+
+    # -- commands
+    def up(self, computes=None):
+        self.lock()
+        start = time.monotonic()
+        if computes is None:
+            computes = self.state.get("computes", 1)
+        hosts = self.hosts_for(computes)
+        for h in hosts:
+            self.ip(h)
+        os.makedirs(self.dir, exist_ok=True)
+        os.chmod(self.dir, 0o700)
+        accel, why = choose_accel()
+        if self.state.get("accel") not in (None, accel):
+            log("accelerator changed from %s to %s: restarting the VMs" % (self.state["accel"], accel))
+            for h in self.found_hosts():
+                self.stop_machine(h)
+        log("accelerator: %s (%s)" % (accel, why))
+        self.state.update({"name": self.name, "subnet": str(self.net), "computes": computes, "accel": accel,
+                           "kind": "vm"})
+        self.save_state()
+        for h in self.found_hosts():
+            if h not in hosts:
+                log("removing %s (not in --computes %d)" % (h, computes))
+                self.changes += self.remove_machine(h)
+        image = self.state.get("image")
+        if not image or not os.path.isfile(os.path.join(image, "disk.qcow2")):
+            image = ensure_image()
+            self.state["image"] = image
+            self.save_state()
+        self.ensure_key()
+        self.ensure_group_vars()
+        self.ensure_hub()
+
+        started = {}
+        for h in hosts:
+            md = self.mdir(h)
+            meta_path = os.path.join(md, "meta.json")
+            meta = read_json(meta_path)
+            if meta and meta.get("image") != image:
+                log("%s: its disk was made from another image; recreating it" % h)
+                self.remove_machine(h)
+                meta = None
+            cfg_changed = False
+            if meta:
+                cfg_changed = any([write_file(os.path.join(md, "fw_cfg", "hosts"), self.hosts_file(hosts))])
+            if meta and self.running(h):
+                if cfg_changed:
+                    # /etc/hosts of a running VM: its fw_cfg copy is read at the next
+                    # boot; now, over SSH
+                    run(self.ssh_cmd(h, "cat > /etc/hosts"), input_text=self.hosts_file(hosts))
+                    self.changes.append("/etc/hosts of %s" % h)
+                continue
+            if self.running(h):
+                self.stop_machine(h)
+            if not meta:
+                os.makedirs(md, mode=0o700, exist_ok=True)
+                run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
+                     "-b", os.path.join(image, "disk.qcow2"), os.path.join(md, "disk.qcow2")])
+                meta = {"host": h, "image": image, "ip": str(self.ip(h)), "ssh_port": free_port(),
+                        "uuid": str(uuid.uuid4()),
+                        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                self.fw_cfg(h, hosts)
+                write_file(meta_path, json.dumps(meta, indent=1) + "\n")
+                self.changes.append("created %s" % h)
+            else:
+                log("%s: not running; starting it again" % h)
+                self.fw_cfg(h, hosts)
+            started[h] = self.start_vm(h, image, meta, accel)
+
+        self.write_known_hosts(hosts)
+        deadline = time.monotonic() + self.boot_timeout
+        booted = time.monotonic()
+        for h in hosts:
+            state = self.wait_ready(h, deadline, started.get(h))
+            if state != "running":
+                failed = run(self.ssh_cmd(h, "systemctl --failed --plain --no-legend"), check=False).stdout.strip()
+                log("warning: %s is %s; failed units:\n%s" % (h, state, failed))
+        if started:
+            log("booted %s in %.1fs" % (", ".join(started), time.monotonic() - booted))
+        if write_file(self.inventory, self.inventory_text(hosts)):
+            self.changes.append("inventory %s" % self.inventory)
+        for h in hosts:
+            log("%-11s %-15s ssh 127.0.0.1:%-5d running  (tools/vmlab ssh %s)" % (
+                h, self.ip(h), self.ssh_endpoint(h)[1], h))
+        log("inventory: %s" % self.inventory)
+        if self.changes:
+            log("up: changed in %.1fs: %s" % (time.monotonic() - start, "; ".join(self.changes)))
+        else:
+            log("up: no change (%.1fs)" % (time.monotonic() - start))
+
+    def down(self, only=None):
+        self.lock()
+        start = time.monotonic()
+        hosts = self.found_hosts()
+        if only:
+            computes = len([h for h in hosts if h != "controller"])
+            keep = computes - len(set(only))
+            if "controller" in only or sorted(set(only), key=self.index) != self.hosts_for(computes)[keep + 1:]:
+                raise LabError("only the last compute VMs can be removed alone (here: %s); `tools/vmlab down` "
+                               "removes the whole lab" % " ".join(self.hosts_for(computes)[keep + 1:] or ["-"]))
+            done = []
+            for h in only:
+                done += self.remove_machine(h)
+            left = self.hosts_for(keep)
+            self.state["computes"] = keep
+            self.save_state()
+            for h in left:
+                write_file(os.path.join(self.mdir(h), "fw_cfg", "hosts"), self.hosts_file(left))
+            if os.path.exists(self.inventory):
+                write_file(self.inventory, self.inventory_text(left))
+                self.write_known_hosts(left)
+            log("down %s: removed %s" % (" ".join(only), "; ".join(done)))
+            return
+        done = []
+        for h in hosts:
+            done += self.remove_machine(h)
+        for pid, kind, _h in self.lab_processes():
+            if kind == "hub":
+                os.kill(pid, signal.SIGTERM)
+                done.append("hub")
+        if os.path.lexists(self.dir):
+            rm_tree(self.dir)
+            done.append("state dir %s" % self.dir)
+        try:
+            os.unlink(self.dir + ".lock")
+        except FileNotFoundError:
+            pass
+        log("down: %s (%.1fs)" % ("; ".join(done) if done else "nothing to remove", time.monotonic() - start))
+
+    def status(self):
+        hosts = self.found_hosts()
+        if not hosts:
+            log("VM lab %s: down" % self.name)
+            return 3
+        ok = True
+        log("VM lab %s: private network %s, accelerator %s, state %s" % (
+            self.name, self.net, self.state.get("accel", "?"), self.dir))
+        for h in hosts:
+            pid = self.running(h)
+            answer = "-"
+            if pid:
+                res = run(self.ssh_cmd(h, "systemctl is-system-running"), check=False, timeout=30)
+                answer = res.stdout.strip() or "no ssh (rc %d)" % res.returncode
+            ok = ok and answer in ("running", "degraded")
+            log("%-11s %-15s %-8s qemu pid %-7s %s" % (h, self.ip(h), "running" if pid else "stopped",
+                                                       pid or "-", answer))
+        if os.path.exists(self.inventory):
+            log("inventory: %s" % self.inventory)
+        return 0 if ok else 3
+
+    @property
+    def boot_timeout(self):
+        return float(os.environ.get("OSDEPLOY_LAB_BOOT_TIMEOUT", "600"))
+
+
+def prune():
+    base = os.path.join(lab.cache_root(), "vm-image")
+    current = image_key(lab.rootfs_sources())
+    used = {os.path.basename(os.path.dirname(argv_path))
+            for argv in qemu_processes().values() for argv_path in argv if "/vm-image/" in argv_path}
+    removed = []
+    if os.path.isdir(base):
+        for entry in sorted(os.listdir(base)):
+            path = os.path.join(base, entry)
+            if entry.startswith(".") or not os.path.isdir(path) or entry == current:
+                continue
+            if any(entry in u for u in used):
+                continue
+            rm_tree(path)
+            for extra in (os.path.join(base, ".%s.lock" % entry), os.path.join(base, "%s.build.log" % entry)):
+                if os.path.exists(extra):
+                    os.unlink(extra)
+            removed.append(entry)
+    log("prune: removed %s" % (", ".join(removed) or "nothing"))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="tools/vmlab", description=__doc__.split("\n\n", maxsplit=1)[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    parser.add_argument("--name", help="lab name (default $OSDEPLOY_LAB_NAME or %s)" % DEFAULT_NAME)
+    parser.add_argument("--subnet", help="private IPv4 network (default $OSDEPLOY_LAB_SUBNET or %s)" % DEFAULT_SUBNET)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("up", help="start the VMs (idempotent)")
+    p.add_argument("--computes", type=int, help="number of compute VMs (default: as before, else 1)")
+    p = sub.add_parser("down", help="remove the lab, or only the named hosts")
+    p.add_argument("hosts", nargs="*")
+    sub.add_parser("status", help="show the lab's VMs")
+    p = sub.add_parser("inventory", help="print the inventory path")
+    p.add_argument("--show", action="store_true", help="print its content instead")
+    p = sub.add_parser("ssh", help="ssh into a VM")
+    p.add_argument("host")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    p = sub.add_parser("build", help="build the cached VM image; print its directory")
+    p.add_argument("--rebuild", action="store_true")
+    sub.add_parser("prune", help="remove cached VM images no lab uses")
+    args = parser.parse_args(argv)
+    try:
+        if os.geteuid() != 0:
+            raise LabError("tools/vmlab must run as root (mmdebstrap builds the image as root)")
+        if "/usr/sbin" not in os.environ.get("PATH", "").split(":"):
+            os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+        missing = sorted({pkg for tool, pkg in NEEDED_TOOLS.items()
+                          if not any(os.access(os.path.join(d, tool), os.X_OK)
+                                     for d in os.environ["PATH"].split(":"))})
+        if missing:
+            raise LabError("missing tools; install: apt-get install %s (or run tools/install-deps)" % " ".join(missing))
+        if args.cmd == "build":
+            print(ensure_image(rebuild=args.rebuild), flush=True)
+            return 0
+        if args.cmd == "prune":
+            prune()
+            return 0
+        if args.cmd == "up" and args.computes is not None and not 0 <= args.computes <= 20:
+            raise LabError("--computes: 0..20")
+        vmlab = VmLab(args.name, args.subnet)
+        if args.cmd == "up":
+            vmlab.up(args.computes)
+        elif args.cmd == "down":
+            vmlab.down(args.hosts)
+        elif args.cmd == "status":
+            return vmlab.status()
+        elif args.cmd == "inventory":
+            if not os.path.exists(vmlab.inventory):
+                raise LabError("VM lab %s has no inventory: run `tools/vmlab up` first" % vmlab.name)
+            if args.show:
+                with open(vmlab.inventory) as f:
+                    sys.stdout.write(f.read())
+            else:
+                log(vmlab.inventory)
+        elif args.cmd == "ssh":
+            if not lab.HOST_RE.match(args.host) or not os.path.isdir(vmlab.mdir(args.host)):
+                raise LabError("VM lab %s has no host %r" % (vmlab.name, args.host))
+            cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
+            argv_ssh = vmlab.ssh_cmd(args.host, *cmd, tty=not cmd and sys.stdin.isatty())
+            os.execvp(argv_ssh[0], argv_ssh)
+        return 0
+    except LabError as exc:
+        print("tools/vmlab: error: %s" % exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("tools/vmlab: interrupted; `tools/vmlab down` removes whatever was created", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
