@@ -21,6 +21,7 @@ import subprocess
 import time
 
 import pytest
+from lab_command import LabCommand
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAB = os.path.join(ROOT, "tools", "lab")
@@ -46,32 +47,13 @@ def free_subnet(*candidates):
     raise AssertionError("no free subnet among %s" % (candidates,))
 
 
-class LabRunner:
+class LabRunner(LabCommand):
     def __init__(self, name, subnet):
-        self.name = name
+        super().__init__(LAB, name, subnet)
         self.net = ipaddress.ip_network(subnet)
-        self.env = dict(os.environ, OSDEPLOY_LAB_NAME=name, OSDEPLOY_LAB_SUBNET=str(subnet))
-        self.env.pop("OSDEPLOY_LAB_DIR", None)
-        cache = os.environ.get("OSDEPLOY_CACHE") or os.path.expanduser("~/.cache/osdeploy-nova")
-        self.dir = os.path.join(cache, "lab", name)
 
     def ip(self, host):
         return str(self.net.network_address + (10 if host == "controller" else 10 + int(host[7:])))
-
-    def run(self, *args, check=True, timeout=900):
-        proc = subprocess.run([LAB] + list(args), capture_output=True, text=True, env=self.env,
-                              timeout=timeout, check=False)
-        if check:
-            assert proc.returncode == 0, "tools/lab %s: rc %s\n%s\n%s" % (
-                " ".join(args), proc.returncode, proc.stdout, proc.stderr)
-        return proc
-
-    def ssh(self, host, command, check=True, timeout=120):
-        proc = self.run("ssh", host, "--", command, check=False, timeout=timeout)
-        if check:
-            assert proc.returncode == 0, "%s: %r: rc %s\n%s\n%s" % (host, command, proc.returncode,
-                                                                    proc.stdout, proc.stderr)
-        return proc
 
     def nspawn_pids(self):
         """{host: pid} of this lab's systemd-nspawn processes."""

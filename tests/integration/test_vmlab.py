@@ -22,6 +22,7 @@ import subprocess
 import time
 
 import pytest
+from lab_command import LabCommand
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VMLAB = os.path.join(ROOT, "tools", "vmlab")
@@ -44,32 +45,13 @@ def proc_cmdlines():
     return found
 
 
-class VmLabRunner:
+class VmLabRunner(LabCommand):
     def __init__(self, name, subnet):
-        self.name = name
+        super().__init__(VMLAB, name, subnet)
         self.prefix = subnet.rsplit(".", 1)[0]
-        self.env = dict(os.environ, OSDEPLOY_LAB_NAME=name, OSDEPLOY_LAB_SUBNET=subnet)
-        self.env.pop("OSDEPLOY_LAB_DIR", None)
-        cache = os.environ.get("OSDEPLOY_CACHE") or os.path.expanduser("~/.cache/osdeploy-nova")
-        self.dir = os.path.join(cache, "lab", name)
 
     def ip(self, host):
         return "%s.%d" % (self.prefix, 10 if host == "controller" else 10 + int(host[7:]))
-
-    def run(self, *args, check=True, timeout=1500):
-        proc = subprocess.run([VMLAB] + list(args), capture_output=True, text=True, env=self.env,
-                              timeout=timeout, check=False)
-        if check:
-            assert proc.returncode == 0, "tools/vmlab %s: rc %s\n%s\n%s" % (
-                " ".join(args), proc.returncode, proc.stdout, proc.stderr)
-        return proc
-
-    def ssh(self, host, command, check=True, timeout=300):
-        proc = self.run("ssh", host, "--", command, check=False, timeout=timeout)
-        if check:
-            assert proc.returncode == 0, "%s: %r: rc %s\n%s\n%s" % (host, command, proc.returncode,
-                                                                    proc.stdout, proc.stderr)
-        return proc
 
     def qemu_pids(self):
         """{host: pid} of this lab's qemu processes."""

@@ -822,24 +822,45 @@ class Lab:
             lines.append("%s,%s %s %s" % (self.ip(h), h, kind, key))
         write_file(self.known_hosts, "\n".join(lines) + "\n", 0o600)
 
+    TOOL = "tools/lab"
+
+    def inventory_host_vars(self, host):
+        """How Ansible reaches the host, and its management address."""
+        return "ansible_host=%s management_ip=%s" % (self.ip(host), self.ip(host))
+
+    def inventory_lab_vars(self, hosts):
+        return ["lab_host_ip=%s" % self.host_ip, "lab_network=%s" % self.net]
+
     def inventory_text(self, hosts):
-        out = ["# Ansible inventory of the osdeploy lab %s, written by `tools/lab up`." % self.name,
-               "# Regenerated on every `up`; removed by `tools/lab down`.", "", "[controller]"]
+        out = ["# Ansible inventory of the osdeploy lab %s, written by `%s up`." % (self.name, self.TOOL),
+               "# Regenerated on every `up`; removed by `%s down`." % self.TOOL, "", "[controller]"]
         computes = [h for h in hosts if h != "controller"]
         for group, members in (("controller", ["controller"]), ("compute", computes)):
             if group != "controller":
                 out += ["", "[%s]" % group]
             for h in members:
-                out.append("%s ansible_host=%s management_ip=%s" % (h, self.ip(h), self.ip(h)))
+                out.append("%s %s" % (h, self.inventory_host_vars(h)))
         ssh_args = "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes" % self.known_hosts
         out += ["", "[all:vars]", "ansible_user=root",
                 "ansible_ssh_private_key_file=%s" % self.key_path,
                 "ansible_ssh_common_args='%s'" % ssh_args,
                 "ansible_python_interpreter=/usr/bin/python3",
-                "lab_name=%s" % self.name,
-                "lab_host_ip=%s" % self.host_ip,
-                "lab_network=%s" % self.net]
+                "lab_name=%s" % self.name] + self.inventory_lab_vars(hosts)
         return "\n".join(out) + "\n"
+
+    def hosts_left_after_removing(self, hosts, only):
+        """The hosts that stay when `down HOST...` removes `only` (the last computes alone)."""
+        for h in only:
+            if h not in hosts:
+                raise LabError("lab %s has no host %s (hosts: %s)" % (self.name, h, ", ".join(hosts) or "none"))
+        # Hosts are numbered 1..N: only the last computes can go alone.
+        computes = len([h for h in hosts if h != "controller"])
+        keep = computes - len(set(only))
+        if "controller" in only or sorted(set(only), key=self.index) != self.hosts_for(computes)[keep + 1:]:
+            raise LabError("only the last compute hosts can be removed alone (here: %s); `%s down` "
+                           "removes the whole lab" % (" ".join(self.hosts_for(computes)[keep + 1:] or ["-"]),
+                                                      self.TOOL))
+        return keep
 
     def ensure_group_vars(self):
         """Random secrets (made once, kept) and the lab's platform settings, beside the inventory."""
@@ -951,15 +972,7 @@ class Lab:
         done = []
         hosts = self.found_hosts()
         if only:
-            for h in only:
-                if h not in hosts:
-                    raise LabError("lab %s has no host %s (hosts: %s)" % (self.name, h, ", ".join(hosts) or "none"))
-            # Hosts are numbered 1..N: only the last computes can go alone.
-            computes = len([h for h in hosts if h != "controller"])
-            keep = computes - len(set(only))
-            if "controller" in only or sorted(set(only), key=self.index) != self.hosts_for(computes)[keep + 1:]:
-                raise LabError("only the last compute hosts can be removed alone (here: %s); `tools/lab down` "
-                               "removes the whole lab" % " ".join(self.hosts_for(computes)[keep + 1:] or ["-"]))
+            keep = self.hosts_left_after_removing(hosts, only)
             for h in only:
                 done += self.remove_machine(h)
             left = self.hosts_for(keep)
@@ -990,6 +1003,10 @@ class Lab:
         if mounts_under(self.dir):
             umount_all_under(self.dir)
             done.append("mounts under %s" % self.dir)
+        self.remove_state(done, start)
+
+    def remove_state(self, done, start):
+        """Last step of `down`: the state dir and the lock file; says what was removed."""
         if os.path.lexists(self.dir):
             rm_tree(self.dir)
             done.append("state dir %s" % self.dir)
@@ -999,23 +1016,31 @@ class Lab:
             pass
         log("down: %s (%.1fs)" % ("; ".join(done) if done else "nothing to remove", time.monotonic() - start))
 
+    def is_down(self, hosts):
+        return not hosts and self.bridge not in self.lab_links()
+
+    def status_header(self):
+        return "lab %s: network %s (this machine %s on %s), state %s" % (
+            self.name, self.net, self.host_ip, self.bridge, self.dir)
+
+    PROCESS_LABEL = "nspawn pid"
+
     def status(self):
         hosts = self.found_hosts()
-        if not hosts and self.bridge not in self.lab_links():
+        if self.is_down(hosts):
             log("lab %s: down" % self.name)
             return 3
         ok = True
-        log("lab %s: network %s (this machine %s on %s), state %s" % (
-            self.name, self.net, self.host_ip, self.bridge, self.dir))
+        log(self.status_header())
         for h in hosts:
             pid = self.running(h)
             answer = "-"
             if pid:
-                res = run(self.ssh_cmd(h, "systemctl is-system-running"), check=False, timeout=20)
+                res = run(self.ssh_cmd(h, "systemctl is-system-running"), check=False, timeout=30)
                 answer = res.stdout.strip() or "no ssh (rc %d)" % res.returncode
             ok = ok and answer in ("running", "degraded")
-            log("%-11s %-15s %-8s nspawn pid %-7s %s" % (
-                h, self.ip(h), "running" if pid else "stopped", pid or "-", answer))
+            log("%-11s %-15s %-8s %s %-7s %s" % (
+                h, self.ip(h), "running" if pid else "stopped", self.PROCESS_LABEL, pid or "-", answer))
         if os.path.exists(self.inventory):
             log("inventory: %s" % self.inventory)
         return 0 if ok else 3
@@ -1053,12 +1078,14 @@ def prune():
     log("prune: removed %s" % (", ".join(removed) or "nothing"))
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="tools/lab", description=__doc__.split("\n\n", maxsplit=1)[0],
+def cli(argv, doc, prog, lab_class, needed_tools, build, prune_cache, max_computes, why_root):
+    """The command line of tools/lab and tools/vmlab (same verbs, other machines)."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n", maxsplit=1)[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
-    parser.add_argument("--name", help="lab name (default $OSDEPLOY_LAB_NAME or %s)" % DEFAULT_NAME)
-    parser.add_argument("--subnet", help="private IPv4 network (default $OSDEPLOY_LAB_SUBNET or %s)" % DEFAULT_SUBNET)
+                                     epilog="\n\n".join(doc.split("\n\n")[1:]))
+    parser.add_argument("--name", help="lab name (default $OSDEPLOY_LAB_NAME or %s)" % lab_class.DEFAULT_NAME)
+    parser.add_argument("--subnet", help="private IPv4 network (default $OSDEPLOY_LAB_SUBNET or %s)"
+                        % lab_class.DEFAULT_SUBNET)
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("up", help="bring the lab up (idempotent)")
     p.add_argument("--computes", type=int, help="number of compute hosts (default: as before, else 1)")
@@ -1070,30 +1097,30 @@ def main(argv=None):
     p = sub.add_parser("ssh", help="ssh into a host")
     p.add_argument("host")
     p.add_argument("command", nargs=argparse.REMAINDER)
-    p = sub.add_parser("build", help="build the cached root filesystem")
+    p = sub.add_parser("build", help="build the cached image of the hosts; print its path")
     p.add_argument("--rebuild", action="store_true")
-    sub.add_parser("prune", help="remove cached root filesystems no lab uses")
+    sub.add_parser("prune", help="remove cached images no lab uses")
     args = parser.parse_args(argv)
 
     try:
         if os.geteuid() != 0:
-            raise LabError("tools/lab must run as root (network namespaces, bridge, iptables, systemd-nspawn)")
-        missing = sorted({pkg for tool, pkg in NEEDED_TOOLS.items()
-                          if not any(os.access(os.path.join(d, tool), os.X_OK)
-                                     for d in os.environ.get("PATH", "").split(":") + ["/usr/sbin", "/sbin"])})
-        if missing:
-            raise LabError("missing tools; install: apt-get install %s (or run tools/install-deps)" % " ".join(missing))
+            raise LabError("%s must run as root (%s)" % (prog, why_root))
         if "/usr/sbin" not in os.environ.get("PATH", "").split(":"):
             os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+        missing = sorted({pkg for tool, pkg in needed_tools.items()
+                          if not any(os.access(os.path.join(d, tool), os.X_OK)
+                                     for d in os.environ["PATH"].split(":"))})
+        if missing:
+            raise LabError("missing tools; install: apt-get install %s (or run tools/install-deps)" % " ".join(missing))
         if args.cmd == "build":
-            log(ensure_rootfs(rebuild=args.rebuild))
+            print(build(rebuild=args.rebuild), flush=True)
             return 0
         if args.cmd == "prune":
-            prune()
+            prune_cache()
             return 0
-        if args.cmd == "up" and args.computes is not None and not 0 <= args.computes <= 100:
-            raise LabError("--computes: 0..100")
-        lab = Lab(args.name, args.subnet)
+        if args.cmd == "up" and args.computes is not None and not 0 <= args.computes <= max_computes:
+            raise LabError("--computes: 0..%d" % max_computes)
+        lab = lab_class(args.name, args.subnet)
         if args.cmd == "up":
             lab.up(args.computes)
         elif args.cmd == "down":
@@ -1102,7 +1129,7 @@ def main(argv=None):
             return lab.status()
         elif args.cmd == "inventory":
             if not os.path.exists(lab.inventory):
-                raise LabError("lab %s has no inventory: run `tools/lab up` first" % lab.name)
+                raise LabError("lab %s has no inventory: run `%s up` first" % (lab.name, prog))
             if args.show:
                 with open(lab.inventory) as f:
                     sys.stdout.write(f.read())
@@ -1116,11 +1143,16 @@ def main(argv=None):
             os.execvp(argv_ssh[0], argv_ssh)
         return 0
     except LabError as exc:
-        print("tools/lab: error: %s" % exc, file=sys.stderr)
+        print("%s: error: %s" % (prog, exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("tools/lab: interrupted; `tools/lab down` removes whatever was created", file=sys.stderr)
+        print("%s: interrupted; `%s down` removes whatever was created" % (prog, prog), file=sys.stderr)
         return 130
+
+
+def main(argv=None):
+    return cli(argv, __doc__, "tools/lab", Lab, NEEDED_TOOLS, ensure_rootfs, prune, 100,
+               "network namespaces, bridge, iptables, systemd-nspawn")
 
 
 if __name__ == "__main__":

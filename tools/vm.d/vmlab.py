@@ -37,7 +37,6 @@ OSDEPLOY_VM_MEMORY_COMPUTE (default 2560), OSDEPLOY_LAB_BOOT_TIMEOUT (seconds,
 default 600).
 """
 
-import argparse
 import hashlib
 import json
 import os
@@ -318,29 +317,20 @@ class VmLab(lab.Lab):
             lines.append("[127.0.0.1]:%d %s %s" % (self.ssh_endpoint(h)[1], kind, key))
         write_file(self.known_hosts, "\n".join(lines) + "\n", 0o600)
 
-    def inventory_text(self, hosts):
-        out = ["# Ansible inventory of the osdeploy VM lab %s, written by `tools/vmlab up`." % self.name,
-               "# Regenerated on every `up`; removed by `tools/vmlab down`.", "", "[controller]"]
+    TOOL = "tools/vmlab"
+
+    def inventory_host_vars(self, host):
+        return "ansible_host=127.0.0.1 ansible_port=%d management_ip=%s" % (self.ssh_endpoint(host)[1],
+                                                                            self.ip(host))
+
+    def inventory_lab_vars(self, hosts):
+        out = ["lab_network=%s" % self.net, "lab_accel=%s" % self.state.get("accel", "tcg")]
         computes = [h for h in hosts if h != "controller"]
-        for group, members in (("controller", ["controller"]), ("compute", computes)):
-            if group != "controller":
-                out += ["", "[%s]" % group]
-            for h in members:
-                out.append("%s ansible_host=127.0.0.1 ansible_port=%d management_ip=%s" % (
-                    h, self.ssh_endpoint(h)[1], self.ip(h)))
-        ssh_args = "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes" % self.known_hosts
-        out += ["", "[all:vars]", "ansible_user=root",
-                "ansible_ssh_private_key_file=%s" % self.key_path,
-                "ansible_ssh_common_args='%s'" % ssh_args,
-                "ansible_python_interpreter=/usr/bin/python3",
-                "lab_name=%s" % self.name,
-                "lab_network=%s" % self.net,
-                "lab_accel=%s" % self.state.get("accel", "tcg")]
         if computes:
             # The private network is not reachable from this machine: HTTP
             # clients of the controller run on a compute VM.
             out.append("lab_http_client=%s" % computes[0])
-        return "\n".join(out) + "\n"
+        return out
 
     # -- commands
     def up(self, computes=None):
@@ -437,11 +427,7 @@ class VmLab(lab.Lab):
         start = time.monotonic()
         hosts = self.found_hosts()
         if only:
-            computes = len([h for h in hosts if h != "controller"])
-            keep = computes - len(set(only))
-            if "controller" in only or sorted(set(only), key=self.index) != self.hosts_for(computes)[keep + 1:]:
-                raise LabError("only the last compute VMs can be removed alone (here: %s); `tools/vmlab down` "
-                               "removes the whole lab" % " ".join(self.hosts_for(computes)[keep + 1:] or ["-"]))
+            keep = self.hosts_left_after_removing(hosts, only)
             done = []
             for h in only:
                 done += self.remove_machine(h)
@@ -462,35 +448,16 @@ class VmLab(lab.Lab):
             if kind == "hub":
                 os.kill(pid, signal.SIGTERM)
                 done.append("hub")
-        if os.path.lexists(self.dir):
-            rm_tree(self.dir)
-            done.append("state dir %s" % self.dir)
-        try:
-            os.unlink(self.dir + ".lock")
-        except FileNotFoundError:
-            pass
-        log("down: %s (%.1fs)" % ("; ".join(done) if done else "nothing to remove", time.monotonic() - start))
+        self.remove_state(done, start)
 
-    def status(self):
-        hosts = self.found_hosts()
-        if not hosts:
-            log("VM lab %s: down" % self.name)
-            return 3
-        ok = True
-        log("VM lab %s: private network %s, accelerator %s, state %s" % (
-            self.name, self.net, self.state.get("accel", "?"), self.dir))
-        for h in hosts:
-            pid = self.running(h)
-            answer = "-"
-            if pid:
-                res = run(self.ssh_cmd(h, "systemctl is-system-running"), check=False, timeout=30)
-                answer = res.stdout.strip() or "no ssh (rc %d)" % res.returncode
-            ok = ok and answer in ("running", "degraded")
-            log("%-11s %-15s %-8s qemu pid %-7s %s" % (h, self.ip(h), "running" if pid else "stopped",
-                                                       pid or "-", answer))
-        if os.path.exists(self.inventory):
-            log("inventory: %s" % self.inventory)
-        return 0 if ok else 3
+    def is_down(self, hosts):
+        return not hosts
+
+    def status_header(self):
+        return "VM lab %s: private network %s, accelerator %s, state %s" % (
+            self.name, self.net, self.state.get("accel", "?"), self.dir)
+
+    PROCESS_LABEL = "qemu pid"
 
     @property
     def boot_timeout(self):
@@ -519,72 +486,8 @@ def prune():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="tools/vmlab", description=__doc__.split("\n\n", maxsplit=1)[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
-    parser.add_argument("--name", help="lab name (default $OSDEPLOY_LAB_NAME or %s)" % DEFAULT_NAME)
-    parser.add_argument("--subnet", help="private IPv4 network (default $OSDEPLOY_LAB_SUBNET or %s)" % DEFAULT_SUBNET)
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("up", help="start the VMs (idempotent)")
-    p.add_argument("--computes", type=int, help="number of compute VMs (default: as before, else 1)")
-    p = sub.add_parser("down", help="remove the lab, or only the named hosts")
-    p.add_argument("hosts", nargs="*")
-    sub.add_parser("status", help="show the lab's VMs")
-    p = sub.add_parser("inventory", help="print the inventory path")
-    p.add_argument("--show", action="store_true", help="print its content instead")
-    p = sub.add_parser("ssh", help="ssh into a VM")
-    p.add_argument("host")
-    p.add_argument("command", nargs=argparse.REMAINDER)
-    p = sub.add_parser("build", help="build the cached VM image; print its directory")
-    p.add_argument("--rebuild", action="store_true")
-    sub.add_parser("prune", help="remove cached VM images no lab uses")
-    args = parser.parse_args(argv)
-    try:
-        if os.geteuid() != 0:
-            raise LabError("tools/vmlab must run as root (mmdebstrap builds the image as root)")
-        if "/usr/sbin" not in os.environ.get("PATH", "").split(":"):
-            os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
-        missing = sorted({pkg for tool, pkg in NEEDED_TOOLS.items()
-                          if not any(os.access(os.path.join(d, tool), os.X_OK)
-                                     for d in os.environ["PATH"].split(":"))})
-        if missing:
-            raise LabError("missing tools; install: apt-get install %s (or run tools/install-deps)" % " ".join(missing))
-        if args.cmd == "build":
-            print(ensure_image(rebuild=args.rebuild), flush=True)
-            return 0
-        if args.cmd == "prune":
-            prune()
-            return 0
-        if args.cmd == "up" and args.computes is not None and not 0 <= args.computes <= 20:
-            raise LabError("--computes: 0..20")
-        vmlab = VmLab(args.name, args.subnet)
-        if args.cmd == "up":
-            vmlab.up(args.computes)
-        elif args.cmd == "down":
-            vmlab.down(args.hosts)
-        elif args.cmd == "status":
-            return vmlab.status()
-        elif args.cmd == "inventory":
-            if not os.path.exists(vmlab.inventory):
-                raise LabError("VM lab %s has no inventory: run `tools/vmlab up` first" % vmlab.name)
-            if args.show:
-                with open(vmlab.inventory) as f:
-                    sys.stdout.write(f.read())
-            else:
-                log(vmlab.inventory)
-        elif args.cmd == "ssh":
-            if not lab.HOST_RE.match(args.host) or not os.path.isdir(vmlab.mdir(args.host)):
-                raise LabError("VM lab %s has no host %r" % (vmlab.name, args.host))
-            cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
-            argv_ssh = vmlab.ssh_cmd(args.host, *cmd, tty=not cmd and sys.stdin.isatty())
-            os.execvp(argv_ssh[0], argv_ssh)
-        return 0
-    except LabError as exc:
-        print("tools/vmlab: error: %s" % exc, file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("tools/vmlab: interrupted; `tools/vmlab down` removes whatever was created", file=sys.stderr)
-        return 130
+    return lab.cli(argv, __doc__, "tools/vmlab", VmLab, NEEDED_TOOLS, ensure_image, prune, 20,
+                   "mmdebstrap builds the image as root")
 
 
 if __name__ == "__main__":
