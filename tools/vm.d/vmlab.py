@@ -211,10 +211,9 @@ class VmLab(lab.Lab):
         os.makedirs(cfg, mode=0o700, exist_ok=True)
         write_file(os.path.join(cfg, "hostname"), host + "\n")
         write_file(os.path.join(cfg, "hosts"), self.hosts_file(hosts))
-        write_file(os.path.join(cfg, "interfaces"),
-                   "# osdeploy lab %s: the private network (written by tools/vmlab)\n"
-                   "auto eth1\niface eth1 inet static\n    address %s/%d\n" % (self.name, self.ip(host),
-                                                                          self.net.prefixlen))
+        interfaces = ("# osdeploy lab %s: the private network (written by tools/vmlab)\n"
+                      "auto eth1\niface eth1 inet static\n    address %s/%d\n")
+        write_file(os.path.join(cfg, "interfaces"), interfaces % (self.name, self.ip(host), self.net.prefixlen))
         with open(self.key_path + ".pub") as f:
             write_file(os.path.join(cfg, "authorized_keys"), f.read(), 0o600)
         key = os.path.join(cfg, "ssh_host_ed25519_key")

@@ -49,5 +49,5 @@ def test_a_stopped_vm_does_not_stop_the_hub(hub):
 
 
 def test_usage_error():
-    res = subprocess.run([sys.executable, HUB], capture_output=True, text=True)
+    res = subprocess.run([sys.executable, HUB], capture_output=True, text=True, check=False)
     assert res.returncode == 2 and "--lab=NAME DIR" in res.stderr
