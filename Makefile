@@ -1,5 +1,5 @@
 # The two commands of the README, and the test tiers one by one.
-.PHONY: deploy test unit sanity lint integration molecule molecule-vm molecule-vagrant clean
+.PHONY: deploy test unit sanity lint integration molecule molecule-vm clean
 
 # The main job: deploy Nova with site.yml on the local lab and verify it.
 deploy:
@@ -12,14 +12,10 @@ test:
 unit sanity lint integration molecule:
 	bash tools/test $@
 
-# The Molecule scenarios on full VMs, one command each (not in `make test`:
-# under TCG emulation they take far longer than CI allows; see README).
+# The Molecule scenario on full VMs (not in `make test`: under TCG emulation
+# it takes far longer than CI allows; see README).
 molecule-vm:
 	MOLECULE_SCENARIOS=vm bash tools/test molecule
-
-molecule-vagrant:
-	bash tools/install-deps --vagrant
-	MOLECULE_SCENARIOS=vagrant bash tools/test molecule
 
 clean:
 	rm -rf build
