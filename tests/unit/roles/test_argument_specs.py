@@ -1,0 +1,67 @@
+"""The roles' documented variables (meta/argument_specs.yml) match their defaults.
+
+ansible-doc and Ansible's argument validation read the specs; the roles run
+with defaults/main.yml. The nova role's defaults hold every public variable of
+the controller and compute roles too, so each of its defaults must be
+documented in the spec of nova, controller or compute.
+"""
+import os
+
+import pytest
+import yaml
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
+ROLES = ("baseline", "nova", "controller", "compute")
+# where the defaults of a role are documented
+DOCUMENTED_IN = {"baseline": ("baseline",), "nova": ("nova", "controller", "compute")}
+
+
+def load(role, *parts):
+    with open(os.path.join(ROOT, "roles", role, *parts)) as f:
+        return yaml.safe_load(f) or {}
+
+
+def spec_options(role):
+    return load(role, "meta", "argument_specs.yml")["argument_specs"]["main"].get("options", {})
+
+
+@pytest.mark.parametrize("role", sorted(DOCUMENTED_IN))
+def test_every_default_is_documented_with_the_same_default(role):
+    defaults = load(role, "defaults", "main.yml")
+    specs = {r: spec_options(r) for r in DOCUMENTED_IN[role]}
+    assert defaults, "roles/%s/defaults/main.yml is empty" % role
+    for name, value in defaults.items():
+        documented = [r for r in specs if name in specs[r]]
+        assert documented, "%s (roles/%s/defaults) is in no argument spec of %s" % (name, role, DOCUMENTED_IN[role])
+        for r in documented:
+            spec = specs[r][name]
+            assert spec.get("description"), "%s in roles/%s/meta/argument_specs.yml has no description" % (name, r)
+            if "default" in spec:
+                assert spec["default"] == value, "%s: default %r in %s's spec, %r in roles/%s/defaults" % (
+                    name, spec["default"], r, value, role)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_spec_claims_a_default_the_role_does_not_have(role):
+    defaults = {}
+    for r in DOCUMENTED_IN:
+        if role in DOCUMENTED_IN[r]:
+            defaults.update(load(r, "defaults", "main.yml"))
+    for name, spec in spec_options(role).items():
+        if name not in defaults:
+            assert "default" not in spec, "%s: roles/%s documents a default that no defaults/main.yml sets" % (
+                name, role)
+        if spec.get("required"):
+            assert name not in defaults, "%s is required but roles/*/defaults give it a value" % name
+
+
+def test_a_wrong_default_would_be_caught(tmp_path, monkeypatch):
+    """The check above can fail: a spec whose default differs from defaults/main.yml."""
+    spec = {"argument_specs": {"main": {"options": {"x_var": {"type": "int", "default": 1, "description": "x"}}}}}
+    for sub, content in (("meta/argument_specs.yml", spec), ("defaults/main.yml", {"x_var": 2})):
+        path = tmp_path / "roles" / "baseline" / sub
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(content))
+    monkeypatch.setattr(__import__(__name__), "ROOT", str(tmp_path))
+    with pytest.raises(AssertionError, match="x_var: default 1"):
+        test_every_default_is_documented_with_the_same_default("baseline")
