@@ -1,5 +1,5 @@
 # The two commands of the README, and the test tiers one by one.
-.PHONY: deploy test unit sanity lint integration molecule molecule-vm clean
+.PHONY: deploy test unit sanity lint integration molecule molecule-vm molecule-vagrant clean
 
 # The main job: deploy Nova with site.yml on the local lab and verify it.
 deploy:
@@ -16,6 +16,12 @@ unit sanity lint integration molecule:
 # it takes far longer than CI allows; see README).
 molecule-vm:
 	MOLECULE_SCENARIOS=vm bash tools/test molecule
+
+# The Molecule scenario for Vagrant with the libvirt provider (README,
+# "Molecule with Vagrant"); installs Vagrant and libvirt first.
+molecule-vagrant:
+	bash tools/install-deps --vagrant
+	MOLECULE_SCENARIOS=vagrant bash tools/test molecule
 
 clean:
 	rm -rf build
