@@ -126,11 +126,18 @@ def test_nova_status_upgrade_check(controller):
 
 @pytest.mark.parametrize("service", [
     "mariadb", "rabbitmq-server", "memcached", "keystone", "placement-api", "glance-api",
-    "nova-api", "nova-conductor", "nova-scheduler", "nova-novncproxy",
+    "nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy",
 ])
 def test_controller_services_enabled_and_active(controller, service):
     unit = controller.service(service)
     assert unit.is_enabled and unit.is_running
+
+
+@pytest.mark.parametrize("port", [8774, 8775, 6080])
+def test_nova_listens_on_the_management_address_only(controller, port):
+    """API, metadata API (started on all interfaces by Debian's package) and noVNC proxy."""
+    listening = [s for s in controller.socket.get_listening_sockets() if s.rsplit(":", 1)[-1] == str(port)]
+    assert listening == ["tcp://%s:%d" % (CONTROLLER_IP, port)]
 
 
 @pytest.mark.parametrize("name", ["controller"] + EXPECTED_COMPUTES)
