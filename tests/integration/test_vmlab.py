@@ -98,7 +98,10 @@ def test_inventory_reaches_the_vms_on_loopback_with_known_host_keys(lab):
         assert m, text
         assert m.group(2) == lab.ip(host)
     assert "StrictHostKeyChecking=yes" in text
-    assert re.search(r"^lab_accel=(kvm|tcg)$", text, re.M)
+    accel = re.search(r"^lab_accel=(kvm|tcg)$", text, re.M)
+    assert accel
+    # emulated hosts get the roles' wait bounds an operator would give them
+    assert bool(re.search(r"^nova_service_timeout=1800$", text, re.M)) == (accel.group(1) == "tcg")
     assert re.search(r"^lab_http_client=compute1$", text, re.M)
     with open(os.path.join(lab.dir, "ssh", "known_hosts")) as f:
         assert len([ln for ln in f if ln.startswith("[127.0.0.1]:")]) == 2

@@ -187,6 +187,19 @@ def proc_cmdlines():
     return out
 
 
+def accel_inventory_vars(accel):
+    """[all:vars] lines of a lab whose hosts run with this accelerator (kvm or tcg).
+
+    Under TCG emulation Python runs 15-25 times slower than on hardware: starting
+    a Nova service or registering a compute takes minutes, so the roles' waits
+    get the bounds an operator would give such hosts.
+    """
+    out = ["lab_accel=%s" % accel]
+    if accel == "tcg":
+        out += ["nova_service_timeout=1800", "nova_cell_discovery_timeout=1800"]
+    return out
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)

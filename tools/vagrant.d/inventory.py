@@ -123,7 +123,7 @@ def main():
             "ansible_python_interpreter=/usr/bin/python3"]
     if users != {"root"}:
         out.append("ansible_become=true")
-    out += ["lab_name=%s" % args.name, "lab_network=%s" % net, "lab_accel=%s" % args.accel]
+    out += ["lab_name=%s" % args.name, "lab_network=%s" % net] + lab.accel_inventory_vars(args.accel)
     if lab.write_file(os.path.join(lab_dir, "inventory.ini"), "\n".join(out) + "\n", 0o600):
         changes.append("inventory")
 

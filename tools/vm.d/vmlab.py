@@ -323,7 +323,7 @@ class VmLab(lab.Lab):
                                                                             self.ip(host))
 
     def inventory_lab_vars(self, hosts):
-        out = ["lab_network=%s" % self.net, "lab_accel=%s" % self.state.get("accel", "tcg")]
+        out = ["lab_network=%s" % self.net] + lab.accel_inventory_vars(self.state.get("accel", "tcg"))
         computes = [h for h in hosts if h != "controller"]
         if computes:
             # The private network is not reachable from this machine: HTTP
