@@ -17,9 +17,7 @@ Prints what it changed; never prints a secret.
 """
 
 import argparse
-import ipaddress
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -52,10 +50,6 @@ def parse_ssh_config(text):
     return hosts
 
 
-def host_index(host):
-    return 0 if host == "controller" else int(re.match(r"^compute([1-9][0-9]*)$", host).group(1))
-
-
 def scan_host_key(host, port, netns, attempts=10):
     cmd = ["ssh-keyscan", "-T", "20", "-t", "ed25519", "-p", str(port), host]
     if netns:
@@ -81,14 +75,18 @@ def main():
     bad = [h for h in hosts if not lab.HOST_RE.match(h)]
     if bad or "controller" not in hosts or len(hosts) < 2:
         raise SystemExit("inventory: expected controller and computeN in `vagrant ssh-config`, got %s" % sorted(hosts))
-    net = ipaddress.ip_network(args.subnet)
     lab_dir = os.path.abspath(args.lab_dir)
+    os.environ["OSDEPLOY_LAB_DIR"] = lab_dir
+    try:
+        vlab = VagrantLab(name=args.name, subnet=args.subnet)
+    except lab.LabError as exc:
+        raise SystemExit("inventory: %s" % exc)
     os.makedirs(os.path.join(lab_dir, "ssh"), mode=0o700, exist_ok=True)
     os.chmod(lab_dir, 0o700)
     changes = []
 
     known = []
-    for h in sorted(hosts, key=host_index):
+    for h in sorted(hosts, key=vlab.index):
         c = hosts[h]
         for line in scan_host_key(c["hostname"], c.get("port", "22"), args.netns):
             known.append(line)
@@ -96,7 +94,7 @@ def main():
         changes.append("known_hosts")
 
     users = {hosts[h].get("user", "root") for h in hosts}
-    computes = sorted((h for h in hosts if h != "controller"), key=host_index)
+    computes = sorted((h for h in hosts if h != "controller"), key=vlab.index)
     ssh_args = []
     if args.netns:
         # the VMs live in the network namespace: SSH goes through it
@@ -111,7 +109,7 @@ def main():
             c = hosts[h]
             line = "%s ansible_host=%s ansible_port=%s ansible_user=%s ansible_ssh_private_key_file=%s management_ip=%s" % (
                 h, c["hostname"], c.get("port", "22"), c.get("user", "root"), shlex.quote(c["identityfile"]),
-                net.network_address + 10 + host_index(h))
+                vlab.ip(h))
             if h == "controller" and args.netns:
                 # the private network is not reachable from this machine: HTTP
                 # clients of the controller run on a compute VM
@@ -123,12 +121,10 @@ def main():
             "ansible_python_interpreter=/usr/bin/python3"]
     if users != {"root"}:
         out.append("ansible_become=true")
-    out += ["lab_name=%s" % args.name, "lab_network=%s" % net] + lab.accel_inventory_vars(args.accel)
+    out += ["lab_name=%s" % args.name, "lab_network=%s" % vlab.net] + lab.accel_inventory_vars(args.accel)
     if lab.write_file(os.path.join(lab_dir, "inventory.ini"), "\n".join(out) + "\n", 0o600):
         changes.append("inventory")
 
-    os.environ["OSDEPLOY_LAB_DIR"] = lab_dir
-    vlab = VagrantLab(name=args.name, subnet=args.subnet)
     vlab.ensure_group_vars()
     changes += vlab.changes
     print("inventory: %s" % (", ".join(changes) if changes else "no change"))
