@@ -196,7 +196,8 @@ def accel_inventory_vars(accel):
     """
     out = ["lab_accel=%s" % accel]
     if accel == "tcg":
-        out += ["nova_service_timeout=1800", "nova_cell_discovery_timeout=1800"]
+        out += ["baseline_service_timeout=1800", "nova_service_timeout=1800",
+                "nova_cell_discovery_timeout=1800"]
     return out
 
 

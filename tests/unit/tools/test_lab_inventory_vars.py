@@ -9,7 +9,8 @@ import lab  # noqa: E402
 
 def test_tcg_hosts_get_longer_service_and_discovery_waits():
     assert lab.accel_inventory_vars("tcg") == [
-        "lab_accel=tcg", "nova_service_timeout=1800", "nova_cell_discovery_timeout=1800"]
+        "lab_accel=tcg", "baseline_service_timeout=1800", "nova_service_timeout=1800",
+        "nova_cell_discovery_timeout=1800"]
 
 
 def test_kvm_hosts_keep_the_roles_defaults():
@@ -17,7 +18,9 @@ def test_kvm_hosts_keep_the_roles_defaults():
 
 
 def test_the_variables_are_the_roles_public_ones():
-    with open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "nova", "defaults", "main.yml")) as f:
-        defaults = f.read()
+    defaults = ""
+    for role in ("baseline", "nova"):
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", role, "defaults", "main.yml")) as f:
+            defaults += f.read()
     for line in lab.accel_inventory_vars("tcg")[1:]:
         assert "\n%s:" % line.split("=")[0] in defaults
