@@ -16,9 +16,12 @@ author:
 description:
   - Returns C(rabbit://USER:PASSWORD@HOST1:PORT,USER:PASSWORD@HOST2:PORT/VHOST), the form of
     Nova's C([DEFAULT] transport_url) and of a cell's transport URL.
-  - The user and the password are percent-encoded, so passwords with C(@), C(:), C(/), C(%),
-    C(#), quotes, spaces or C($) survive; a C($) becomes C(%24), which also keeps oslo.config
+  - The user and the password are percent-encoded, so passwords with C(@), C(:), C(%),
+    C(#), C(?), quotes, spaces or C($) survive; a C($) becomes C(%24), which also keeps oslo.config
     from reading it as a variable.
+  - A user or password with C(/) is refused with an error: oslo.messaging of Zed decodes the URL
+    and hands the credentials to kombu with the C(/) unencoded, and every Nova service that uses
+    RabbitMQ then exits at start.
   - The input is the user name; the password and the hosts follow as positional arguments.
 positional: password, hosts
 options:
@@ -91,7 +94,10 @@ def transport_url(user, password, hosts, port=5672, vhost="/", scheme="rabbit"):
     port = port_arg(port, filter_name=name) or 5672
     vhost = text_arg(vhost, "vhost", filter_name=name)
     scheme = text_arg(scheme, "scheme", filter_name=name)
-    return _transport_url(user, password, hosts, port=port, vhost=vhost, scheme=scheme)
+    try:
+        return _transport_url(user, password, hosts, port=port, vhost=vhost, scheme=scheme)
+    except ValueError as e:
+        raise AnsibleFilterError("osdeploy.nova.transport_url: %s" % e)
 
 
 class FilterModule(object):

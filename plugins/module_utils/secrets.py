@@ -57,6 +57,16 @@ def db_url(user, password, host, database, port=None, driver="mysql+pymysql", qu
     return build_url(driver, user, password, host, database, port=port, query=query)
 
 
+# oslo.messaging 14 (Zed) decodes the credentials of a transport_url and encodes
+# them again for kombu with urllib's quote(), which leaves "/" as it is: kombu
+# then reads the rest of the password as the port, and every service that uses
+# RabbitMQ exits at start ("Port could not be cast to integer value").
+RABBITMQ_SLASH_ERROR = (
+    "the RabbitMQ %s must not contain '/': oslo.messaging of Zed passes it to kombu "
+    "with the '/' unencoded, and every Nova service that uses RabbitMQ then exits at "
+    "start (\"Port could not be cast to integer value\"). Choose one without '/'")
+
+
 def transport_url(user, password, hosts, port=5672, vhost="/", scheme="rabbit"):
     """oslo.messaging's transport_url for one or more RabbitMQ hosts.
 
@@ -67,6 +77,9 @@ def transport_url(user, password, hosts, port=5672, vhost="/", scheme="rabbit"):
         hosts = [hosts]
     if not hosts:
         raise ValueError("at least one RabbitMQ host is needed")
+    for what, value in (("user", user), ("password", password)):
+        if value is not None and "/" in value:
+            raise ValueError(RABBITMQ_SLASH_ERROR % what)
     cred = "%s:%s" % (_enc(user), _enc(password)) if password is not None else _enc(user)
     netlocs = []
     for host in hosts:

@@ -151,15 +151,27 @@ LAB_SECRETS = (
 # percent-encoded character in it breaks keystone-manage (the baseline role
 # refuses such a password): this one gets only characters URLs leave as they are.
 URL_SAFE_SECRETS = ("baseline_keystone_db_password",)
+# oslo.messaging of Zed cannot pass a '/' in RabbitMQ credentials to kombu (the
+# nova role refuses such a password): this one gets every special but '/'.
+NO_SLASH_SECRETS = ("baseline_rabbitmq_password",)
 # Special characters that break naive tools (URLs, shells, SQL, oslo.config's $),
 # but no braces: Ansible would read {{ or {% in a variable as a template.
 PASSWORD_SPECIALS = "@:/%$#'\"!&*()-_=+[];,.?~^"
 
 
-def lab_password(length=24, specials=True):
-    """A random password: letters, digits and, with specials, at least three special characters."""
+def lab_secret(name):
+    """A random password for the lab secret called name, of the characters its users accept."""
+    if name in URL_SAFE_SECRETS:
+        return lab_password(specials="-_.~")
+    if name in NO_SLASH_SECRETS:
+        return lab_password(specials=PASSWORD_SPECIALS.replace("/", ""))
+    return lab_password()
+
+
+def lab_password(length=24, specials=PASSWORD_SPECIALS):
+    """A random password: letters, digits and at least three of the special characters."""
     import secrets
-    special = PASSWORD_SPECIALS if specials else "-_.~"
+    special = specials
     alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789" + special
     while True:
         pw = "".join(secrets.choice(alphabet) for dummy in range(length))
@@ -881,7 +893,7 @@ class Lab:
         gv = os.path.join(self.dir, "group_vars")
         secrets_path = os.path.join(gv, "all", "secrets.yml")
         if not os.path.exists(secrets_path):
-            values = {name: lab_password(specials=name not in URL_SAFE_SECRETS) for name in LAB_SECRETS}
+            values = {name: lab_secret(name) for name in LAB_SECRETS}
             lines = ["# Random secrets of the osdeploy lab %s, made once by `tools/lab up`," % self.name,
                      "# kept until `tools/lab down`. Mode 0600: do not share."]
             lines += ["%s: %s" % (k, json.dumps(v)) for k, v in sorted(values.items())]

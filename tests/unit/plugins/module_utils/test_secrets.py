@@ -31,12 +31,42 @@ def test_parse_db_url_rejects_other_schemes():
 
 
 def test_transport_url_several_hosts_and_vhost():
-    url = secrets.transport_url("openstack", NASTY, ["ctl1", "ctl2"], vhost="nova")
+    nasty = NASTY.replace("/", "")
+    url = secrets.transport_url("openstack", nasty, ["ctl1", "ctl2"], vhost="nova")
     assert url.startswith("rabbit://openstack:") and url.endswith("@ctl2:5672/nova")
-    assert url.count("@") == 2 and NASTY not in url
+    assert url.count("@") == 2 and nasty not in url
     assert secrets.transport_url("u", "p", "ctl") == "rabbit://u:p@ctl:5672/"
     with pytest.raises(ValueError):
         secrets.transport_url("u", "p", [])
+
+
+def _kombu_url(url):
+    """What oslo.messaging 14 (impl_rabbit._transform_transport_url) hands to kombu."""
+    from urllib.parse import quote, unquote, urlsplit
+    cred, host = urlsplit(url).netloc.rsplit("@", 1)
+    user, password = (unquote(part) for part in cred.split(":", 1))
+    return "amqp://%s:%s@%s/" % (quote(user), quote(password), host)
+
+
+def test_transport_url_survives_oslo_messaging_and_kombu():
+    from urllib.parse import unquote, urlsplit
+    nasty = NASTY.replace("/", "")
+    parts = urlsplit(_kombu_url(secrets.transport_url("openstack", nasty, "ctl")))
+    assert (unquote(parts.password), parts.hostname, parts.port) == (nasty, "ctl", 5672)
+
+
+@pytest.mark.parametrize("user, password, what", [("openstack", "a/b", "password"), ("open/stack", "pw", "user")])
+def test_transport_url_refuses_a_slash_that_oslo_messaging_would_break(user, password, what):
+    from urllib.parse import urlsplit
+    with pytest.raises(ValueError, match="RabbitMQ %s must not contain '/'" % what):
+        secrets.transport_url(user, password, "ctl")
+    # the reason: kombu cannot find the host and port in what oslo.messaging makes of it
+    cred = "%s:%s" % (secrets._enc(user), secrets._enc(password))
+    parts = urlsplit(_kombu_url("rabbit://%s@ctl:5672/" % cred))
+    try:
+        assert (parts.hostname, parts.port) != ("ctl", 5672)
+    except ValueError as e:  # the password case: "Port could not be cast to integer value"
+        assert "Port could not be cast" in str(e)
 
 
 @pytest.mark.parametrize("url, masked", [
