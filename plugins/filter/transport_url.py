@@ -19,9 +19,9 @@ description:
   - The user and the password are percent-encoded, so passwords with C(@), C(:), C(%),
     C(#), C(?), quotes, spaces or C($) survive; a C($) becomes C(%24), which also keeps oslo.config
     from reading it as a variable.
-  - A user or password with C(/) is refused with an error: oslo.messaging of Zed decodes the URL
-    and hands the credentials to kombu with the C(/) unencoded, and every Nova service that uses
-    RabbitMQ then exits at start.
+  - A user or password with C(/) is refused with an error, because oslo.messaging of Zed decodes
+    the URL and hands the credentials to kombu with the C(/) unencoded, and every Nova service that
+    uses RabbitMQ then exits at start.
   - The input is the user name; the password and the hosts follow as positional arguments.
 positional: password, hosts
 options:
