@@ -319,7 +319,7 @@ class VmLab(lab.Lab):
     TOOL = "tools/vmlab"
 
     def inventory_host_vars(self, host):
-        return "ansible_host=127.0.0.1 ansible_port=%d management_ip=%s" % (self.ssh_endpoint(host)[1],
+        return "ansible_host=127.0.0.1 ansible_port=%d osdeploy_management_ip=%s" % (self.ssh_endpoint(host)[1],
                                                                             self.ip(host))
 
     def inventory_lab_vars(self, hosts):

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
-ROLES = ("baseline", "nova", "controller", "compute")
+ROLES = ("osdeploy", "baseline", "nova", "controller", "compute")
 # where the defaults of a role are documented
-DOCUMENTED_IN = {"baseline": ("baseline",), "nova": ("nova", "controller", "compute")}
+DOCUMENTED_IN = {"osdeploy": ("osdeploy",), "baseline": ("baseline",), "nova": ("nova", "controller", "compute")}
 
 
 def load(role, *parts):
