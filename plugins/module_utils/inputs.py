@@ -80,7 +80,7 @@ def address_problems(name, value, host_addresses=None):
         known = set()
         for a in host_addresses:
             try:
-                known.add(ipaddress.ip_address(str(a).split("%")[0]))
+                known.add(ipaddress.ip_address(str(a).split("%", maxsplit=1)[0]))
             except ValueError:
                 continue
         if addr not in known and not addr.is_loopback:

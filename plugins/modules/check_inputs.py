@@ -59,10 +59,13 @@ options:
 attributes:
   check_mode:
     support: full
+    description: It only reads variables, so check mode runs it unchanged.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to diff.
   action:
     support: full
+    description: It runs on the Ansible controller and never connects to the host.
 notes:
   - The roles call it first, from the C(validate) entry points that C(site.yml) runs on every host before any change.
 """

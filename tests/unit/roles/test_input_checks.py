@@ -68,7 +68,8 @@ def test_a_deprecated_name_is_checked_like_the_new_one(tmp_path):
 
 
 def test_every_problem_is_named_at_once_without_values(tmp_path):
-    values = dict(GOOD, nova_db_password="pässwörd-1", nova_keystone_password="")
+    values = dict(GOOD)
+    values.update(nova_db_password="pässwörd-1", nova_keystone_password="")
     rc, out = run_role(tmp_path, **values)
     assert rc != 0
     assert "nova_keystone_password is not set" in out

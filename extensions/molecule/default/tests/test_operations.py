@@ -54,7 +54,7 @@ class Run:
         cmd = ["ansible-playbook", "-i", INVENTORY, SITE] + list(args)
         if extra:
             cmd += ["-e", json.dumps(extra)]
-        env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_CALLBACKS_ENABLED="",
+        env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                    ANSIBLE_DISPLAY_SKIPPED_HOSTS="0")
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800, check=False)
         self.cmd = " ".join(cmd)
@@ -102,7 +102,7 @@ def test_check_mode_on_the_converged_cloud_predicts_no_change():
     run = Run("--check", "--diff")
     assert run.rc == 0, run.why()
     assert run.changed() == 0, run.why()
-    assert set(run.recap) == set(HOSTS), run.why()
+    assert set(run.recap) - {"localhost"} == set(HOSTS), run.why()
 
 
 def test_check_mode_predicts_exactly_what_the_run_then_changes():
@@ -181,8 +181,8 @@ def test_a_refused_input_changes_nothing(extra, says):
     assert run.changed() == 0, run.why()
     # it stopped in the checks, before the package installs
     assert "Install the packages of every host" not in run.output, run.why()
-    for value in extra.values():
-        if isinstance(value, str):
+    for name, value in extra.items():
+        if "password" in name:
             assert value not in run.output
     assert fingerprint() == before
 
@@ -206,7 +206,7 @@ def running_libvirt_options(h):
         "conf = nova.conf.CONF\n"
         "conf([a for f in files for a in ('--config-file', f)], project='nova')\n"
         "print(conf.libvirt.cpu_mode, ','.join(conf.libvirt.cpu_models))\n")
-    return h.check_output("python3 -c %s %s 2>/dev/null" % (_quote(script), pid))
+    return h.check_output("python3 -c %s %s 2>/dev/null" % (_quote(script), pid)).strip()
 
 
 def _quote(text):
@@ -215,13 +215,16 @@ def _quote(text):
 
 def test_a_user_libvirt_setting_reaches_the_running_nova_compute():
     compute1 = host("compute1")
-    assert running_libvirt_options(compute1).split()[0] == "none"
+    assert running_libvirt_options(compute1) == "none"
     custom = {"nova_conf_extra": {"libvirt": {"cpu_mode": "custom", "cpu_models": "qemu64"}}}
     run = Run("--limit", "compute1", "-t", "nova-config,nova-services", extra=custom)
     assert run.rc == 0, run.why()
     assert ("compute1", "Restart nova-compute") in run.changes, run.why()
     assert running_libvirt_options(compute1) == "custom qemu64"
     assert "cpu_mode" not in compute1.check_output("grep -A20 '^\\[libvirt\\]' /etc/nova/nova.conf || true")
-    back = Run("--limit", "compute1", "-t", "nova-config,nova-services")
+    # as documented, null removes an option: without it cpu_models would stay, and
+    # Nova refuses cpu_models with another cpu_mode than custom
+    back = Run("--limit", "compute1", "-t", "nova-config,nova-services",
+               extra={"nova_conf_extra": {"libvirt": {"cpu_models": None}}})
     assert back.rc == 0, back.why()
-    assert running_libvirt_options(compute1).split()[0] == "none"
+    assert running_libvirt_options(compute1) == "none"
