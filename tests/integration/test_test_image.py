@@ -10,10 +10,13 @@ serial console log must show the markers with the address and the uuid, the
 guest must answer ping, and every TCP/UDP checksum it sends must be filled in
 (read through AF_PACKET, the way Open vSwitch's userspace datapath reads a
 tap). A second boot without a metadata service must print `metadata failed`:
-the marker check can fail.
+the marker check can fail. A third boots the image with virtio_net's default
+offloads (its initramfs repacked by the test) and must be caught sending bad
+checksums: the checksum check can fail too, and csum=0 gso=0 is what passes it.
 
-Each boot takes seconds under TCG; the metadata-less one waits out the guest's
-60 s bound.
+Each boot takes seconds under TCG (about 4 s to the boot marker, 5 s to the
+metadata marker on a 2-core machine); the metadata-less one waits out the
+guest's 60 s bound.
 """
 import json
 import os
@@ -150,7 +153,7 @@ class GuestNetwork:
             assert time.monotonic() < deadline, "helpers did not start:\n%s" % self.logs()
             time.sleep(0.1)
 
-    def boot(self, image, machine="pc"):
+    def boot(self, image, machine="pc", image_format="qcow2"):
         """Boot the image as Nova's libvirt driver (virt_type qemu) would: SeaBIOS,
         virtio disk and NIC, serial console to a file, a VGA card for tty0."""
         self.started = time.monotonic()
@@ -158,7 +161,7 @@ class GuestNetwork:
             "qemu-system-x86_64", "-name", self.ns, "-machine", machine, "-accel", "tcg", "-m", "128",
             "-nodefaults", "-display", "none", "-vga", "std",
             "-chardev", "file,id=console,path=%s" % self.console, "-serial", "chardev:console",
-            "-drive", "file=%s,if=virtio,format=qcow2,snapshot=on" % image,
+            "-drive", "file=%s,if=virtio,format=%s,snapshot=on" % (image, image_format),
             "-netdev", "tap,id=nic,ifname=tap0,script=no,downscript=no",
             "-device", "virtio-net-pci,netdev=nic,mac=%s" % GUEST_MAC])
 
@@ -274,3 +277,36 @@ def test_without_metadata_service_the_marker_says_failed(image, guest_network, r
     # Without option 121 the router option gives the default route.
     assert "route default via %s" % HOST_IP in text
     assert net.ping().returncode == 0
+
+
+def image_with_offload(image, workdir):
+    """A raw copy of the image whose /init loads virtio_net without csum=0 gso=0:
+    the guest then leaves its checksums to offload, as a stock image would."""
+    raw = os.path.join(workdir, "offload.raw")
+    root = os.path.join(workdir, "initramfs")
+    os.makedirs(root)
+    sh("qemu-img", "convert", "-O", "raw", image, raw)
+    sh("mcopy", "-i", raw, "::/initrd.img", os.path.join(workdir, "initrd.img"))
+    subprocess.run("xz -dc ../initrd.img | cpio -idm --quiet", shell=True, cwd=root, check=True)
+    with open(os.path.join(root, "init")) as f:
+        init = f.read()
+    assert " csum=0 gso=0" in init
+    with open(os.path.join(root, "init"), "w") as f:
+        f.write(init.replace(" csum=0 gso=0", ""))
+    subprocess.run("find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet"
+                   " | xz --check=crc32 --lzma2=preset=6,dict=1MiB > ../initrd.new",
+                   shell=True, cwd=root, check=True)
+    sh("mcopy", "-o", "-i", raw, os.path.join(workdir, "initrd.new"), "::/initrd.img")
+    return raw
+
+
+def test_checksum_check_sees_a_guest_that_offloads(image, guest_network):
+    # The checksum assertion above can fail, and csum=0 gso=0 is what makes
+    # it pass: the same image with virtio_net's defaults sends TCP whose
+    # checksum AF_PACKET reads unfilled (ping and DHCP would still work).
+    net = guest_network("offload")
+    net.boot(image_with_offload(image, net.dir), image_format="raw")
+    seen = net.wait_for_markers()
+    assert "dhcp" in seen, net.logs()
+    sent = net.checksums().splitlines()[1:]
+    assert any(line.startswith("tcp %s:" % GUEST_IP) and line.endswith(" bad") for line in sent), "\n".join(sent)
