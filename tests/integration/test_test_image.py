@@ -265,7 +265,8 @@ def test_boot_dhcp_metadata_ping(image, guest_network, record_property):
 
 
 def test_without_metadata_service_the_marker_says_failed(image, guest_network, record_property):
-    # Also q35, the machine type newer Nova releases pick for x86 guests.
+    # On q35, the other x86 machine type (PCIe chipset), which
+    # deployments set with [libvirt] hw_machine_type and images with hw_machine_type.
     net = guest_network("nomd", metadata=False, classless_routes=False)
     net.boot(image, machine="q35")
     seen = net.wait_for_markers()
