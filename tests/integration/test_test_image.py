@@ -120,7 +120,7 @@ class GuestNetwork:
         # the router is a dead end, so the metadata service is reachable only
         # when the guest follows option 121.
         if self.classless_routes:
-            options = ["--dhcp-option=option:router,%s" % NO_ROUTER,
+            options = ["--dhcp-option=option:router,%s" % NO_ROUTER, "--dhcp-option=option:mtu,1450",
                        "--dhcp-option=option:classless-static-route,%s/32,%s,0.0.0.0/0,%s"
                        % (METADATA_IP, HOST_IP, NO_ROUTER)]
         else:
@@ -251,6 +251,7 @@ def test_boot_dhcp_metadata_ping(image, guest_network, record_property):
     # Option 121 won over the router option (RFC 3442), as Neutron needs.
     assert "route %s via %s" % (METADATA_IP, HOST_IP) in text
     assert "route default via %s" % NO_ROUTER in text
+    assert "link eth0 mtu 1450" in text       # as Neutron announces it on a VXLAN network
     assert "GET /openstack/latest/meta_data.json" in net.log("metadata")
 
     ping = net.ping()
@@ -277,6 +278,7 @@ def test_without_metadata_service_the_marker_says_failed(image, guest_network, r
     assert MARKERS["dhcp"].search(text)["ip"] == GUEST_IP
     # Without option 121 the router option gives the default route.
     assert "route default via %s" % HOST_IP in text
+    assert "link eth0 mtu 1500" in text
     assert net.ping().returncode == 0
 
 
