@@ -15,7 +15,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.osdeploy.nova.plugins.module_utils.inputs import (
-    address_problems, deprecation_messages, value_problems)
+    address_problems, deprecation_messages, interface_problems, network_problems, value_problems)
 
 display = Display()
 
@@ -24,7 +24,7 @@ _UNSET = object()
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("secrets", "addresses", "renamed"))
+    _VALID_ARGS = frozenset(("secrets", "addresses", "renamed", "interfaces", "networks"))
 
     def _value(self, task_vars, name):
         """The variable's value, _UNSET when it is not defined or cannot be rendered."""
@@ -67,6 +67,22 @@ class ActionModule(ActionBase):
             else:
                 problems += address_problems(name, value, known)
 
+        interfaces = args.get("interfaces") or []
+        networks = args.get("networks") or []
+        host_interfaces = facts.get("interfaces") if "interfaces" in facts else None
+        for name in interfaces:
+            value = self._value(task_vars, name)
+            problems += interface_problems(name, None if value is _UNSET else value, host_interfaces)
+        host_networks = []
+        for iface in facts.get("interfaces") or []:
+            info = facts.get(iface.replace("-", "_")) or {}
+            for addr in [info.get("ipv4")] + list(info.get("ipv4_secondaries") or []):
+                if isinstance(addr, dict) and addr.get("address") and addr.get("netmask"):
+                    host_networks.append("%s/%s" % (addr["address"], addr["netmask"]))
+        for name in networks:
+            value = self._value(task_vars, name)
+            problems += network_problems(name, None if value is _UNSET else value, host_networks)
+
         old_values = {}
         new_values = {}
         for old, new in renamed.items():
@@ -81,7 +97,7 @@ class ActionModule(ActionBase):
 
         result["changed"] = False
         result["checked"] = sorted(set([i if isinstance(i, string_types) else i["name"] for i in secrets]
-                                       + list(addresses)))
+                                       + list(addresses) + list(interfaces) + list(networks)))
         result["deprecated"] = sorted(old_values)
         if problems:
             result["failed"] = True

@@ -90,6 +90,40 @@ def address_problems(name, value, host_addresses=None):
     return []
 
 
+def interface_problems(name, value, host_interfaces=None):
+    """`value`, when set, must name a network interface of this host (when its interfaces are known)."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, str):
+        return ["%s must be an interface name, got a %s" % (name, type(value).__name__)]
+    if host_interfaces is not None and value not in host_interfaces:
+        return ["%s is %r, which is not a network interface of this host (it has %s): set %s to the interface "
+                "that carries that network here (per host, in host_vars, when names differ)"
+                % (name, value, ", ".join(sorted(host_interfaces)) or "none", name)]
+    return []
+
+
+def network_problems(name, value, host_networks=None):
+    """`value`, when set, must be an IPv4/IPv6 network (CIDR) that overlaps none of
+    this host's own networks (`host_networks`: networks of its addresses)."""
+    if value in (None, ""):
+        return []
+    try:
+        net = ipaddress.ip_network(str(value).strip(), strict=True)
+    except ValueError as exc:
+        return ["%s must be a network in CIDR notation such as 203.0.113.0/24, got %r (%s)" % (name, value, exc)]
+    for other in host_networks or []:
+        try:
+            other = ipaddress.ip_network(str(other), strict=False)
+        except ValueError:
+            continue
+        if other.version == net.version and other.overlaps(net) and not other.network_address.is_loopback:
+            return ["%s (%s) overlaps %s, a network of this host's own addresses (the management network): "
+                    "servers would take addresses that the hosts use. Choose a network the hosts are not on"
+                    % (name, net, other)]
+    return []
+
+
 def deprecation_messages(renamed, old_values, new_values):
     """Messages for the deprecated names that are set.
 

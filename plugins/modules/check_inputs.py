@@ -50,6 +50,20 @@ options:
     type: list
     elements: str
     default: []
+  interfaces:
+    description:
+      - Variables that, when set, must name a network interface of this host (checked against the gathered facts
+        when there are any).
+    type: list
+    elements: str
+    default: []
+  networks:
+    description:
+      - Variables that, when set, must hold a network in CIDR notation that overlaps none of the networks of this
+        host's own addresses (such as the management network).
+    type: list
+    elements: str
+    default: []
   renamed:
     description:
       - Deprecated variable names, mapped to the names that replace them. A deprecated name that is set gets a

@@ -145,7 +145,8 @@ def umount_all_under(path):
 LAB_SECRETS = (
     "baseline_admin_password", "osdeploy_rabbitmq_password", "baseline_keystone_db_password",
     "baseline_placement_db_password", "baseline_placement_password", "baseline_glance_db_password",
-    "baseline_glance_password", "nova_db_password", "nova_keystone_password",
+    "baseline_glance_password", "baseline_neutron_db_password", "baseline_neutron_password",
+    "nova_db_password", "nova_keystone_password", "osdeploy_metadata_secret",
 )
 # Keystone 22 (Zed) hands its [database] connection to alembic unescaped, so a
 # percent-encoded character in it breaks keystone-manage (the baseline role
@@ -341,6 +342,10 @@ class Lab:
         if self.net.version != 4 or not self.net.is_private or self.net.prefixlen > 24:
             raise LabError("subnet %s: use a private IPv4 network of /24 or larger" % self.net)
         self.bridge = "%s0" % self.name
+        # The provider network's wire (eth1 of every host): a bridge without an
+        # address on this machine, so that guests reach each other and the
+        # controller's DHCP and metadata, but nothing else.
+        self.pbridge = "%sp" % self.name
         self.chain = "osdeploy-lab-%s" % self.name
         self.host_ip = self.net.network_address + 1
         self.key_path = os.path.join(self.dir, "ssh", "id_ed25519")
@@ -361,6 +366,9 @@ class Lab:
 
     def veth(self, host):
         return "%s-%d" % (self.name, self.index(host))
+
+    def pveth(self, host):
+        return "%s-p%d" % (self.name, self.index(host))
 
     def mac(self, host=None):
         """A fixed, locally administered MAC per lab host (or for the bridge): a
@@ -418,9 +426,9 @@ class Lab:
 
     def lab_links(self):
         out = run(["ip", "-j", "link", "show"]).stdout
-        pat = re.compile(r"^%s-[0-9]+$" % re.escape(self.name))
+        pat = re.compile(r"^%s-p?[0-9]+$" % re.escape(self.name))
         return [lk["ifname"] for lk in json.loads(out or "[]")
-                if lk["ifname"] == self.bridge or pat.match(lk["ifname"])]
+                if lk["ifname"] in (self.bridge, self.pbridge) or pat.match(lk["ifname"])]
 
     def lab_processes(self, host=None):
         """[(pid, 'runner'|'nspawn', host)] of this lab's machine processes."""
@@ -478,6 +486,10 @@ class Lab:
             self.changes.append("address %s on %s" % (addr, self.bridge))
         if not info or "UP" not in info[0].get("flags", []):
             run(["ip", "link", "set", self.bridge, "up"])
+        if self.pbridge not in links:
+            run(["ip", "link", "add", self.pbridge, "address", self.mac("provider"), "type", "bridge"])
+            self.changes.append("bridge %s" % self.pbridge)
+        run(["ip", "link", "set", self.pbridge, "up"])
 
     def uplink(self):
         routes = json.loads(run(["ip", "-j", "-4", "route", "show", "default"]).stdout or "[]")
@@ -498,15 +510,20 @@ class Lab:
         br, net, up = self.bridge, str(self.net), self.uplink()
         est = ["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]
         reject = ["-j", "REJECT", "--reject-with", "icmp-admin-prohibited"]
+        pbr = self.pbridge
         fwd = [
             ["-i", br, "-o", br, "-j", "ACCEPT"],
+            # the provider network: between the hosts' eth1 only
+            ["-i", pbr, "-o", pbr, "-j", "ACCEPT"],
+            ["-i", pbr] + reject,
+            ["-o", pbr] + reject,
             ["-o", br] + est,
             ["-i", br, "-o", up, "-p", "udp", "-m", "udp", "--dport", "53", "-j", "ACCEPT"],
             ["-i", br, "-o", up, "-p", "tcp", "-m", "multiport", "--dports", "53,80,443", "-j", "ACCEPT"],
             ["-i", br] + reject,
             ["-o", br] + reject,
         ]
-        inp = [["-i", br] + est, ["-i", br, "-p", "icmp", "-m", "icmp", "--icmp-type", "8", "-j", "ACCEPT"]]
+        inp = [["-i", pbr] + reject, ["-i", br] + est, ["-i", br, "-p", "icmp", "-m", "icmp", "--icmp-type", "8", "-j", "ACCEPT"]]
         ports = [p.strip() for p in os.environ.get("OSDEPLOY_LAB_HOST_PORTS", "").split(",") if p.strip()]
         for port in ports:
             if not port.isdigit():
@@ -606,7 +623,8 @@ class Lab:
 
     def netns_ok(self, host):
         ns = self.netns(host)
-        if ns not in self.list_netns() or self.veth(host) not in self.lab_links():
+        links = self.lab_links()
+        if ns not in self.list_netns() or self.veth(host) not in links or self.pveth(host) not in links:
             return False
         addrs = json.loads(run(["ip", "-n", ns, "-j", "-4", "addr", "show", "dev", "eth0"], check=False).stdout or "[]")
         have = ["%s/%s" % (a["local"], a["prefixlen"]) for i in addrs for a in i.get("addr_info", [])]
@@ -623,6 +641,11 @@ class Lab:
         run(["ip", "-n", ns, "addr", "add", "%s/%d" % (self.ip(host), self.net.prefixlen), "dev", "eth0"])
         run(["ip", "-n", ns, "link", "set", "eth0", "up"])
         run(["ip", "-n", ns, "route", "add", "default", "via", str(self.host_ip)])
+        # eth1: the provider network, no address (Neutron's bridge takes it)
+        run(["ip", "link", "add", self.pveth(host), "type", "veth", "peer", "name", "eth1",
+             "address", self.mac(host + "/provider"), "netns", ns])
+        run(["ip", "link", "set", self.pveth(host), "master", self.pbridge, "up"])
+        run(["ip", "-n", ns, "link", "set", "eth1", "up"])
         self.changes.append("netns %s (%s)" % (ns, self.ip(host)))
 
     def remove_netns(self, host):
@@ -630,6 +653,9 @@ class Lab:
         if self.veth(host) in self.lab_links():
             run(["ip", "link", "del", self.veth(host)], check=False)
             done.append("link %s" % self.veth(host))
+        if self.pveth(host) in self.lab_links():
+            run(["ip", "link", "del", self.pveth(host)], check=False)
+            done.append("link %s" % self.pveth(host))
         if self.netns(host) in self.list_netns():
             run(["ip", "netns", "del", self.netns(host)], check=False)
             done.append("netns %s" % self.netns(host))
@@ -892,14 +918,24 @@ class Lab:
         """Random secrets (made once, kept) and the lab's platform settings, beside the inventory."""
         gv = os.path.join(self.dir, "group_vars")
         secrets_path = os.path.join(gv, "all", "secrets.yml")
-        if not os.path.exists(secrets_path):
-            values = {name: lab_secret(name) for name in LAB_SECRETS}
+        # A secret is made once and kept; one that a newer version of the
+        # collection needs is added beside the existing ones.
+        values = {}
+        if os.path.exists(secrets_path):
+            with open(secrets_path) as f:
+                for line in f:
+                    key, sep, value = line.partition(": ")
+                    if sep and not line.startswith("#"):
+                        values[key] = json.loads(value)
+        missing = [name for name in LAB_SECRETS if name not in values]
+        if missing:
+            values.update({name: lab_secret(name) for name in missing})
             lines = ["# Random secrets of the osdeploy lab %s, made once by `tools/lab up`," % self.name,
                      "# kept until `tools/lab down`. Mode 0600: do not share."]
             lines += ["%s: %s" % (k, json.dumps(v)) for k, v in sorted(values.items())]
             os.makedirs(os.path.dirname(secrets_path), mode=0o700, exist_ok=True)
             write_file(secrets_path, "\n".join(lines) + "\n", 0o600)
-            self.changes.append("secrets %s" % secrets_path)
+            self.changes.append("secrets %s (%s)" % (secrets_path, ", ".join(missing)))
         for group, text in self.platform_group_vars().items():
             os.makedirs(os.path.join(gv, group), mode=0o700, exist_ok=True)
             if write_file(os.path.join(gv, group, "lab.yml"), text, 0o644):
@@ -1014,12 +1050,13 @@ class Lab:
         for h in hosts:
             done += self.remove_machine(h)
         for lk in self.lab_links():
-            if lk != self.bridge:
+            if lk not in (self.bridge, self.pbridge):
                 run(["ip", "link", "del", lk], check=False)
                 done.append("link %s" % lk)
-        if self.bridge in self.lab_links():
-            run(["ip", "link", "del", self.bridge])
-            done.append("bridge %s" % self.bridge)
+        for br in (self.bridge, self.pbridge):
+            if br in self.lab_links():
+                run(["ip", "link", "del", br])
+                done.append("bridge %s" % br)
         done += ["iptables %s" % r for r in self.remove_iptables()]
         fwd = self.release_ip_forward()
         if fwd:
