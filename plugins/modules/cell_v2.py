@@ -27,7 +27,7 @@ description:
     is masked.
   - Changes are serialized per API database with a MariaDB user lock (C(GET_LOCK)), so two plays
     running the module at the same time neither duplicate a cell nor collide in discovery.
-  - The databases are reached with the TLS settings of their URLs, as Nova reaches them: the C(ssl_ca),
+  - The databases are reached with the TLS settings of their URLs, as Nova reaches them. The C(ssl_ca),
     C(ssl_capath), C(ssl_cert), C(ssl_key), C(ssl_cipher) and C(ssl_check_hostname) query parameters of
     a C(mysql+pymysql://) URL are handed to PyMySQL as SQLAlchemy hands them. The TLS options of this
     module (O(ca_cert), ...) apply to the URLs without C(ssl_*) parameters.
@@ -316,6 +316,8 @@ class CellV2(mysql.MariaDBModule):
         nova_manage=dict(type="path"),
     )
     module_kwargs = dict(supports_check_mode=True)
+    # URLs: their passwords (registered in setup()) are the secrets, so results can show them masked
+    partly_secret_options = ("transport_url", "database_connection")
     required_libraries = mysql.MariaDBModule.required_libraries + (
         (HAS_OSLO, "oslo.config (Debian: python3-oslo.config)", OSLO_ERROR),)
 
@@ -335,6 +337,7 @@ class CellV2(mysql.MariaDBModule):
     # ------------------------------------------------------------ plumbing
     def validate(self):
         p = self.params
+        self.add_secrets(C.url_secrets([p["transport_url"], p["database_connection"]]))
         for option, actions in APPLIES.items():
             if p[option] and p["action"] not in actions:
                 self.fail("%s does not apply to action=%s (only to %s)"
@@ -359,7 +362,7 @@ class CellV2(mysql.MariaDBModule):
             self.conf = read_config(p["config_files"])
         except ValueError as e:
             self.fail(str(e))
-        self.add_secrets(C.url_secrets(list(self.conf.values()) + [p["transport_url"], p["database_connection"]]))
+        self.add_secrets(C.url_secrets(list(self.conf.values())))
         api_url = self.conf["api_database_connection"]
         if not api_url:
             self.fail("[api_database] connection is not set in %s: the module reads the cell mappings "
