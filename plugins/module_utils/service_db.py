@@ -124,14 +124,19 @@ def _unique(values):
     return seen
 
 
+def _check_name(value, param, what, maximum, pattern, allowed):
+    """A non-empty string of at most ``maximum`` characters matching ``pattern``."""
+    if not isinstance(value, str) or not value:
+        raise ValidationError("%s: a %s must be a non-empty string (got %r)" % (param, what, value))
+    if len(value) > maximum:
+        raise ValidationError("%s: %s %r is longer than %d characters" % (param, what, value, maximum))
+    if not pattern.match(value):
+        raise ValidationError("%s: %s %r may only contain %s" % (param, what, value, allowed))
+    return value
+
+
 def validate_database(name, param="databases"):
-    if not isinstance(name, str) or not name:
-        raise ValidationError("%s: a database name must be a non-empty string (got %r)" % (param, name))
-    if len(name) > DATABASE_MAX:
-        raise ValidationError("%s: database name %r is longer than %d characters" % (param, name, DATABASE_MAX))
-    if not DATABASE_RE.match(name):
-        raise ValidationError("%s: database name %r may only contain letters, digits, '_', '$' and '-'"
-                              % (param, name))
+    _check_name(name, param, "database name", DATABASE_MAX, DATABASE_RE, "letters, digits, '_', '$' and '-'")
     if name.lower() in SYSTEM_DATABASES:
         raise ValidationError("%s: %r is a system database of the server; it cannot be managed here"
                               % (param, name))
@@ -139,25 +144,13 @@ def validate_database(name, param="databases"):
 
 
 def validate_user(name, param="user"):
-    if not isinstance(name, str) or not name:
-        raise ValidationError("%s: the user name must be a non-empty string" % param)
-    if len(name) > USER_MAX:
-        raise ValidationError("%s: user name %r is longer than %d characters" % (param, name, USER_MAX))
-    if not USER_RE.match(name):
-        raise ValidationError("%s: user name %r may only contain letters, digits, '_', '.', '$' and '-'"
-                              % (param, name))
-    return name
+    return _check_name(name, param, "user name", USER_MAX, USER_RE, "letters, digits, '_', '.', '$' and '-'")
 
 
 def validate_host(pattern, param="host_patterns"):
-    if not isinstance(pattern, str) or not pattern:
-        raise ValidationError("%s: a host pattern must be a non-empty string (got %r)" % (param, pattern))
-    if len(pattern) > HOST_MAX:
-        raise ValidationError("%s: host pattern %r is longer than %d characters" % (param, pattern, HOST_MAX))
-    if not HOST_RE.match(pattern):
-        raise ValidationError("%s: host pattern %r may only contain letters, digits and '.', '-', '_', "
-                              "'%%', ':', '/' (a host name, an address, a netmask or a wildcard)"
-                              % (param, pattern))
+    _check_name(pattern, param, "host pattern", HOST_MAX, HOST_RE,
+                "letters, digits and '.', '-', '_', '%', ':', '/' (a host name, an address, a netmask or a "
+                "wildcard)")
     # MariaDB stores host names in lower case
     return pattern.lower()
 

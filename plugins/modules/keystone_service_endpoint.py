@@ -270,6 +270,15 @@ from ansible_collections.osdeploy.nova.plugins.module_utils.openstack import Ope
 from ansible_collections.osdeploy.nova.plugins.module_utils import keystone as ks
 
 
+# how the attributes a plan changes are named in openstacksdk's update_* calls
+_SDK_ATTRS = {"enabled": "is_enabled", "description": "description", "url": "url"}
+
+
+def sdk_attrs(changed):
+    """The keyword arguments of an SDK update for the attributes a plan operation changes."""
+    return dict((_SDK_ATTRS[name], value) for name, value in changed.items() if name in _SDK_ATTRS)
+
+
 class KeystoneServiceEndpoint(OpenStackModule):
     argument_spec = dict(
         name=dict(type="str", required=True),
@@ -476,9 +485,7 @@ class KeystoneServiceEndpoint(OpenStackModule):
                                  recheck=lambda: ident.find_user(op["name"], domain_id=op["domain_id"]))
                 user_id = user.id
             elif kind == "update_user":
-                attrs = {}
-                if "enabled" in op["attrs"]:
-                    attrs["is_enabled"] = op["attrs"]["enabled"]
+                attrs = sdk_attrs(op["attrs"])
                 if op["password"]:
                     attrs["password"] = p["password"]
                 self.call(ident.update_user, op["user_id"], doing=doing, **attrs)
@@ -499,23 +506,13 @@ class KeystoneServiceEndpoint(OpenStackModule):
                 created = self.call(ident.create_service, doing=doing, recheck=landed_service, **attrs)
                 service_id = created["id"] if isinstance(created, dict) else created.id
             elif kind == "update_service":
-                attrs = {}
-                if "description" in op["attrs"]:
-                    attrs["description"] = op["attrs"]["description"]
-                if "enabled" in op["attrs"]:
-                    attrs["is_enabled"] = op["attrs"]["enabled"]
-                self.call(ident.update_service, op["service_id"], doing=doing, **attrs)
+                self.call(ident.update_service, op["service_id"], doing=doing, **sdk_attrs(op["attrs"]))
             elif kind == "delete_service":
                 self.call(ident.delete_service, op["service_id"], doing=doing, delete=True)
             elif kind == "delete_endpoint":
                 self.call(ident.delete_endpoint, op["endpoint_id"], doing=doing, delete=True)
             elif kind == "update_endpoint":
-                attrs = {}
-                if "url" in op["attrs"]:
-                    attrs["url"] = op["attrs"]["url"]
-                if "enabled" in op["attrs"]:
-                    attrs["is_enabled"] = op["attrs"]["enabled"]
-                self.call(ident.update_endpoint, op["endpoint_id"], doing=doing, **attrs)
+                self.call(ident.update_endpoint, op["endpoint_id"], doing=doing, **sdk_attrs(op["attrs"]))
             elif kind == "create_endpoint":
                 def landed_endpoint(op=op):
                     for e in ident.endpoints(service_id=service_id, interface=op["interface"], region_id=op["region"]):

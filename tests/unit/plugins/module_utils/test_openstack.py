@@ -174,47 +174,40 @@ class NotFoundException(HttpException):
         super().__init__(msg, 404)
 
 
+def answers(*outcomes):
+    """A fake SDK call that raises (or returns) the given outcomes in turn; .calls counts them."""
+    def call():
+        outcome = outcomes[min(len(call.calls), len(outcomes) - 1)]
+        call.calls.append(outcome)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+    call.calls = []
+    return call
+
+
+LOST_ANSWER = ConnectFailure("('Connection aborted.', RemoteDisconnected('Remote end closed connection'))")
+GONE = NotFoundException("Could not find endpoint: e1")
+
+
 def test_a_retried_delete_that_already_landed_counts_as_done(monkeypatch):
     """The first DELETE reached Keystone but its answer was lost; the retry gets a 404."""
     monkeypatch.setattr(osu.time, "sleep", lambda s: None)
     base = make_base(retries=2)
-    gone = []
-
-    def delete_endpoint():
-        if not gone:
-            gone.append(1)
-            raise ConnectFailure("('Connection aborted.', RemoteDisconnected('Remote end closed connection'))")
-        raise NotFoundException("Could not find endpoint: e1")
-
-    assert base.call(delete_endpoint, delete=True, doing="delete endpoint e1") is None
-    assert base.retry_count == 1
+    delete = answers(LOST_ANSWER, GONE)
+    assert base.call(delete, delete=True, doing="delete endpoint e1") is None
+    assert len(delete.calls) == 2 and base.retry_count == 1
 
 
-def test_a_delete_that_finds_nothing_at_the_first_attempt_still_fails(monkeypatch):
-    """Only a retry may count a 404 as done: a first 404 means the plan read something else."""
+@pytest.mark.parametrize("outcomes, delete", [
+    ((GONE,), True),               # a first 404 means the plan read something else: not silently done
+    ((LOST_ANSWER, GONE), False),  # only deletes count a 404 as done
+])
+def test_other_404s_still_fail(monkeypatch, outcomes, delete):
     monkeypatch.setattr(osu.time, "sleep", lambda s: None)
-    base = make_base()
-
-    def delete_endpoint():
-        raise NotFoundException("Could not find endpoint: e1")
-
-    with pytest.raises(Failure):
-        base.call(delete_endpoint, delete=True)
-
-
-def test_a_404_after_a_retry_of_something_else_is_still_an_error(monkeypatch):
-    monkeypatch.setattr(osu.time, "sleep", lambda s: None)
-    base = make_base()
-    calls = []
-
-    def update():
-        calls.append(1)
-        if len(calls) == 1:
-            raise ConnectFailure("Connection reset by peer")
-        raise NotFoundException("Could not find endpoint: e1")
-
-    with pytest.raises(Failure):
-        base.call(update)
+    with pytest.raises(Failure) as failed:
+        make_base().call(answers(*outcomes), delete=delete)
+    assert failed.value.result == {"error_class": "NotFoundException"}
 
 
 def test_no_log_is_narrowed_to_the_secrets():
