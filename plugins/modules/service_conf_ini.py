@@ -17,7 +17,7 @@ description:
     Keystone's, Placement's or Glance's configuration file with O(validate=false) and their
     O(owner)/O(group)) in place. Comments, blank lines, ordering and every setting not named in O(settings) stay as they
     are, byte for byte; the file is replaced atomically and its owner, group and mode are set.
-  - Called C(osdeploy.nova.nova_conf_ini) before 0.2.0; that name still works (it redirects here) but
+  - Formerly C(osdeploy.nova.nova_conf_ini); that name still works (it redirects here) but
     is deprecated and will be removed in 2.0.0.
   - An option already in the file is rewritten where it stands, keeping its C(key = ) spelling.
     Several lines of the same single-valued option in one section (oslo.config uses the last) are

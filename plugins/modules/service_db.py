@@ -18,7 +18,7 @@ description:
     'nova'@'localhost') and C('nova'@'%') C(IDENTIFIED BY) a password), but reads the server first and
     changes only what differs, so a second run changes nothing and reports C(changed=false). The defaults
     are Nova's; set O(databases) and O(user) for another service.
-  - Called C(osdeploy.nova.nova_db) before 0.2.0; that name still works (it redirects here) but is
+  - Formerly C(osdeploy.nova.nova_db); that name still works (it redirects here) but is
     deprecated and will be removed in 2.0.0.
   - With O(state=present) it ensures that each database in O(databases) exists with O(charset) and
     O(collation) (an existing database with another default character set or collation is corrected with
