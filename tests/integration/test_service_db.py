@@ -97,9 +97,10 @@ class Case:
 def case(request, mariadb, ansible_module):
     prefix = "t3%06d" % (zlib.crc32(request.node.name.encode()) % 10 ** 6)
     c = Case(mariadb, ansible_module, prefix)
+    user = c.user  # a test may point c.user at the admin account: never drop that one
     yield c
     for host in ("localhost", "%", "127.0.0.1"):
-        mariadb.sql("DROP USER IF EXISTS %s@%s", c.user, host)
+        mariadb.sql("DROP USER IF EXISTS %s@%s", user, host)
     for db in c.databases:
         mariadb.sql("DROP DATABASE IF EXISTS `%s`" % db)
 
