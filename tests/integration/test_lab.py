@@ -154,10 +154,10 @@ def test_up_writes_inventory_and_key(lab):
     groups = dict(re.findall(r"^\[(\w+(?::vars)?)\]\n((?:[^\[\n].*\n?)*)", text, re.M))
     assert groups["controller"].split()[0] == "controller"
     assert "ansible_host=%s" % lab.ip("controller") in groups["controller"]
-    assert "management_ip=%s" % lab.ip("controller") in groups["controller"]
+    assert "osdeploy_management_ip=%s" % lab.ip("controller") in groups["controller"]
     assert groups["compute"].split()[0] == "compute1"
     assert "ansible_host=%s" % lab.ip("compute1") in groups["compute"]
-    assert "management_ip=%s" % lab.ip("compute1") in groups["compute"]
+    assert "osdeploy_management_ip=%s" % lab.ip("compute1") in groups["compute"]
     assert "ansible_user=root" in groups["all:vars"]
     assert "ansible_python_interpreter=/usr/bin/python3" in groups["all:vars"]
     key = re.search(r"^ansible_ssh_private_key_file=(\S+)$", groups["all:vars"], re.M).group(1)

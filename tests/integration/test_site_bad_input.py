@@ -17,7 +17,7 @@ SECRET = "s3cr:t@pw%$'x"
 PASSWORDS = {
     "nova_db_password": SECRET + "db",
     "nova_keystone_password": SECRET + "ks",
-    "nova_rabbitmq_password": SECRET + "mq",
+    "osdeploy_rabbitmq_password": SECRET + "mq",
 }
 
 
@@ -25,7 +25,7 @@ def write_inventory(tmp_path, groups):
     lines = []
     for group in groups:
         lines += ["[%s]" % group,
-                  "%s-host ansible_connection=local ansible_python_interpreter=%s management_ip=127.0.0.1"
+                  "%s-host ansible_connection=local ansible_python_interpreter=%s osdeploy_management_ip=127.0.0.1"
                   % (group, TARGET_PYTHON), ""]
     path = tmp_path / "inventory.ini"
     path.write_text("\n".join(lines))

@@ -94,7 +94,7 @@ def inventory(lab):
 def test_inventory_reaches_the_vms_on_loopback_with_known_host_keys(lab):
     text = inventory(lab)
     for host in ("controller", "compute1"):
-        m = re.search(r"^%s ansible_host=127\.0\.0\.1 ansible_port=(\d+) management_ip=(\S+)$" % host, text, re.M)
+        m = re.search(r"^%s ansible_host=127\.0\.0\.1 ansible_port=(\d+) osdeploy_management_ip=(\S+)$" % host, text, re.M)
         assert m, text
         assert m.group(2) == lab.ip(host)
     assert "StrictHostKeyChecking=yes" in text

@@ -143,7 +143,7 @@ def umount_all_under(path):
 
 # The secrets the roles need, generated per lab (site.yml has no default passwords).
 LAB_SECRETS = (
-    "baseline_admin_password", "baseline_rabbitmq_password", "baseline_keystone_db_password",
+    "baseline_admin_password", "osdeploy_rabbitmq_password", "baseline_keystone_db_password",
     "baseline_placement_db_password", "baseline_placement_password", "baseline_glance_db_password",
     "baseline_glance_password", "nova_db_password", "nova_keystone_password",
 )
@@ -153,7 +153,7 @@ LAB_SECRETS = (
 URL_SAFE_SECRETS = ("baseline_keystone_db_password",)
 # oslo.messaging of Zed cannot pass a '/' in RabbitMQ credentials to kombu (the
 # nova role refuses such a password): this one gets every special but '/'.
-NO_SLASH_SECRETS = ("baseline_rabbitmq_password",)
+NO_SLASH_SECRETS = ("osdeploy_rabbitmq_password",)
 # Special characters that break naive tools (URLs, shells, SQL, oslo.config's $),
 # but no braces: Ansible would read {{ or {% in a variable as a template.
 PASSWORD_SPECIALS = "@:/%$#'\"!&*()-_=+[];,.?~^"
@@ -852,7 +852,7 @@ class Lab:
 
     def inventory_host_vars(self, host):
         """How Ansible reaches the host, and its management address."""
-        return "ansible_host=%s management_ip=%s" % (self.ip(host), self.ip(host))
+        return "ansible_host=%s osdeploy_management_ip=%s" % (self.ip(host), self.ip(host))
 
     def inventory_lab_vars(self, hosts):
         return ["lab_host_ip=%s" % self.host_ip, "lab_network=%s" % self.net]
@@ -897,8 +897,6 @@ class Lab:
             lines = ["# Random secrets of the osdeploy lab %s, made once by `tools/lab up`," % self.name,
                      "# kept until `tools/lab down`. Mode 0600: do not share."]
             lines += ["%s: %s" % (k, json.dumps(v)) for k, v in sorted(values.items())]
-            # one RabbitMQ account serves every service
-            lines.append('nova_rabbitmq_password: "{{ baseline_rabbitmq_password }}"')
             os.makedirs(os.path.dirname(secrets_path), mode=0o700, exist_ok=True)
             write_file(secrets_path, "\n".join(lines) + "\n", 0o600)
             self.changes.append("secrets %s" % secrets_path)

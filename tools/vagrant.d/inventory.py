@@ -6,7 +6,7 @@
 Reads `vagrant ssh-config` of the VMs on stdin and writes, in DIR (the
 scenario's OSDEPLOY_LAB_DIR, the layout of tools/lab):
   inventory.ini         groups controller and compute; per host ansible_host/port/
-                        user/key from Vagrant and management_ip (the private
+                        user/key from Vagrant and osdeploy_management_ip (the private
                         network's address, .10 controller, .10+N computeN);
                         lab_accel; lab_http_client when this machine cannot reach
                         the private network (the VMs live in the network namespace NS)
@@ -107,7 +107,7 @@ def main():
         out.append("[%s]" % group)
         for h in members:
             c = hosts[h]
-            line = "%s ansible_host=%s ansible_port=%s ansible_user=%s ansible_ssh_private_key_file=%s management_ip=%s" % (
+            line = "%s ansible_host=%s ansible_port=%s ansible_user=%s ansible_ssh_private_key_file=%s osdeploy_management_ip=%s" % (
                 h, c["hostname"], c.get("port", "22"), c.get("user", "root"), shlex.quote(c["identityfile"]),
                 vlab.ip(h))
             if h == "controller" and args.netns:

@@ -319,8 +319,8 @@ class VmLab(lab.Lab):
     TOOL = "tools/vmlab"
 
     def inventory_host_vars(self, host):
-        return "ansible_host=127.0.0.1 ansible_port=%d management_ip=%s" % (self.ssh_endpoint(host)[1],
-                                                                            self.ip(host))
+        return "ansible_host=127.0.0.1 ansible_port=%d osdeploy_management_ip=%s" % (
+            self.ssh_endpoint(host)[1], self.ip(host))
 
     def inventory_lab_vars(self, hosts):
         out = ["lab_network=%s" % self.net] + lab.accel_inventory_vars(self.state.get("accel", "tcg"))

@@ -6,14 +6,15 @@ the controller and compute roles too, so each of its defaults must be
 documented in the spec of nova, controller or compute.
 """
 import os
+import re
 
 import pytest
 import yaml
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
-ROLES = ("baseline", "nova", "controller", "compute")
+ROLES = ("osdeploy", "baseline", "nova", "controller", "compute")
 # where the defaults of a role are documented
-DOCUMENTED_IN = {"baseline": ("baseline",), "nova": ("nova", "controller", "compute")}
+DOCUMENTED_IN = {"osdeploy": ("osdeploy",), "baseline": ("baseline",), "nova": ("nova", "controller", "compute")}
 
 
 def load(role, *parts):
@@ -65,3 +66,27 @@ def test_a_wrong_default_would_be_caught(tmp_path, monkeypatch):
     monkeypatch.setattr(__import__(__name__), "ROOT", str(tmp_path))
     with pytest.raises(AssertionError, match="x_var: default 1"):
         test_every_default_is_documented_with_the_same_default("baseline")
+
+
+def readme_contract_variables():
+    with open(os.path.join(ROOT, "README.md")) as f:
+        section = f.read().split("### One variable per concept")[1].split("###")[0]
+    names = set()
+    for row in section.splitlines():
+        if row.startswith("| `"):
+            names.update(re.findall(r"`([a-z_]+)`", row.split("|")[1]))
+    return names
+
+
+def test_the_readme_contract_table_matches_the_argument_specs():
+    documented = readme_contract_variables()
+    contract = set(spec_options("osdeploy"))
+    assert contract <= documented, "not in README's table: %s" % sorted(contract - documented)
+    others = documented - contract
+    everywhere = set()
+    for role in ROLES:
+        everywhere.update(spec_options(role))
+    # the rest of the table: variables of other roles' specs, or site.yml's osdeploy_baseline
+    assert others - everywhere <= {"osdeploy_baseline"}, sorted(others - everywhere)
+    renamed = load("osdeploy", "vars", "main.yml")["__osdeploy_renamed"]
+    assert set(renamed.values()) <= documented

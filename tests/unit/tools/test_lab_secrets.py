@@ -14,7 +14,7 @@ DRAWS = 300
 
 def test_the_rabbitmq_password_never_has_a_slash_and_makes_a_transport_url():
     for dummy in range(DRAWS):
-        pw = lab.lab_secret("baseline_rabbitmq_password")
+        pw = lab.lab_secret("osdeploy_rabbitmq_password")
         assert "/" not in pw
         secrets.transport_url("openstack", pw, "ctl")  # raises on what oslo.messaging cannot use
 

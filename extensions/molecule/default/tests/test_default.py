@@ -31,7 +31,7 @@ def read_inventory():
 
 INV = read_inventory()
 CONTROLLER_VARS = INV["_meta"]["hostvars"]["controller"]
-CONTROLLER_IP = CONTROLLER_VARS["management_ip"]
+CONTROLLER_IP = CONTROLLER_VARS["osdeploy_management_ip"]
 COMPUTES = sorted(INV["compute"]["hosts"])
 EXPECTED_COMPUTES = os.environ.get("OSDEPLOY_EXPECT_COMPUTES", "compute1,compute2").split(",")
 HTTP_CLIENT = CONTROLLER_VARS.get("lab_http_client")

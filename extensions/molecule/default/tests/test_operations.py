@@ -1,0 +1,230 @@
+"""What an operator does with site.yml on a converged cloud, run from outside the lab hosts:
+preview a change (check mode), run one tag alone, feed it a bad input, set a libvirt option.
+
+Runs after test_default.py (file order) on the lab as the scenario left it: converged, with
+compute2 added. Every test leaves the lab converged again. Only the default scenario runs
+these (they run site.yml several times, which takes too long on emulated VMs).
+"""
+import json
+import os
+import re
+import subprocess
+
+import pytest
+import testinfra
+
+LAB = os.environ["OSDEPLOY_LAB_DIR"]
+INVENTORY = os.path.join(LAB, "inventory.ini")
+ROOT = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or os.path.abspath(
+    os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", ".."))
+SITE = os.path.join(ROOT, "site.yml")
+README = os.path.join(ROOT, "README.md")
+CONTROLLER_SERVICES = ["nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy"]
+# The files a refused input must leave as they were, per host.
+CONFIG_FILES = {
+    "controller": ["/etc/nova/nova.conf", "/etc/keystone/keystone.conf", "/etc/glance/glance-api.conf",
+                   "/etc/placement/placement.conf", "/etc/rabbitmq/rabbitmq.conf", "/etc/default/nova-api"],
+    "compute": ["/etc/nova/nova.conf", "/etc/nova/nova-compute.conf", "/etc/libvirt/qemu.conf"],
+}
+
+
+def host(name):
+    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
+
+
+def inventory_hosts():
+    out = subprocess.run(["ansible-inventory", "-i", INVENTORY, "--list"], capture_output=True, text=True,
+                         check=True).stdout
+    inv = json.loads(out)
+    return ["controller"] + sorted(inv["compute"]["hosts"])
+
+
+HOSTS = inventory_hosts()
+
+
+class Run:
+    """One ansible-playbook run of site.yml: rc, output, and what it changed per host."""
+
+    TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?:[\w.]+ : )?(?P<name>.*?)\] \*+$")
+    CHANGED = re.compile(r"^changed: \[(?P<host>[^\]]+?)(?: -> [^\]]+)?\]")
+    RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unr>\d+)\s+"
+                       r"failed=(?P<failed>\d+)")
+
+    def __init__(self, *args, extra=None):
+        cmd = ["ansible-playbook", "-i", INVENTORY, SITE] + list(args)
+        if extra:
+            cmd += ["-e", json.dumps(extra)]
+        env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+                   ANSIBLE_DISPLAY_SKIPPED_HOSTS="0")
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800, check=False)
+        self.cmd = " ".join(cmd)
+        self.rc = proc.returncode
+        self.output = proc.stdout + proc.stderr
+        self.changes = set()   # (host, task name)
+        self.recap = {}
+        task = None
+        for line in proc.stdout.splitlines():
+            m = self.TASK.match(line)
+            if m:
+                task = m.group("name")
+                continue
+            m = self.CHANGED.match(line)
+            if m and task:
+                self.changes.add((m.group("host"), task))
+            m = self.RECAP.match(line)
+            if m:
+                self.recap[m.group("host")] = int(m.group("changed"))
+
+    def changed(self):
+        return sum(self.recap.values())
+
+    def why(self):
+        return "%s\nrc %s, changed %s\n%s" % (self.cmd, self.rc, sorted(self.changes), self.output[-4000:])
+
+
+def fingerprint():
+    """Checksums of the configuration files of every host, and the database accounts."""
+    state = {}
+    for name in HOSTS:
+        h = host(name)
+        for path in CONFIG_FILES["controller" if name == "controller" else "compute"]:
+            state[(name, path)] = h.check_output("sha256sum %s 2>/dev/null || echo missing" % path)
+    state["db users"] = host("controller").check_output(
+        "mysql -N -e 'SELECT user, host, authentication_string FROM mysql.user ORDER BY user, host'")
+    return state
+
+
+def main_pids(h, services):
+    return {s: h.check_output("systemctl show -p MainPID --value %s" % s) for s in services}
+
+
+def test_check_mode_on_the_converged_cloud_predicts_no_change():
+    run = Run("--check", "--diff")
+    assert run.rc == 0, run.why()
+    assert run.changed() == 0, run.why()
+    assert set(run.recap) - {"localhost"} == set(HOSTS), run.why()
+
+
+def test_check_mode_predicts_exactly_what_the_run_then_changes():
+    controller, compute1 = host("controller"), host("compute1")
+    # drift: an option edited by hand, a service stopped, a defaults file edited, a password
+    # changed in the inventory (as -e: the lab's inventory stays as it is)
+    compute1.check_output("sed -i 's|^lock_path = .*|lock_path = /tmp/drifted|' /etc/nova/nova.conf")
+    controller.check_output("systemctl stop nova-scheduler")
+    controller.check_output("echo '# edited by hand' >> /etc/default/nova-api-metadata")
+    new_password = {"baseline_glance_password": "Rotated-glance-pw-7"}
+    before = fingerprint()
+
+    preview = Run("--check", "--diff", extra=new_password)
+    assert preview.rc == 0, preview.why()
+    assert fingerprint() == before, "check mode changed a file or a database account"
+    assert controller.check_output("systemctl is-active nova-scheduler || true") != "active"
+    assert "Rotated-glance-pw-7" not in preview.output
+
+    pids = main_pids(controller, CONTROLLER_SERVICES)
+    real = Run(extra=new_password)
+    assert real.rc == 0, real.why()
+    assert preview.changes == real.changes, "predicted %s, made %s" % (
+        sorted(preview.changes - real.changes), sorted(real.changes - preview.changes))
+    expected = {("compute1", "Write nova.conf and nova-compute.conf (validated against the installed Nova)"),
+                ("compute1", "Restart nova-compute"),
+                ("controller", "Start the controller's Nova services at boot and now"),
+                ("controller", "Register Glance in Keystone (user, role, service, endpoints)"),
+                ("controller", "Configure Glance"),
+                ("controller", "Restart glance-api")}
+    assert expected <= real.changes, sorted(real.changes)
+    assert "Rotated-glance-pw-7" not in real.output
+    # only the service whose file changed was restarted (and the stopped one started)
+    after = main_pids(controller, CONTROLLER_SERVICES)
+    restarted = sorted(s for s in CONTROLLER_SERVICES if after[s] != pids[s])
+    assert restarted == ["nova-api-metadata", "nova-scheduler"], (pids, after)
+
+    back = Run()  # the inventory's password again
+    assert back.rc == 0, back.why()
+    assert ("controller", "Configure Glance") in back.changes
+    again = Run("--check")
+    assert again.rc == 0 and again.changed() == 0, again.why()
+
+
+def documented_tags():
+    """The tags of README's tag table (first column, in backquotes)."""
+    with open(README) as f:
+        text = f.read()
+    table = text.split("<!-- tags -->")[1]
+    return re.findall(r"^\| `([\w-]+)` \|", table, re.M)
+
+
+def test_the_readme_documents_tags():
+    assert len(documented_tags()) >= 10
+
+
+@pytest.mark.parametrize("tag", documented_tags())
+def test_every_documented_tag_runs_alone_and_changes_nothing(tag):
+    run = Run("-t", tag)
+    assert run.rc == 0, run.why()
+    assert run.changed() == 0, run.why()
+
+
+@pytest.mark.parametrize("extra,says", [
+    ({"nova_conf_extra": {"DEFAULT": {"my_ipp": "192.0.2.1"}}}, "my_ipp"),
+    ({"nova_db_password": "pässwort-1"}, "nova_db_password must hold printable ASCII characters only"),
+    ({"osdeploy_rabbitmq_password": "pass/word-2"}, "osdeploy_rabbitmq_password must not contain '/'"),
+    ({"osdeploy_management_ip": "192.0.2.99"}, "which is not an address of this host"),
+    ({"baseline_keystone_db_password": "a%b-3"}, "baseline_keystone_db_password must consist of letters"),
+], ids=["conf-typo", "non-ascii-db-password", "slash-in-rabbitmq-password", "foreign-address",
+        "keystone-db-password"])
+def test_a_refused_input_changes_nothing(extra, says):
+    before = fingerprint()
+    run = Run(extra=extra)
+    assert run.rc != 0, run.why()
+    assert says in " ".join(run.output.split()), run.why()
+    assert run.changed() == 0, run.why()
+    # it stopped in the checks, before the package installs
+    assert "Install the packages of every host" not in run.output, run.why()
+    for name, value in extra.items():
+        if "password" in name:
+            assert value not in run.output
+    assert fingerprint() == before
+
+
+def running_libvirt_options(h):
+    """[libvirt] cpu_mode and cpu_models as the running nova-compute read them: its own
+    --config-file list, parsed by oslo.config with Nova's options, from files not newer
+    than the process."""
+    pid = h.check_output("systemctl show -p MainPID --value nova-compute")
+    script = (
+        "import os, sys, time\n"
+        "pid = sys.argv[1]\n"
+        "argv = open('/proc/%s/cmdline' % pid, 'rb').read().decode().split('\\0')\n"
+        "files = [a.split('=', 1)[1] if '=' in a else argv[i + 1]\n"
+        "         for i, a in enumerate(argv) if a.startswith('--config-file')]\n"
+        "ticks = int(open('/proc/%s/stat' % pid).read().rsplit(')', 1)[1].split()[19])\n"
+        "btime = int([l.split()[1] for l in open('/proc/stat') if l.startswith('btime')][0])\n"
+        "started = btime + ticks / os.sysconf('SC_CLK_TCK')\n"
+        "assert all(os.stat(f).st_mtime <= started for f in files), 'a config file is newer than the process'\n"
+        "import nova.conf\n"
+        "conf = nova.conf.CONF\n"
+        "conf([a for f in files for a in ('--config-file', f)], project='nova')\n"
+        "print(conf.libvirt.cpu_mode, ','.join(conf.libvirt.cpu_models))\n")
+    return h.check_output("python3 -c %s %s 2>/dev/null" % (_quote(script), pid)).strip()
+
+
+def _quote(text):
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def test_a_user_libvirt_setting_reaches_the_running_nova_compute():
+    compute1 = host("compute1")
+    assert running_libvirt_options(compute1) == "none"
+    custom = {"nova_conf_extra": {"libvirt": {"cpu_mode": "custom", "cpu_models": "qemu64"}}}
+    run = Run("--limit", "compute1", "-t", "nova-config,nova-services", extra=custom)
+    assert run.rc == 0, run.why()
+    assert ("compute1", "Restart nova-compute") in run.changes, run.why()
+    assert running_libvirt_options(compute1) == "custom qemu64"
+    assert "cpu_mode" not in compute1.check_output("grep -A20 '^\\[libvirt\\]' /etc/nova/nova.conf || true")
+    # as documented, null removes an option: without it cpu_models would stay, and
+    # Nova refuses cpu_models with another cpu_mode than custom
+    back = Run("--limit", "compute1", "-t", "nova-config,nova-services",
+               extra={"nova_conf_extra": {"libvirt": {"cpu_models": None}}})
+    assert back.rc == 0, back.why()
+    assert running_libvirt_options(compute1) == "none"

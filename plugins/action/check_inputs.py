@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# Copyright: osdeploy.nova contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of osdeploy.nova.check_inputs: the roles' inputs, checked on the
+controller before any task changes anything. It reads the variables itself, by
+name, so that no secret is ever a task argument (arguments show with -vvv)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.six import string_types
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.osdeploy.nova.plugins.module_utils.inputs import (
+    address_problems, deprecation_messages, value_problems)
+
+display = Display()
+
+_UNSET = object()
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("secrets", "addresses", "renamed"))
+
+    def _value(self, task_vars, name):
+        """The variable's value, _UNSET when it is not defined or cannot be rendered."""
+        if name not in task_vars:
+            return _UNSET
+        try:
+            return self._templar.template(task_vars[name])
+        except AnsibleError:
+            return _UNSET
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        task_vars = task_vars or {}
+        args = self._task.args
+        secrets = args.get("secrets") or []
+        addresses = args.get("addresses") or []
+        renamed = args.get("renamed") or {}
+        if not isinstance(secrets, list) or not isinstance(addresses, list) or not isinstance(renamed, dict):
+            result.update(failed=True, msg="check_inputs: secrets and addresses must be lists, renamed a dict")
+            return result
+
+        problems = []
+        for item in secrets:
+            if isinstance(item, string_types):
+                item = {"name": item}
+            name = item["name"]
+            value = self._value(task_vars, name)
+            problems += value_problems(name, None if value is _UNSET else value, item.get("rules") or [],
+                                       required=item.get("required", True))
+
+        facts = task_vars.get("ansible_facts") or {}
+        known = None
+        if "all_ipv4_addresses" in facts:
+            known = list(facts.get("all_ipv4_addresses") or []) + list(facts.get("all_ipv6_addresses") or [])
+        for name in addresses:
+            value = self._value(task_vars, name)
+            if value is _UNSET or value in (None, ""):
+                problems.append("%s is not set and has no default here (no facts gathered?): set it to this "
+                                "host's management address" % name)
+            else:
+                problems += address_problems(name, value, known)
+
+        old_values = {}
+        new_values = {}
+        for old, new in renamed.items():
+            value = self._value(task_vars, old)
+            if value is not _UNSET:
+                old_values[old] = value
+                new_value = self._value(task_vars, new)
+                if new_value is not _UNSET:
+                    new_values[new] = new_value
+        for msg in deprecation_messages(renamed, old_values, new_values):
+            display.deprecated(msg, version="2.0.0", collection_name="osdeploy.nova")
+
+        result["changed"] = False
+        result["checked"] = sorted(set([i if isinstance(i, string_types) else i["name"] for i in secrets]
+                                       + list(addresses)))
+        result["deprecated"] = sorted(old_values)
+        if problems:
+            result["failed"] = True
+            result["msg"] = "Refused before any change: " + "; ".join(problems) + "."
+        return result

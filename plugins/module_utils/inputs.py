@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright: osdeploy.nova contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The rules the roles apply to their inputs before anything changes.
+
+Pure functions, used by the check_inputs action plugin and unit-tested without
+Ansible. A rule returns the reason a value is refused (never the value), or None.
+Which variable gets which rule is data in the roles (vars/main.yml), so that a
+release whose libraries lift a restriction drops a rule, not code.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import string
+
+from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import RABBITMQ_SLASH_ERROR
+
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "._~-")
+
+
+def _printable_ascii(value):
+    if any(not " " <= ch <= "~" for ch in value):
+        return ("must hold printable ASCII characters only (space to '~'): PyMySQL, the database driver of "
+                "every OpenStack service, sends it as latin-1 and could not log in with other characters")
+    return None
+
+
+def _no_slash(value):
+    if "/" in value:
+        return "must not contain '/': " + RABBITMQ_SLASH_ERROR.split(": ", 1)[1]
+    return None
+
+
+def _url_unreserved(value):
+    if any(ch not in _UNRESERVED for ch in value):
+        return ("must consist of letters, digits and . _ ~ - only: keystone-manage of this release passes its "
+                "[database] connection URL to alembic without escaping, and the percent-encoding any other "
+                "character needs makes every keystone-manage db_sync fail. Choose such a value (longer instead)")
+    return None
+
+
+RULES = {
+    "printable_ascii": _printable_ascii,
+    "no_slash": _no_slash,
+    "url_unreserved": _url_unreserved,
+}
+
+
+def value_problems(name, value, rules, required=True):
+    """Reasons why variable `name` with `value` is refused, as sentences naming it."""
+    if value is None or (isinstance(value, str) and value == ""):
+        if required:
+            return ["%s is not set: the roles have no default for it. Set it in the inventory or an Ansible "
+                    "Vault file (the local lab writes random ones)" % name]
+        return []
+    if not isinstance(value, str):
+        return ["%s must be a string, got a %s" % (name, type(value).__name__)]
+    problems = []
+    for rule in rules:
+        try:
+            check = RULES[rule]
+        except KeyError:
+            raise ValueError("unknown input rule %r for %s (rules: %s)" % (rule, name, ", ".join(sorted(RULES))))
+        reason = check(value)
+        if reason:
+            problems.append("%s %s" % (name, reason))
+    return problems
+
+
+def address_problems(name, value, host_addresses=None):
+    """`value` must be an IP address, and one of this host's when its addresses are known."""
+    try:
+        addr = ipaddress.ip_address(str(value).strip())
+    except ValueError:
+        return ["%s must be an IP address of this host on the management network, got %r" % (name, value)]
+    if host_addresses is not None:
+        known = set()
+        for a in host_addresses:
+            try:
+                known.add(ipaddress.ip_address(str(a).split("%", maxsplit=1)[0]))
+            except ValueError:
+                continue
+        if addr not in known and not addr.is_loopback:
+            return ["%s is %s, which is not an address of this host (it has %s): services would bind to an "
+                    "address they cannot use. Set %s to this host's management address"
+                    % (name, addr, ", ".join(sorted(str(a) for a in known)) or "none", name)]
+    return []
+
+
+def deprecation_messages(renamed, old_values, new_values):
+    """Messages for the deprecated names that are set.
+
+    `renamed` maps old -> new name; `old_values` holds the old names that are set
+    (name -> value); `new_values` the values the new names have (set or default).
+    """
+    out = []
+    for old in sorted(old_values):
+        new = renamed[old]
+        msg = "%s is deprecated: set %s instead (the old name still works for now)" % (old, new)
+        if new in new_values and new_values[new] != old_values[old]:
+            msg = "%s is deprecated and ignored: %s is set to another value. Remove %s" % (old, new, old)
+        out.append(msg)
+    return out

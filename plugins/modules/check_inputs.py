@@ -1,0 +1,100 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: osdeploy.nova contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: check_inputs
+short_description: Check the roles' inputs (secrets, addresses, renamed variables) before anything changes
+version_added: 0.2.0
+description:
+  - Runs on the Ansible controller (an action plugin) and reads the named variables of the host itself, so that
+    no secret is ever an argument of the task, and no value appears in its result or error.
+  - Fails with one message that names every refused variable and says how to fix it, before the roles change
+    anything. Emits a deprecation warning for each deprecated variable name that is set.
+author:
+  - osdeploy.nova developers (@osdeploy)
+options:
+  secrets:
+    description:
+      - Variables that must be set and non-empty (unless C(required=false)), each a name or a dict.
+    type: list
+    elements: raw
+    default: []
+    suboptions:
+      name:
+        description: The variable's name.
+        type: str
+        required: true
+      rules:
+        description:
+          - Rules the value must follow. C(printable_ascii) (database passwords, which PyMySQL sends as latin-1),
+            C(no_slash) (RabbitMQ credentials with oslo.messaging of Zed), C(url_unreserved) (letters, digits and
+            C(._~-) only, for Keystone 22's database URL).
+        type: list
+        elements: str
+        choices: [printable_ascii, no_slash, url_unreserved]
+        default: []
+      required:
+        description: Whether an unset or empty value is refused.
+        type: bool
+        default: true
+  addresses:
+    description:
+      - Variables that must hold an IP address of this host (checked against the gathered facts when there are any).
+    type: list
+    elements: str
+    default: []
+  renamed:
+    description:
+      - Deprecated variable names, mapped to the names that replace them. A deprecated name that is set gets a
+        deprecation warning naming its replacement.
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    description: It only reads variables, so check mode runs it unchanged.
+  diff_mode:
+    support: none
+    description: Nothing is changed, so there is nothing to diff.
+  action:
+    support: full
+    description: It runs on the Ansible controller and never connects to the host.
+notes:
+  - The roles call it first, from the C(validate) entry points that C(site.yml) runs on every host before any change.
+"""
+
+EXAMPLES = r"""
+- name: Check Nova's inputs before anything changes
+  osdeploy.nova.check_inputs:
+    secrets:
+      - name: nova_db_password
+        rules: [printable_ascii]
+      - nova_keystone_password
+      - name: osdeploy_rabbitmq_password
+        rules: [no_slash]
+    addresses: [osdeploy_management_ip]
+    renamed:
+      nova_region: osdeploy_region
+"""
+
+RETURN = r"""
+checked:
+  description: The names of the variables that were checked.
+  returned: always
+  type: list
+  elements: str
+  sample: [nova_db_password, osdeploy_management_ip]
+deprecated:
+  description: The deprecated variable names that are set.
+  returned: always
+  type: list
+  elements: str
+  sample: [nova_region]
+"""

@@ -1,0 +1,58 @@
+"""The input rules of the roles (module_utils/inputs.py)."""
+import pytest
+
+from ansible_collections.osdeploy.nova.plugins.module_utils import inputs
+
+
+@pytest.mark.parametrize("value,rules,reason", [
+    ("pw/x", ["no_slash"], "must not contain '/'"),
+    ("pässwort", ["printable_ascii"], "printable ASCII"),
+    ("tab\there", ["printable_ascii"], "printable ASCII"),
+    ("a%b", ["url_unreserved"], "letters, digits and . _ ~ -"),
+])
+def test_a_rule_refuses_and_names_the_variable(value, rules, reason):
+    problems = inputs.value_problems("some_password", value, rules)
+    assert len(problems) == 1
+    assert problems[0].startswith("some_password ")
+    assert reason in problems[0]
+    assert value not in problems[0]
+
+
+@pytest.mark.parametrize("value,rules", [
+    ("p@ss:w%rd$#? ~", ["no_slash", "printable_ascii"]),
+    ("Abc-1.2_3~", ["url_unreserved", "printable_ascii"]),
+    ("pässwort", []),
+])
+def test_values_that_follow_the_rules_pass(value, rules):
+    assert inputs.value_problems("x", value, rules) == []
+
+
+def test_missing_and_empty_are_refused_unless_optional():
+    assert "x is not set" in inputs.value_problems("x", None, [])[0]
+    assert "x is not set" in inputs.value_problems("x", "", ["no_slash"])[0]
+    assert inputs.value_problems("x", "", [], required=False) == []
+
+
+def test_a_non_string_is_refused():
+    assert "must be a string" in inputs.value_problems("x", 12, [])[0]
+
+
+def test_an_unknown_rule_is_a_programming_error():
+    with pytest.raises(ValueError, match="unknown input rule"):
+        inputs.value_problems("x", "v", ["no_such_rule"])
+
+
+def test_addresses():
+    assert inputs.address_problems("ip", "192.0.2.5", ["192.0.2.5", "127.0.0.1"]) == []
+    assert inputs.address_problems("ip", "192.0.2.5", None) == []
+    assert "not an address of this host" in inputs.address_problems("ip", "192.0.2.6", ["192.0.2.5"])[0]
+    assert "must be an IP address" in inputs.address_problems("ip", "controller", None)[0]
+    assert inputs.address_problems("ip", "fe80::1", ["fe80::1%eth0"]) == []
+
+
+def test_deprecations_name_the_replacement_and_say_when_ignored():
+    renamed = {"nova_region": "osdeploy_region", "baseline_region": "osdeploy_region"}
+    msgs = inputs.deprecation_messages(renamed, {"nova_region": "R1"}, {"osdeploy_region": "R1"})
+    assert msgs == ["nova_region is deprecated: set osdeploy_region instead (the old name still works for now)"]
+    msgs = inputs.deprecation_messages(renamed, {"baseline_region": "R2"}, {"osdeploy_region": "R1"})
+    assert "baseline_region is deprecated and ignored: osdeploy_region is set to another value" in msgs[0]

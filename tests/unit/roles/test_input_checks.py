@@ -1,0 +1,89 @@
+"""The roles' input checks (osdeploy and nova roles, check_inputs): a refused input is named with
+its fix, several at once, before any change, and its value never shows; deprecated names still
+work and are reported with their replacement."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
+PLAY = """
+- hosts: controller
+  connection: local
+  gather_facts: false
+  roles:
+    - role: osdeploy.nova.nova
+"""
+GOOD = {"osdeploy_rabbitmq_password": "p@ss:w%rd$#?", "nova_keystone_password": "k-pw-7y",
+        "nova_db_password": "d-pw-5z"}
+
+
+def run_role(tmp_path, host_vars="osdeploy_management_ip=127.0.0.1", **extra):
+    play = tmp_path / "play.yml"
+    play.write_text(PLAY)
+    inventory = tmp_path / "inventory.ini"
+    # no facts are gathered: the inventory gives the address the defaults would take from them
+    inventory.write_text("[controller]\nlocalhost ansible_connection=local %s\n[compute]\ncompute9\n" % host_vars)
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="1")
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
+           str(play), "-e", json.dumps(extra)]
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    return r.returncode, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("variable", ["osdeploy_rabbitmq_password", "osdeploy_rabbitmq_user"])
+def test_a_slash_in_the_rabbitmq_credentials_is_refused_by_name(tmp_path, variable):
+    rc, out = run_role(tmp_path, **dict(GOOD, **{variable: "Sec/ret-9f"}))
+    assert rc != 0
+    assert "%s must not contain '/'" % variable in out
+    assert "Refused before any change" in out
+    assert "Sec/ret-9f" not in out
+
+
+def test_good_inputs_pass(tmp_path):
+    rc, out = run_role(tmp_path, **GOOD)
+    assert rc == 0, out[-2000:]
+    assert "deprecated" not in out
+
+
+def test_a_deprecated_name_still_works_and_names_its_replacement(tmp_path):
+    values = dict(GOOD)
+    values["nova_rabbitmq_password"] = values.pop("osdeploy_rabbitmq_password")
+    rc, out = run_role(tmp_path, host_vars="management_ip=127.0.0.1", **values)
+    assert rc == 0, out[-2000:]
+    flat = " ".join(out.split())
+    assert "nova_rabbitmq_password is deprecated: set osdeploy_rabbitmq_password instead" in flat
+    assert "management_ip is deprecated: set osdeploy_management_ip instead" in flat
+
+
+def test_a_deprecated_name_is_checked_like_the_new_one(tmp_path):
+    values = dict(GOOD)
+    del values["osdeploy_rabbitmq_password"]
+    rc, out = run_role(tmp_path, nova_rabbitmq_password="Sec/ret-9f", **values)
+    assert rc != 0
+    assert "osdeploy_rabbitmq_password must not contain '/'" in out
+    assert "Sec/ret-9f" not in out
+
+
+def test_every_problem_is_named_at_once_without_values(tmp_path):
+    values = dict(GOOD)
+    values.update(nova_db_password="pässwörd-1", nova_keystone_password="")
+    rc, out = run_role(tmp_path, **values)
+    assert rc != 0
+    assert "nova_keystone_password is not set" in out
+    assert "nova_db_password must hold printable ASCII characters only" in out
+    assert "pässwörd" not in out
+
+
+def test_a_management_address_that_is_no_address_is_refused(tmp_path):
+    rc, out = run_role(tmp_path, host_vars="osdeploy_management_ip=10.0.0.300", **GOOD)
+    assert rc != 0
+    assert "osdeploy_management_ip must be an IP address of this host" in out
+
+
+def test_the_host_option_is_refused_in_nova_conf_extra(tmp_path):
+    rc, out = run_role(tmp_path, nova_conf_extra={"DEFAULT": {"host": "x"}}, **GOOD)
+    assert rc != 0
+    assert "set nova_host_name instead" in out
