@@ -546,7 +546,7 @@ class CellV2(mysql.MariaDBModule):
         if cell0:
             url = C.format_url(cell0[0]["database_connection"], main_url)
             conn = self.connect_url(url, "cell0's database (database_connection in cell_mappings; fix it with "
-                                     "action=map_cell0)")
+                                    "action=map_cell0)")
             targets.append(("cell0", conn))
         else:
             self.warn("cell0 is not mapped, so db_sync migrates only [database] connection: run "

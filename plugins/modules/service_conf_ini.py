@@ -307,6 +307,7 @@ class ServiceConfIni(base.OsdeployModule):
         """(schema or None, its metadata, validated?, the validation sentence)."""
         params = self.params
         schema = schema_meta = None
+        why = "unknown reason"
         cache_dir = params["schema_cache_dir"]
         if cache_dir is None:
             cache_dir = nova_options.default_cache_dir()

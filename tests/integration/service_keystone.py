@@ -3,8 +3,9 @@ import time
 
 import pytest
 
-import conftest  # noqa: F401  pylint: disable=unused-import  (puts tools/services on sys.path)
-from private_keystone import CLOUD_NAME, Keystone  # noqa: E402,F401  pylint: disable=wrong-import-position
+# conftest puts tools/services on sys.path; CLOUD_NAME is re-exported for the tests.
+import conftest  # noqa: F401  pylint: disable=unused-import
+from private_keystone import CLOUD_NAME, Keystone  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 
 @pytest.fixture(scope="session")

@@ -426,7 +426,7 @@ def test_openstacksdk_4_converged(ansible_module, keystone, monkeypatch):
     assert first["changed"] is True, first.output
     monkeypatch.setattr(conftest, "TARGET_PYTHON", sys.executable)
     probe = subprocess.run([sys.executable, "-c", "import importlib.metadata as m; print(m.version('openstacksdk'))"],
-                                    capture_output=True, text=True, check=True)
+                           capture_output=True, text=True, check=True)
     assert int(probe.stdout.split(".")[0]) >= 1, probe.stdout
     second = ansible_module(MODULE, a, verbosity=3)
     assert not second.failed, second.output

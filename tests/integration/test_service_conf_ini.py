@@ -436,7 +436,7 @@ def test_without_nova_it_says_it_could_not_validate(ansible_module, cache_dir, w
 
 
 def test_old_name_nova_conf_ini_redirects_with_a_deprecation_warning(ansible_module, cache_dir, conf_file):
-    """osdeploy.nova.nova_conf_ini (what the roles call) still works: same result, and a deprecation warning."""
+    """osdeploy.nova.nova_conf_ini (the deprecated name, kept for users) still works: same result, and a deprecation warning."""
     settings = {"DEFAULT": {"my_ip": "10.0.0.11"}, "keystone_authtoken": {"password": NOVA_PASS}}
     args = dict(path=conf_file, settings=settings, schema_cache_dir=cache_dir)
     env = {"ANSIBLE_DEPRECATION_WARNINGS": "1"}

@@ -482,7 +482,7 @@ def test_password_is_in_no_server_log(case, mariadb):
 # ------------------------------------------------------------------ the old name
 
 def test_old_name_nova_db_redirects_with_a_deprecation_warning(case):
-    """osdeploy.nova.nova_db (what the roles call) still works: same result, and a deprecation warning."""
+    """osdeploy.nova.nova_db (the deprecated name, kept for users) still works: same result, and a deprecation warning."""
     env = {"ANSIBLE_DEPRECATION_WARNINGS": "1"}
     old = case.run_module("nova_db", case.args(), check=True, env=env)
     new = case.run_module("service_db", case.args(), check=True, env=env)

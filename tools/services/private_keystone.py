@@ -17,7 +17,6 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 
