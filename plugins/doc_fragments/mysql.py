@@ -53,3 +53,35 @@ notes:
   - An unreachable server or a refused login fails the task with one sentence that names the host and port
     (or the socket) and the login user, never the password.
 """
+
+    # The TLS options of every module that connects to MariaDB (mysql.TLS_ARGUMENT_SPEC),
+    # as osdeploy.nova.mysql.tls.
+    TLS = r"""
+options:
+  ca_cert:
+    description:
+      - A CA bundle (PEM) to verify the server's certificate with. Setting it turns TLS on.
+      - Without it, but with TLS on (another of these options set), the system's CAs are used.
+    type: path
+  client_cert:
+    description:
+      - A client certificate (PEM) presented to the server, for accounts that C(REQUIRE X509) or
+        C(REQUIRE SUBJECT). Setting it turns TLS on.
+    type: path
+  client_key:
+    description:
+      - The private key of O(client_cert), when the certificate file does not hold it.
+    type: path
+  verify_server_cert:
+    description:
+      - With TLS on, whether the server's certificate must verify (its chain against O(ca_cert) or the
+        system's CAs, and its name against the host connected to). V(false) still encrypts but accepts any
+        certificate; use it only for tests.
+      - Setting it (V(true) or V(false)) turns TLS on even without O(ca_cert).
+      - When none of O(ca_cert), O(client_cert), O(client_key) and O(verify_server_cert) is set, the
+        connection does not use TLS.
+    type: bool
+notes:
+  - With TLS on, a server that does not offer TLS, or a certificate that does not verify, fails the task
+    with a message naming the server; the module never falls back to an unencrypted connection.
+"""

@@ -5,13 +5,14 @@
 
 - ``OPENSTACK_ARGUMENT_SPEC``: the connection options (documented in the
   ``osdeploy.nova.openstack`` doc fragment), named as in openstack.cloud.
-- ``OpenStackModule``: a small base class. It builds the AnsibleModule, opens ONE
+- ``OpenStackModule``: a small base class. It opens ONE
   openstacksdk connection (clouds.yaml cloud name, a cloud dict, an ``auth``
   dict, or the ``OS_*`` environment), authenticates it once up front so that a
   wrong password or an unreachable Keystone gives one clear error naming the
   auth URL, runs SDK calls through ``call()`` (bounded retries of transient
   connection resets and 502/503/504 answers), and turns every SDK/keystoneauth
-  exception into a ``fail_json`` whose text has the secrets masked.
+  exception into a ``fail()`` whose text has the secrets masked. It is the
+  skeleton of module_utils/base.py with the connection options added.
 - ``describe_error()`` / ``is_transient()``: plain functions, unit-tested
   without an SDK.
 
@@ -27,8 +28,7 @@ import re
 import time
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.osdeploy.nova.plugins.module_utils.base import Failure, OsdeployModule
 from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import mask_text
 
 try:
@@ -200,17 +200,15 @@ def describe_error(exc, auth_url=None, doing=None, secrets=()):
     return mask_text(msg, secrets)
 
 
-class OpenStackModule:
-    """Base class: subclasses set ``argument_spec`` / ``module_kwargs`` and implement ``run()``."""
+class OpenStackModule(OsdeployModule):
+    """The skeleton with one openstacksdk connection: ``connect()``, ``call()``, ``lookup()``."""
 
-    argument_spec = {}
-    module_kwargs = {}
+    shared_spec = OPENSTACK_ARGUMENT_SPEC
+    # no_log as a whole, but only their secret keys are secrets
+    partly_secret_options = ("auth", "cloud")
 
     def __init__(self):
-        spec = dict(OPENSTACK_ARGUMENT_SPEC)
-        spec.update(self.argument_spec)
-        self.module = AnsibleModule(argument_spec=spec, **self.module_kwargs)
-        self.params = self.module.params
+        super(OpenStackModule, self).__init__()
         self.conn = None
         self.auth_url = None
         self.retry_count = 0
@@ -235,12 +233,7 @@ class OpenStackModule:
     # -- secrets --------------------------------------------------------------
     def secrets(self):
         """Every secret the parameters hold (no_log options and secret keys of auth/cloud)."""
-        found = []
-        for name, spec in self.module.argument_spec.items():
-            value = self.params.get(name)
-            # auth and cloud are no_log as a whole, but only their secret keys are secrets
-            if name not in ("auth", "cloud") and spec.get("no_log") and isinstance(value, str) and value:
-                found.append(value)
+        found = super(OpenStackModule, self).secrets()
         found.extend(collect_secrets(self.params.get("auth") or {}))
         if isinstance(self.params.get("cloud"), dict):
             found.extend(collect_secrets(self.params["cloud"]))
@@ -251,19 +244,14 @@ class OpenStackModule:
                 pass
         return found
 
-    def fail(self, msg, **kwargs):
-        self.module.fail_json(msg=mask_text(msg, self.secrets()), **kwargs)
-
     def fail_from(self, exc, doing=None):
-        self.module.fail_json(msg=describe_error(exc, self.auth_url, doing, self.secrets()),
-                              error_class=type(exc).__name__)
+        self.fail(describe_error(exc, self.auth_url, doing, self.secrets()), error_class=type(exc).__name__)
 
     # -- connection -----------------------------------------------------------
     def connect(self):
         """Open and authenticate the one connection of this run; fail_json clearly if impossible."""
-        if not HAS_OPENSTACKSDK:
-            self.module.fail_json(msg=missing_required_lib("openstacksdk (Debian: python3-openstacksdk)"),
-                                  exception=OPENSTACKSDK_IMPORT_ERROR)
+        self.require_library(HAS_OPENSTACKSDK, "openstacksdk (Debian: python3-openstacksdk)",
+                             OPENSTACKSDK_IMPORT_ERROR)
         p = self.params
         cloud = p["cloud"]
         try:
@@ -286,6 +274,8 @@ class OpenStackModule:
                     if p.get(option) is not None:
                         kwargs[key] = p[option]
                 self.conn = openstack.connect(**kwargs)
+        except Failure:
+            raise
         except Exception as e:  # config errors: unknown cloud, missing auth_url...
             self.fail_from(e, doing="load the connection settings")
         try:
@@ -298,19 +288,26 @@ class OpenStackModule:
         return self.conn
 
     def call(self, func, *args, **kwargs):
-        """Run func(*args, **kwargs), retrying transient failures; fail_json on the others.
+        """Run func(*args, **kwargs), retrying transient failures; fail() on the others.
 
         ``doing`` (a phrase for error messages) and ``recheck`` (a function called
         after a transient failure of a write: if it returns a value, the write did
-        land and that value is returned instead of writing again) are taken from kwargs.
+        land and that value is returned instead of writing again) are taken from kwargs,
+        and ``delete=True``: a delete retried after a transient failure that then
+        answers 404 did land the first time; it counts as done (returns None).
         """
         doing = kwargs.pop("doing", None)
         recheck = kwargs.pop("recheck", None)
+        delete = kwargs.pop("delete", False)
         attempts = max(0, self.params.get("api_retries") or 0) + 1
         for attempt in range(attempts):
             try:
                 return func(*args, **kwargs)
+            except Failure:
+                raise
             except Exception as e:
+                if delete and attempt > 0 and is_not_found(e):
+                    return None  # the attempt that failed transiently had deleted it
                 if attempt + 1 < attempts and is_transient(e):
                     self.retry_count += 1
                     time.sleep(min(0.5 * (2 ** attempt), 4))
@@ -360,14 +357,3 @@ class OpenStackModule:
                 if getattr(item, key, value) != value:
                     return None
         return item
-
-    def run(self):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def __call__(self):
-        try:
-            self.run()
-        except Exception as e:  # anything unexpected: still no secret in the message
-            self.module.fail_json(msg=mask_text("unexpected error: %s: %s" % (type(e).__name__, e),
-                                                self.secrets()),
-                                  exception=mask_text(traceback.format_exc(), self.secrets()))

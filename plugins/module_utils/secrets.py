@@ -94,7 +94,11 @@ def parse_db_url(url):
     """Split a mysql+pymysql URL into PyMySQL connect() keyword arguments and the database.
 
     Returns a dict with host, port, user, password, database and, for a
-    ``?unix_socket=`` query, unix_socket. Raises ValueError on anything else.
+    ``?unix_socket=`` query, unix_socket; for ``ssl_*`` query parameters, ``ssl``:
+    the dict SQLAlchemy's MySQL dialects hand to PyMySQL (``ssl_ca`` -> ``ca``,
+    ``ssl_capath``, ``ssl_cert``, ``ssl_key``, ``ssl_cipher``, and
+    ``ssl_check_hostname`` as a bool), so that a module connects with the TLS
+    settings Nova connects with. Raises ValueError on anything else.
     """
     parts = urlsplit(url)
     if not parts.scheme.startswith("mysql"):
@@ -106,11 +110,32 @@ def parse_db_url(url):
         "password": unquote(parts.password) if parts.password is not None else None,
         "database": unquote(parts.path.lstrip("/")) or None,
     }
+    ssl = {}
     for item in parts.query.split("&"):
         key, sep, value = item.partition("=")
         if sep and key == "unix_socket":
             result["unix_socket"] = unquote(value)
+        elif sep and key in _URL_SSL_KEYS:
+            ssl[key[len("ssl_"):]] = unquote(value)
+        elif sep and key == "ssl_check_hostname":
+            ssl["check_hostname"] = _as_bool(unquote(value), key)
+    if ssl:
+        result["ssl"] = ssl
     return result
+
+
+# the ssl_* parameters of a mysql+pymysql URL that SQLAlchemy passes on to PyMySQL as ssl={...}
+_URL_SSL_KEYS = ("ssl_ca", "ssl_capath", "ssl_cert", "ssl_key", "ssl_cipher")
+
+
+def _as_bool(text, key):
+    """SQLAlchemy's asbool() for a URL parameter."""
+    word = text.strip().lower()
+    if word in ("true", "yes", "on", "y", "t", "1"):
+        return True
+    if word in ("false", "no", "off", "n", "f", "0"):
+        return False
+    raise ValueError("%s=%s is not a boolean" % (key, text))
 
 
 def mask_url(url):

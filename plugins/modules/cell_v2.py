@@ -27,8 +27,14 @@ description:
     is masked.
   - Changes are serialized per API database with a MariaDB user lock (C(GET_LOCK)), so two plays
     running the module at the same time neither duplicate a cell nor collide in discovery.
+  - The databases are reached with the TLS settings of their URLs, as Nova reaches them. The C(ssl_ca),
+    C(ssl_capath), C(ssl_cert), C(ssl_key), C(ssl_cipher) and C(ssl_check_hostname) query parameters of
+    a C(mysql+pymysql://) URL are handed to PyMySQL as SQLAlchemy hands them. The TLS options of this
+    module (O(ca_cert), ...) apply to the URLs without C(ssl_*) parameters.
 author:
   - osdeploy.nova developers (@osdeploy)
+extends_documentation_fragment:
+  - osdeploy.nova.mysql.tls
 options:
   action:
     description:
@@ -269,13 +275,12 @@ import pwd
 import time
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.osdeploy.nova.plugins.module_utils import base
 from ansible_collections.osdeploy.nova.plugins.module_utils import cells as C
 from ansible_collections.osdeploy.nova.plugins.module_utils import mysql
 from ansible_collections.osdeploy.nova.plugins.module_utils.nova_manage import (
     NovaManage, NovaManageError, read_config, user_prefix)
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import mask_text, parse_db_url
+from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import mask_url, parse_db_url
 
 try:
     import oslo_config  # noqa: F401  pylint: disable=unused-import
@@ -294,39 +299,45 @@ APPLIES = {
 }
 
 
-class Failure(Exception):
-    """A clear sentence for fail_json (already masked)."""
+class CellV2(mysql.MariaDBModule):
+    argument_spec = dict(
+        action=dict(type="str", required=True, choices=list(ACTIONS)),
+        name=dict(type="str"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        transport_url=dict(type="str", no_log=True),
+        database_connection=dict(type="str", no_log=True),
+        wait_for_hosts=dict(type="list", elements="str", default=[]),
+        by_service=dict(type="bool", default=False),
+        timeout=dict(type="int", default=300),
+        poll_interval=dict(type="int", default=5),
+        lock_timeout=dict(type="int", default=600),
+        config_files=dict(type="list", elements="path", default=["/etc/nova/nova.conf"]),
+        nova_user=dict(type="str", default="nova"),
+        nova_manage=dict(type="path"),
+    )
+    module_kwargs = dict(supports_check_mode=True)
+    # URLs: their passwords (registered in setup()) are the secrets, so results can show them masked
+    partly_secret_options = ("transport_url", "database_connection")
+    required_libraries = mysql.MariaDBModule.required_libraries + (
+        (HAS_OSLO, "oslo.config (Debian: python3-oslo.config)", OSLO_ERROR),)
 
-
-class Runner(object):
-    def __init__(self, module):
-        self.module = module
-        self.p = module.params
-        self.check = module.check_mode
+    def __init__(self):
+        super(CellV2, self).__init__()
         self.commands = []
         self.changes = []
-        self.warnings = []
-        self.result = dict(changed=False, action=self.p["action"], changes=self.changes, cells=[],
+        self.result = dict(changed=False, action=self.params["action"], changes=self.changes, cells=[],
                            mapped_hosts=[], migrations_ran=[], duplicate_cells={}, commands=self.commands)
         self.conf = None
-        self.secrets = []
         self.api = None
         self.api_database = None
         self.nm = None
         self.locked = None
+        self.cell_conns = {}
 
     # ------------------------------------------------------------ plumbing
-    def mask(self, text):
-        return mask_text(text, self.secrets)
-
-    def fail(self, msg):
-        raise Failure(self.mask(msg))
-
-    def warn(self, msg):
-        self.warnings.append(self.mask(msg))
-
     def validate(self):
-        p = self.p
+        p = self.params
+        self.add_secrets(C.url_secrets([p["transport_url"], p["database_connection"]]))
         for option, actions in APPLIES.items():
             if p[option] and p["action"] not in actions:
                 self.fail("%s does not apply to action=%s (only to %s)"
@@ -341,22 +352,22 @@ class Runner(object):
             value = p[option]
             if value is not None and ("://" not in value or any(c in value for c in "\r\n")):
                 self.fail("%s must be a URL such as scheme://user:password@host/path, got %s"
-                          % (option, self.mask(value)))
+                          % (option, mask_url(value)))
         if p["timeout"] < 0 or p["poll_interval"] < 1 or p["lock_timeout"] < 0:
             self.fail("timeout and lock_timeout must be >= 0 and poll_interval >= 1")
 
     def setup(self):
-        p = self.p
+        p = self.params
         try:
             self.conf = read_config(p["config_files"])
         except ValueError as e:
             self.fail(str(e))
-        self.secrets = C.url_secrets(list(self.conf.values()) + [p["transport_url"], p["database_connection"]])
+        self.add_secrets(C.url_secrets(list(self.conf.values())))
         api_url = self.conf["api_database_connection"]
         if not api_url:
             self.fail("[api_database] connection is not set in %s: the module reads the cell mappings "
                       "from the API database (config_files)" % ", ".join(p["config_files"]))
-        self.api = self.connect(api_url, "the API database ([api_database] connection)")
+        self.api = self.connect_url(api_url, "the API database ([api_database] connection)")
         self.api_database = parse_db_url(api_url)["database"]
         # nova-manage and the user it runs as
         executable = p["nova_manage"] or self.module.get_bin_path("nova-manage")
@@ -375,28 +386,26 @@ class Runner(object):
         def run(argv, cwd):
             return self.module.run_command(argv, cwd=cwd)
 
-        self.nm = NovaManage(run, executable, p["config_files"], prefix=prefix, user=user, secrets=self.secrets)
+        self.nm = NovaManage(run, executable, p["config_files"], prefix=prefix, user=user, secrets=self.secrets())
 
-    def connect(self, url, what):
+    def connect_url(self, url, what):
+        """Connect as a URL of nova.conf or cell_mappings says, its ssl_* parameters included."""
         if not url:
             self.fail("no URL for %s" % what)
         try:
             kwargs = parse_db_url(url)
         except ValueError as e:
-            self.fail("%s %s cannot be read by this module: %s" % (what, self.mask(url), e))
-        self.secrets = sorted(set(self.secrets) | set(C.url_secrets([url])))
+            self.fail("%s %s cannot be read by this module: %s" % (what, url, e))
+        self.add_secrets(C.url_secrets([url]))
         if self.nm is not None:
-            self.nm.secrets = list(self.secrets)
+            self.nm.secrets = self.secrets()
         problem = C.url_problem(url)
         if problem:
-            self.fail("%s %s: %s" % (what, self.mask(url), problem))
-        kwargs.setdefault("unix_socket", None)
-        try:
-            return mysql.connect(host=kwargs["host"], port=kwargs["port"], user=kwargs["user"],
-                                 password=kwargs["password"], unix_socket=kwargs["unix_socket"],
-                                 database=kwargs["database"], connect_timeout=10)
-        except mysql.ConnectError as e:
-            self.fail("cannot use %s %s: %s" % (what, self.mask(url), e))
+            self.fail("%s %s: %s" % (what, url, problem))
+        return self.connect_db(what="%s %s" % (what, url), host=kwargs["host"], port=kwargs["port"],
+                               user=kwargs["user"], password=kwargs["password"],
+                               unix_socket=kwargs.get("unix_socket"), database=kwargs["database"],
+                               connect_timeout=10, ssl=kwargs.get("ssl"))
 
     def nova_manage(self, args, overrides=None, ok_rcs=(0,)):
         try:
@@ -411,13 +420,16 @@ class Runner(object):
         return res
 
     def lock(self):
-        if self.check or self.locked:
+        if self.check_mode or self.locked:
             return
         name = C.lock_name(self.api_database)
-        if not C.get_lock(self.api, name, self.p["lock_timeout"]):
+        if not C.get_lock(self.api, name, self.params["lock_timeout"]):
             self.fail("another run holds the lock %r on the API database for more than %ss "
-                      "(lock_timeout)" % (name, self.p["lock_timeout"]))
+                      "(lock_timeout)" % (name, self.params["lock_timeout"]))
         self.locked = name
+
+    def cleanup(self):
+        self.unlock()
 
     def unlock(self):
         if self.locked:
@@ -430,17 +442,17 @@ class Runner(object):
     def read_cells(self, required=True):
         cells = C.read_cells(self.api)
         if cells is None:
-            if required and not self.check:
+            if required and not self.check_mode:
                 self.fail("the API database %r has no cell_mappings table yet: run action=api_db_sync "
                           "first" % self.api_database)
             return None
         self.result["duplicate_cells"] = C.duplicate_names(cells)
-        self.result["cells"] = C.masked_cells(cells, self.secrets)
+        self.result["cells"] = C.masked_cells(cells, self.secrets())
         return cells
 
     def finish_cells(self, cells):
         if cells is not None:
-            self.result["cells"] = C.masked_cells(cells, self.secrets)
+            self.result["cells"] = C.masked_cells(cells, self.secrets())
         for name, uuids in sorted(self.result["duplicate_cells"].items()):
             self.warn("%d cell mappings are named %r (%s); delete the wrong one with `nova-manage "
                       "cell_v2 delete_cell --cell_uuid UUID`" % (len(uuids), name, ", ".join(uuids)))
@@ -492,7 +504,7 @@ class Runner(object):
                       "%s is at the newest version" % ", ".join(unknown))
         versions = dict((label, C.version_label(v)) for label, v in before.items())
         self.result["versions"] = versions
-        if self.check:
+        if self.check_mode:
             for label, n in sorted(need.items()):
                 if n:
                     self.result["migrations_ran"].append(
@@ -530,17 +542,17 @@ class Runner(object):
         main_url = self.conf["database_connection"]
         if not main_url:
             self.fail("[database] connection is not set in %s: db_sync migrates that database"
-                      % ", ".join(self.p["config_files"]))
+                      % ", ".join(self.params["config_files"]))
         if cell0:
             url = C.format_url(cell0[0]["database_connection"], main_url)
-            conn = self.connect(url, "cell0's database (database_connection in cell_mappings; fix it with "
-                                     "action=map_cell0)")
+            conn = self.connect_url(url, "cell0's database (database_connection in cell_mappings; fix it with "
+                                    "action=map_cell0)")
             targets.append(("cell0", conn))
         else:
             self.warn("cell0 is not mapped, so db_sync migrates only [database] connection: run "
                       "action=map_cell0 before db_sync")
         if not cell0 or C.format_url(cell0[0]["database_connection"], main_url) != main_url:
-            targets.append(("main", self.connect(main_url, "the database of [database] connection")))
+            targets.append(("main", self.connect_url(main_url, "the database of [database] connection")))
         self.sync(targets, "main", ["db", "sync"])
         self.finish_cells(self.read_cells(required=False))
 
@@ -574,17 +586,17 @@ class Runner(object):
         return cell
 
     def do_map_cell0(self):
-        desired = self.p["database_connection"] or C.derive_cell0_connection(self.conf["database_connection"])
-        if not self.check:
+        desired = self.params["database_connection"] or C.derive_cell0_connection(self.conf["database_connection"])
+        if not self.check_mode:
             self.lock()
         cells = self.read_cells()
         plan = C.plan_cell0(cells or [], desired)
         if plan.error:
             self.fail(plan.error)
         self.changes.extend(plan.changes)
-        if self.check or not plan.changed:
+        if self.check_mode or not plan.changed:
             self.result["changed"] = plan.changed
-            self.result["cell"] = C.masked_cell(plan.cell, self.secrets) if plan.cell else None
+            self.result["cell"] = C.masked_cell(plan.cell, self.secrets()) if plan.cell else None
             self.finish_cells(cells)
             return
         if plan.op == "create":
@@ -602,12 +614,12 @@ class Runner(object):
             cells = self.read_cells()
         cell = self.verify(cells, C.CELL0_UUID, None, desired, "map_cell0")
         self.result["changed"] = True
-        self.result["cell"] = C.masked_cell(cell, self.secrets)
+        self.result["cell"] = C.masked_cell(cell, self.secrets())
         self.finish_cells(cells)
 
     def do_cell(self):
-        p = self.p
-        if not self.check:
+        p = self.params
+        if not self.check_mode:
             self.lock()
         cells = self.read_cells()
         plan = C.plan_cell(cells or [], p["name"], p["state"], p["transport_url"], p["database_connection"])
@@ -615,10 +627,10 @@ class Runner(object):
             self.finish_cells(cells)
             self.fail(plan.error)
         self.changes.extend(plan.changes)
-        if self.check or not plan.changed:
+        if self.check_mode or not plan.changed:
             self.result["changed"] = plan.changed
             current = [c for c in cells or [] if c["name"] == p["name"]]
-            self.result["cell"] = C.masked_cell(current[0], self.secrets) if len(current) == 1 else None
+            self.result["cell"] = C.masked_cell(current[0], self.secrets()) if len(current) == 1 else None
             self.finish_cells(cells)
             return
         if plan.op == "create":
@@ -640,7 +652,7 @@ class Runner(object):
             cells = self.read_cells()
             cell = None
         self.result["changed"] = True
-        self.result["cell"] = C.masked_cell(cell, self.secrets) if cell else None
+        self.result["cell"] = C.masked_cell(cell, self.secrets()) if cell else None
         self.finish_cells(cells)
 
     # ------------------------------------------------------------ discovery
@@ -652,18 +664,17 @@ class Runner(object):
             url = C.format_url(cell["database_connection"], self.conf["database_connection"])
             conn = self.cell_conns.get(cell["uuid"])
             if conn is None:
-                conn = self.connect(url, "the database of cell %s" % C.describe(cell))
+                conn = self.connect_url(url, "the database of cell %s" % C.describe(cell))
                 self.cell_conns[cell["uuid"]] = conn
             data[cell["uuid"]] = C.read_computes(conn)
         return data
 
     def do_discover_hosts(self):
-        p = self.p
-        self.cell_conns = {}
+        p = self.params
         expected = [h for h in p["wait_for_hosts"] if h]
         deadline = time.time() + p["timeout"]
         while True:
-            cells = self.read_cells(required=not self.check)
+            cells = self.read_cells(required=not self.check_mode)
             if cells is None:  # check mode before api_db sync
                 self.warn("the API database has no cell mappings yet: nothing to discover")
                 self.finish_cells(cells)
@@ -681,7 +692,7 @@ class Runner(object):
                           % (p["timeout"], "; ".join("%s: %s" % (h, why) for h, why in sorted(missing.items()))))
             time.sleep(max(1, min(p["poll_interval"], deadline - time.time())))
         todo = C.discoverable_hosts(computes, mapped, p["by_service"])
-        if self.check or not todo:
+        if self.check_mode or not todo:
             self.result["mapped_hosts"] = todo
             self.result["changed"] = bool(todo)
             self.changes.extend("map host %s" % h for h in todo)
@@ -718,48 +729,12 @@ class Runner(object):
     def run(self):
         self.validate()
         self.setup()
-        try:
-            getattr(self, "do_" + self.p["action"])()
-        finally:
-            self.unlock()
+        getattr(self, "do_" + self.params["action"])()
+        return self.result
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            action=dict(type="str", required=True, choices=list(ACTIONS)),
-            name=dict(type="str"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            transport_url=dict(type="str", no_log=True),
-            database_connection=dict(type="str", no_log=True),
-            wait_for_hosts=dict(type="list", elements="str", default=[]),
-            by_service=dict(type="bool", default=False),
-            timeout=dict(type="int", default=300),
-            poll_interval=dict(type="int", default=5),
-            lock_timeout=dict(type="int", default=600),
-            config_files=dict(type="list", elements="path", default=["/etc/nova/nova.conf"]),
-            nova_user=dict(type="str", default="nova"),
-            nova_manage=dict(type="path"),
-        ),
-        supports_check_mode=True,
-    )
-    if not mysql.HAS_PYMYSQL:
-        module.fail_json(msg=missing_required_lib("PyMySQL (Debian: python3-pymysql)"),
-                         exception=mysql.PYMYSQL_IMPORT_ERROR)
-    if not HAS_OSLO:
-        module.fail_json(msg=missing_required_lib("oslo.config (Debian: python3-oslo.config)"),
-                         exception=OSLO_ERROR)
-    runner = Runner(module)
-    try:
-        runner.run()
-    except Failure as e:
-        for w in runner.warnings:
-            module.warn(w)
-        module.fail_json(msg=str(e), **runner.result)
-    result = dict(runner.result)
-    for w in runner.warnings:
-        module.warn(w)
-    module.exit_json(**result)
+    base.main(CellV2)
 
 
 if __name__ == "__main__":

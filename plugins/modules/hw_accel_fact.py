@@ -163,36 +163,34 @@ ansible_facts:
           elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.osdeploy.nova.plugins.module_utils import base
 from ansible_collections.osdeploy.nova.plugins.module_utils.hw_accel import decide, gather_signals
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            virt_type=dict(type="str", choices=["kvm", "qemu"]),
-            root=dict(type="path", default="/"),
-        ),
-        supports_check_mode=True,
+class HwAccelFact(base.OsdeployModule):
+    argument_spec = dict(
+        virt_type=dict(type="str", choices=["kvm", "qemu"]),
+        root=dict(type="path", default="/"),
     )
-    root = module.params["root"]
+    module_kwargs = dict(supports_check_mode=True)
 
-    def run(argv):
-        path = module.get_bin_path(argv[0])
+    def command(self, argv):
+        path = self.module.get_bin_path(argv[0])
         if path is None:
             return None, "", ""
-        rc, out, err = module.run_command([path] + argv[1:])
+        rc, out, err = self.module.run_command([path] + argv[1:])
         return rc, out, err
 
-    signals = gather_signals(root=root, run=run if root == "/" else None)
-    facts = decide(signals, override=module.params["virt_type"])
-    module.exit_json(
-        changed=False,
-        virt_type=facts["virt_type"],
-        reason=facts["reason"],
-        ansible_facts={"hw_accel": facts},
-    )
+    def run(self):
+        root = self.params["root"]
+        signals = gather_signals(root=root, run=self.command if root == "/" else None)
+        facts = decide(signals, override=self.params["virt_type"])
+        return dict(changed=False, virt_type=facts["virt_type"], reason=facts["reason"],
+                    ansible_facts={"hw_accel": facts})
+
+
+def main():
+    base.main(HwAccelFact)
 
 
 if __name__ == "__main__":

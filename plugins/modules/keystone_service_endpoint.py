@@ -265,8 +265,18 @@ api_retries_used:
   sample: 0
 """
 
+from ansible_collections.osdeploy.nova.plugins.module_utils import base
 from ansible_collections.osdeploy.nova.plugins.module_utils.openstack import OpenStackModule, is_not_found
 from ansible_collections.osdeploy.nova.plugins.module_utils import keystone as ks
+
+
+# how the attributes a plan changes are named in openstacksdk's update_* calls
+_SDK_ATTRS = {"enabled": "is_enabled", "description": "description", "url": "url"}
+
+
+def sdk_attrs(changed):
+    """The keyword arguments of an SDK update for the attributes a plan operation changes."""
+    return dict((_SDK_ATTRS[name], value) for name, value in changed.items() if name in _SDK_ATTRS)
 
 
 class KeystoneServiceEndpoint(OpenStackModule):
@@ -356,10 +366,9 @@ class KeystoneServiceEndpoint(OpenStackModule):
 
         return self.call(attempt, doing="check the password of user %s" % user_name)
 
-    # -- the run ----------------------------------------------------------------
+    # -- the run: read -> plan -> apply ------------------------------------------
     def run(self):
         p = self.params
-        user_name = p["user"] or p["name"]
         present = p["state"] == "present"
         if present:
             problems = ks.validate_endpoints(p["endpoints"])
@@ -368,8 +377,44 @@ class KeystoneServiceEndpoint(OpenStackModule):
             if problems:
                 self.fail("; ".join(problems))
         self.connect()
-        ident = self.conn.identity
+        snapshot, want, role_names = self.read()
+        if present:
+            plan = ks.plan_present(snapshot, want)
+        else:
+            plan = ks.plan_absent(snapshot, want, remove_user=p["remove_user"])
 
+        result = dict(changed=bool(plan["ops"]), actions=[op["msg"] for op in plan["ops"]],
+                      user_id=plan["user_id"], service_id=plan["service_id"], endpoints=plan["endpoints"],
+                      duplicates_removed=plan["duplicates_removed"])
+        if not present:
+            result["endpoints_removed"] = plan["endpoints_removed"]
+        if self.diff_mode:
+            result["diff"] = dict(before=ks.summarize(snapshot, p["region"], role_names),
+                                  after=ks.summarize(ks.simulate(snapshot, plan), p["region"], role_names))
+        password_set = any(op["op"] == "create_user" or (op["op"] == "update_user" and op["password"])
+                           for op in plan["ops"])
+        if not self.check_mode:
+            self.execute(plan, result)
+            if present and password_set and not self.password_logs_in(want["user"], want["user_domain_id"]):
+                self.fail("the password of user %s was set, but Keystone at %s still refuses it: the account "
+                          "may be locked out ([security_compliance] lockout_failure_attempts) or the password "
+                          "rejected by a password policy" % (want["user"], self.auth_url))
+        if present:
+            result["password_action"] = "set" if password_set else (
+                "not_checked" if snapshot["password_state"] == ks.PASSWORD_NOT_CHECKED else "unchanged")
+        else:
+            result["password_action"] = "none"
+        for warning in plan["warnings"]:
+            self.warn(warning)
+        result["api_retries_used"] = self.retry_count
+        return result
+
+    def read(self):
+        """What Keystone holds for this service: (snapshot, want, role names by id)."""
+        p = self.params
+        ident = self.conn.identity
+        user_name = p["user"] or p["name"]
+        present = p["state"] == "present"
         user_domain = self.find_domain(p["user_domain"], "user_domain")
         user = ks.user_dict(self.lookup(ident.users, ident.get_user, user_name, "user", domain_id=user_domain.id))
         project = None
@@ -400,9 +445,7 @@ class KeystoneServiceEndpoint(OpenStackModule):
                 doing="list the roles of user %s" % user_name))
         services = self.read_services()
         endpoints = self.read_endpoints(services)
-        region_exists = True
-        if present:
-            region_exists = self.region_exists(p["region"])
+        region_exists = self.region_exists(p["region"]) if present else True
 
         password_state = None
         if present and user is not None:
@@ -422,39 +465,10 @@ class KeystoneServiceEndpoint(OpenStackModule):
                     user_domain=p["user_domain"], user_domain_id=user_domain.id,
                     project=p["project"], project_id=project.id if project is not None else None,
                     roles=roles, update_password=p["update_password"], state=p["state"])
-        if present:
-            plan = ks.plan_present(snapshot, want)
-        else:
-            plan = ks.plan_absent(snapshot, want, remove_user=p["remove_user"])
-
-        result = dict(changed=bool(plan["ops"]), actions=[op["msg"] for op in plan["ops"]],
-                      user_id=plan["user_id"], service_id=plan["service_id"], endpoints=plan["endpoints"],
-                      duplicates_removed=plan["duplicates_removed"])
-        if not present:
-            result["endpoints_removed"] = plan["endpoints_removed"]
-        if self.module._diff:
-            result["diff"] = dict(before=ks.summarize(snapshot, p["region"], role_names),
-                                  after=ks.summarize(ks.simulate(snapshot, plan), p["region"], role_names))
-        password_set = any(op["op"] == "create_user" or (op["op"] == "update_user" and op["password"])
-                           for op in plan["ops"])
-        if not self.module.check_mode:
-            self.execute(plan, result, user_name)
-            if present and password_set and not self.password_logs_in(user_name, user_domain.id):
-                self.fail("the password of user %s was set, but Keystone at %s still refuses it: the account "
-                          "may be locked out ([security_compliance] lockout_failure_attempts) or the password "
-                          "rejected by a password policy" % (user_name, self.auth_url))
-        if present:
-            result["password_action"] = "set" if password_set else (
-                "not_checked" if password_state == ks.PASSWORD_NOT_CHECKED else "unchanged")
-        else:
-            result["password_action"] = "none"
-        for warning in plan["warnings"]:
-            self.module.warn(warning)
-        result["api_retries_used"] = self.retry_count
-        self.module.exit_json(**result)
+        return snapshot, want, role_names
 
     # -- writing ----------------------------------------------------------------
-    def execute(self, plan, result, user_name):
+    def execute(self, plan, result):
         p = self.params
         ident = self.conn.identity
         service_id = plan["service_id"]
@@ -471,14 +485,12 @@ class KeystoneServiceEndpoint(OpenStackModule):
                                  recheck=lambda: ident.find_user(op["name"], domain_id=op["domain_id"]))
                 user_id = user.id
             elif kind == "update_user":
-                attrs = {}
-                if "enabled" in op["attrs"]:
-                    attrs["is_enabled"] = op["attrs"]["enabled"]
+                attrs = sdk_attrs(op["attrs"])
                 if op["password"]:
                     attrs["password"] = p["password"]
                 self.call(ident.update_user, op["user_id"], doing=doing, **attrs)
             elif kind == "delete_user":
-                self.call(ident.delete_user, op["user_id"], doing=doing)
+                self.call(ident.delete_user, op["user_id"], doing=doing, delete=True)
             elif kind == "add_role":
                 self.call(ident.assign_project_role_to_user, op["project_id"], user_id, op["role_id"], doing=doing)
             elif kind == "create_service":
@@ -494,23 +506,13 @@ class KeystoneServiceEndpoint(OpenStackModule):
                 created = self.call(ident.create_service, doing=doing, recheck=landed_service, **attrs)
                 service_id = created["id"] if isinstance(created, dict) else created.id
             elif kind == "update_service":
-                attrs = {}
-                if "description" in op["attrs"]:
-                    attrs["description"] = op["attrs"]["description"]
-                if "enabled" in op["attrs"]:
-                    attrs["is_enabled"] = op["attrs"]["enabled"]
-                self.call(ident.update_service, op["service_id"], doing=doing, **attrs)
+                self.call(ident.update_service, op["service_id"], doing=doing, **sdk_attrs(op["attrs"]))
             elif kind == "delete_service":
-                self.call(ident.delete_service, op["service_id"], doing=doing)
+                self.call(ident.delete_service, op["service_id"], doing=doing, delete=True)
             elif kind == "delete_endpoint":
-                self.call(ident.delete_endpoint, op["endpoint_id"], doing=doing)
+                self.call(ident.delete_endpoint, op["endpoint_id"], doing=doing, delete=True)
             elif kind == "update_endpoint":
-                attrs = {}
-                if "url" in op["attrs"]:
-                    attrs["url"] = op["attrs"]["url"]
-                if "enabled" in op["attrs"]:
-                    attrs["is_enabled"] = op["attrs"]["enabled"]
-                self.call(ident.update_endpoint, op["endpoint_id"], doing=doing, **attrs)
+                self.call(ident.update_endpoint, op["endpoint_id"], doing=doing, **sdk_attrs(op["attrs"]))
             elif kind == "create_endpoint":
                 def landed_endpoint(op=op):
                     for e in ident.endpoints(service_id=service_id, interface=op["interface"], region_id=op["region"]):
@@ -527,7 +529,7 @@ class KeystoneServiceEndpoint(OpenStackModule):
 
 
 def main():
-    KeystoneServiceEndpoint()()
+    base.main(KeystoneServiceEndpoint)
 
 
 if __name__ == "__main__":

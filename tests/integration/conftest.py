@@ -7,177 +7,31 @@ the target interpreter, so the modules meet the libraries a Debian 12 target has
 to are real and private to the test run: started here on 127.0.0.1 in temporary
 folders and stopped at the end.
 """
-import json
 import os
-import re
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
+import sys
 
 import pytest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "services"))
+
+from private_services import (  # noqa: E402  pylint: disable=wrong-import-position
+    MariaDB, ModuleResult, free_port, run_module as _run_module, stop_process, wait_for)
+
+__all__ = ["MariaDB", "ModuleResult", "free_port", "stop_process", "wait_for", "run_module", "TARGET_PYTHON"]
+
+# the target interpreter of run_module(); a test may monkeypatch it (conftest.TARGET_PYTHON)
 TARGET_PYTHON = "/usr/bin/python3"
-RESULT_LINE = re.compile(r"^localhost \| (?P<status>[A-Z!]+) => \{", re.M)
 
 
-class ModuleResult(dict):
-    """The module's result, plus the complete output of the Ansible run in `.output`."""
-
-    output = ""
-    status = ""
-
-    @property
-    def failed(self):
-        return bool(self.get("failed")) or self.status in ("FAILED!", "UNREACHABLE!")
-
-
-def run_module(module, args, check=False, diff=False, verbosity=0, env=None, timeout=600):
-    """Run osdeploy.nova.<module> with `args` (a dict) and return a ModuleResult.
-
-    The minimal stdout callback prints the exact result as JSON after "localhost | STATUS => "; `.output` holds everything
-    Ansible printed (stdout and stderr), for asserting that no secret leaks.
-    """
-    cmd = ["ansible", "localhost", "-i", "localhost,", "-c", "local",
-           "-e", "ansible_python_interpreter=%s" % TARGET_PYTHON,
-           "-m", "osdeploy.nova.%s" % module]
-    if args:
-        cmd += ["-a", json.dumps(args)]
-    if check:
-        cmd.append("--check")
-    if diff:
-        cmd.append("--diff")
-    if verbosity:
-        cmd.append("-" + "v" * verbosity)
-    run_env = dict(os.environ)
-    run_env.update({
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.minimal",
-        "ANSIBLE_HOST_KEY_CHECKING": "0",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_DEPRECATION_WARNINGS": "0",
-    })
-    run_env.update(env or {})
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=timeout, check=False)
-    output = proc.stdout + proc.stderr
-    match = RESULT_LINE.search(proc.stdout)
-    try:
-        result, dummy = json.JSONDecoder().raw_decode(proc.stdout, match.end() - 1)
-    except (AttributeError, ValueError):
-        raise AssertionError("no JSON result from ansible (rc %s):\n%s" % (proc.returncode, output))
-    res = ModuleResult(result)
-    res.output = output
-    res.status = match.group("status")
-    return res
+def run_module(module, args, **kwargs):
+    """Run osdeploy.nova.<module> through Ansible (tools/services/private_services.py) on TARGET_PYTHON."""
+    kwargs.setdefault("python", TARGET_PYTHON)
+    return _run_module(module, args, **kwargs)
 
 
 @pytest.fixture(scope="session")
 def ansible_module():
     return run_module
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop_process(proc, grace=30):
-    """Terminate a server the tests started; kill it when it does not stop in time."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise RuntimeError("timed out after %ss waiting for %s" % (timeout, what))
-
-
-class MariaDB:
-    """A private MariaDB server on 127.0.0.1 and its own unix socket.
-
-    root@localhost authenticates over the socket (as on Debian); `admin` with
-    `admin_password` is an administrator reachable over TCP.
-    """
-
-    admin_user = "osdeploy_admin"
-    admin_password = "adm'in\"pw\\ @:/%$#"
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="osdeploy-mariadb-")
-        os.chmod(self.dir, 0o755)
-        self.datadir = os.path.join(self.dir, "data")
-        self.socket = os.path.join(self.dir, "mysqld.sock")
-        self.host = "127.0.0.1"
-        self.port = free_port()
-        self.proc = None
-
-    def start(self):
-        shutil.chown(self.dir, "mysql", "mysql")
-        subprocess.run(["mariadb-install-db", "--user=mysql", "--datadir=%s" % self.datadir,
-                        "--auth-root-authentication-method=socket", "--skip-test-db"],
-                       check=True, capture_output=True)
-        self.proc = subprocess.Popen(
-            ["mariadbd", "--no-defaults", "--user=mysql", "--datadir=%s" % self.datadir,
-             "--socket=%s" % self.socket, "--port=%d" % self.port, "--bind-address=127.0.0.1",
-             "--pid-file=%s" % os.path.join(self.dir, "mysqld.pid"),
-             "--log-error=%s" % os.path.join(self.dir, "error.log"),
-             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
-             "--innodb-buffer-pool-size=64M", "--skip-log-bin", "--max-connections=500"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(self._answers, 60, "MariaDB on %s" % self.socket)
-        self.sql("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", self.admin_user, self.admin_password)
-        self.sql("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", self.admin_user)
-        return self
-
-    def _answers(self):
-        if self.proc.poll() is not None:
-            log = open(os.path.join(self.dir, "error.log")).read()[-2000:]
-            raise RuntimeError("mariadbd exited with %s:\n%s" % (self.proc.returncode, log))
-        try:
-            self.connect().close()
-            return True
-        except Exception:
-            return False
-
-    def connect(self, **kwargs):
-        import pymysql
-
-        params = dict(unix_socket=self.socket, user="root")
-        params.update(kwargs)
-        return pymysql.connect(**params)
-
-    def sql(self, statement, *args):
-        conn = self.connect()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(statement, args or None)
-                rows = cur.fetchall()
-            conn.commit()
-            return rows
-        finally:
-            conn.close()
-
-    def login_args(self, tcp=False):
-        """Module arguments for logging in as an administrator."""
-        if tcp:
-            return dict(login_host=self.host, login_port=self.port,
-                        login_user=self.admin_user, login_password=self.admin_password)
-        return dict(login_unix_socket=self.socket, login_user="root")
-
-    def stop(self):
-        stop_process(self.proc)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,12 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MODULES = sorted(os.path.splitext(os.path.basename(p))[0]
                  for p in glob.glob(os.path.join(ROOT, "plugins", "modules", "*.py")))
 
+# What the artifact may hold: what a user runs and reads, and the metadata galaxy writes.
+# No tools/, tests/, extensions/, requirements/, inventories/, Makefile, .ci or lint config.
+ALLOWED_DIRS = ("plugins/", "roles/", "playbooks/", "docs/", "meta/")
+ALLOWED_FILES = ("MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "LICENSE", "COPYING",
+                 "site.yml")
+
 
 def run(cmd, **kw):
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
@@ -31,15 +37,27 @@ def installed(tmp_path_factory):
     return dest, env, tarballs[0]
 
 
-def test_tarball_holds_no_build_or_test_output(installed):
+def test_tarball_holds_only_what_a_user_runs_and_reads(installed):
     dummy, dummy, tarball = installed
-    names = run(["tar", "-tzf", tarball]).split()
-    assert "galaxy.yml" not in names and "MANIFEST.json" in names
-    assert not [n for n in names if n.startswith(("build/", ".ci/", "tests/output/"))]
-    assert "plugins/modules/hw_accel_fact.py" in names
+    names = [n.rstrip("/") for n in run(["tar", "-tzf", tarball]).split()]
+    print("artifact %s holds %d entries:\n%s" % (os.path.basename(tarball), len(names), "\n".join(sorted(names))))
+    assert "galaxy.yml" not in names and "MANIFEST.json" in names and "FILES.json" in names
+    assert "plugins/modules/hw_accel_fact.py" in names and "roles/compute/tasks/main.yml" in names
+    unexpected = [n for n in names
+                  if n not in ALLOWED_FILES and n + "/" not in ALLOWED_DIRS and not n.startswith(ALLOWED_DIRS)]
+    assert unexpected == [], "the artifact holds files a user does not need: %s" % unexpected
 
 
-@pytest.mark.parametrize("module", MODULES)
+def test_tarball_holds_every_file_a_user_needs(installed):
+    """Everything git tracks under plugins/, roles/, playbooks/ and meta/ is in the artifact."""
+    dummy, dummy, tarball = installed
+    names = set(n.rstrip("/") for n in run(["tar", "-tzf", tarball]).split())
+    tracked = run(["git", "-C", ROOT, "ls-files", "plugins", "roles", "playbooks", "meta"]).split()
+    missing = sorted(set(tracked) - names)
+    assert missing == [], missing
+
+
+@pytest.mark.parametrize("module", MODULES + ["nova_db", "nova_conf_ini"])
 def test_module_doc_renders_from_the_installed_collection(installed, module):
     dest, env, dummy = installed
     text = run(["ansible-doc", "-t", "module", "osdeploy.nova.%s" % module], env=env)

@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import struct
+import subprocess
 import sys
 import threading
 
@@ -424,8 +425,8 @@ def test_openstacksdk_4_converged(ansible_module, keystone, monkeypatch):
     first = ansible_module(MODULE, a)  # Debian's SDK creates
     assert first["changed"] is True, first.output
     monkeypatch.setattr(conftest, "TARGET_PYTHON", sys.executable)
-    probe = conftest.subprocess.run([sys.executable, "-c", "import importlib.metadata as m; print(m.version('openstacksdk'))"],
-                                    capture_output=True, text=True, check=True)
+    probe = subprocess.run([sys.executable, "-c", "import importlib.metadata as m; print(m.version('openstacksdk'))"],
+                           capture_output=True, text=True, check=True)
     assert int(probe.stdout.split(".")[0]) >= 1, probe.stdout
     second = ansible_module(MODULE, a, verbosity=3)
     assert not second.failed, second.output

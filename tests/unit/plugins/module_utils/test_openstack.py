@@ -6,6 +6,7 @@ keystoneauth1 / openstacksdk classes; the tests hold for every SDK version.
 import pytest
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import openstack as osu
+from ansible_collections.osdeploy.nova.plugins.module_utils.base import Failure
 
 
 class ConnectFailure(Exception):
@@ -97,18 +98,9 @@ def test_collect_secrets_finds_nested_password_keys():
     assert list(osu._scalars(cloud)) == [URL, "admin", PW, "acs", "RegionOne", "tok"]
 
 
-class _Exit(Exception):
-    pass
-
-
 class FakeModule:
     def __init__(self):
-        self.failed = None
         self.no_log_values = set()
-
-    def fail_json(self, **kwargs):
-        self.failed = kwargs
-        raise _Exit()
 
 
 def make_base(retries=2):
@@ -119,6 +111,7 @@ def make_base(retries=2):
     base.conn = None
     base.auth_url = URL
     base.retry_count = 0
+    base._secrets = []
     return base
 
 
@@ -142,10 +135,10 @@ def test_call_retries_transient_failures_a_bounded_number_of_times(monkeypatch):
         calls.append(1)
         raise ConnectFailure("Connection reset by peer")
 
-    with pytest.raises(_Exit):
+    with pytest.raises(Failure) as failed:
         base.call(always_reset, doing="list services")
     assert len(calls) == 3
-    assert base.module.failed["msg"].startswith("cannot reach Keystone at %s" % URL)
+    assert failed.value.msg.startswith("cannot reach Keystone at %s" % URL)
 
 
 def test_call_does_not_retry_auth_errors_and_masks(monkeypatch):
@@ -157,10 +150,10 @@ def test_call_does_not_retry_auth_errors_and_masks(monkeypatch):
         calls.append(1)
         raise Unauthorized("password %s wrong" % PW)
 
-    with pytest.raises(_Exit):
+    with pytest.raises(Failure) as failed:
         base.call(refused)
     assert len(calls) == 1
-    assert PW not in repr(base.module.failed)
+    assert PW not in failed.value.msg and failed.value.result == {"error_class": "Unauthorized"}
 
 
 def test_a_write_that_landed_is_not_repeated(monkeypatch):
@@ -174,6 +167,47 @@ def test_a_write_that_landed_is_not_repeated(monkeypatch):
 
     assert base.call(create, recheck=lambda: "the-created-thing") == "the-created-thing"
     assert len(calls) == 1
+
+
+class NotFoundException(HttpException):
+    def __init__(self, msg):
+        super().__init__(msg, 404)
+
+
+def answers(*outcomes):
+    """A fake SDK call that raises (or returns) the given outcomes in turn; .calls counts them."""
+    def call():
+        outcome = outcomes[min(len(call.calls), len(outcomes) - 1)]
+        call.calls.append(outcome)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+    call.calls = []
+    return call
+
+
+LOST_ANSWER = ConnectFailure("('Connection aborted.', RemoteDisconnected('Remote end closed connection'))")
+GONE = NotFoundException("Could not find endpoint: e1")
+
+
+def test_a_retried_delete_that_already_landed_counts_as_done(monkeypatch):
+    """The first DELETE reached Keystone but its answer was lost; the retry gets a 404."""
+    monkeypatch.setattr(osu.time, "sleep", lambda s: None)
+    base = make_base(retries=2)
+    delete = answers(LOST_ANSWER, GONE)
+    assert base.call(delete, delete=True, doing="delete endpoint e1") is None
+    assert len(delete.calls) == 2 and base.retry_count == 1
+
+
+@pytest.mark.parametrize("outcomes, delete", [
+    ((GONE,), True),               # a first 404 means the plan read something else: not silently done
+    ((LOST_ANSWER, GONE), False),  # only deletes count a 404 as done
+])
+def test_other_404s_still_fail(monkeypatch, outcomes, delete):
+    monkeypatch.setattr(osu.time, "sleep", lambda s: None)
+    with pytest.raises(Failure) as failed:
+        make_base().call(answers(*outcomes), delete=delete)
+    assert failed.value.result == {"error_class": "NotFoundException"}
 
 
 def test_no_log_is_narrowed_to_the_secrets():

@@ -87,3 +87,32 @@ def test_mask_text_masks_plain_and_encoded_forms():
     assert "p%40ss" not in out
     assert "x@h" not in out
     assert secrets.mask_text(None, ["a"]) is None
+
+
+def test_parse_db_url_keeps_the_ssl_parameters_as_sqlalchemy_passes_them():
+    url = ("mysql+pymysql://nova:p%40ss@db.example:3306/nova_api?charset=utf8"
+           "&ssl_ca=/etc/ssl/certs/db%20ca.pem&ssl_cert=/etc/nova/db.crt&ssl_key=/etc/nova/db.key"
+           "&ssl_check_hostname=false&ssl_cipher=ECDHE-RSA-AES256-GCM-SHA384&ssl_capath=/etc/ssl/certs")
+    parsed = secrets.parse_db_url(url)
+    assert parsed["password"] == "p@ss" and parsed["database"] == "nova_api"
+    assert parsed["ssl"] == {"ca": "/etc/ssl/certs/db ca.pem", "cert": "/etc/nova/db.crt",
+                             "key": "/etc/nova/db.key", "check_hostname": False,
+                             "cipher": "ECDHE-RSA-AES256-GCM-SHA384", "capath": "/etc/ssl/certs"}
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("ssl_ca=/ca.pem", {"ca": "/ca.pem"}),
+    ("ssl_check_hostname=True&ssl_ca=/ca.pem", {"ca": "/ca.pem", "check_hostname": True}),
+    ("unix_socket=/run/mysqld/mysqld.sock&ssl_ca=/ca.pem", {"ca": "/ca.pem"}),
+])
+def test_parse_db_url_ssl_variants(query, expected):
+    assert secrets.parse_db_url("mysql+pymysql://nova:pw@db/nova?" + query)["ssl"] == expected
+
+
+def test_parse_db_url_without_ssl_parameters_has_no_ssl_key():
+    assert "ssl" not in secrets.parse_db_url("mysql+pymysql://nova:pw@db/nova?charset=utf8")
+
+
+def test_parse_db_url_refuses_a_non_boolean_check_hostname():
+    with pytest.raises(ValueError):
+        secrets.parse_db_url("mysql+pymysql://nova:pw@db/nova?ssl_check_hostname=maybe")

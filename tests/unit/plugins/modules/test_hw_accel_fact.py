@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.osdeploy.nova.plugins.modules import hw_accel_fact
@@ -34,7 +35,7 @@ def make_root(tmp_path):
 def test_fixture_root_runs_no_host_command(tmp_path, capsys, monkeypatch):
     def boom(*a, **kw):
         raise AssertionError("a host command was run for a fixture root")
-    monkeypatch.setattr(hw_accel_fact.AnsibleModule, "run_command", boom)
+    monkeypatch.setattr(AnsibleModule, "run_command", boom)
     rc, out = run_main(capsys, {"root": make_root(tmp_path)})
     assert rc == 0
     assert out["changed"] is False

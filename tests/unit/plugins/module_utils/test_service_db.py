@@ -1,11 +1,11 @@
-"""nova_db decision logic: validation, quoting, reading, planning, statements, results and diff."""
+"""service_db decision logic: validation, quoting, reading, planning, statements, results and diff."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import pytest
 
-from ansible_collections.osdeploy.nova.plugins.module_utils import nova_db as n
+from ansible_collections.osdeploy.nova.plugins.module_utils import service_db as n
 
 DB_PRIVS = ["Select", "Insert", "Update", "Delete", "Create", "Drop", "Grant", "References", "Index", "Alter",
             "Create_tmp_table", "Lock_tables", "Create_view", "Show_view", "Create_routine", "Alter_routine",
@@ -48,11 +48,13 @@ class FakeCursor(object):
         elif "FROM mysql.user" in sql:
             password, user, hosts = args[0], args[1], args[2:]
             cols = ["Host", "User"] + ["%s_priv" % p for p in USER_PRIVS] + [
-                "plugin", "authentication_string", "nova_db_password_matches"]
+                "plugin", "authentication_string", "password_hash_matches"]
             rows = []
             for u in self.users:
                 if u["User"] == user and u["Host"] in hosts:
-                    match = None if password is None else int(u.get("password") == password)
+                    # the module sends the hash of the candidate; the fake stores plain passwords
+                    match = None if password is None else int(n.native_password_hash(u.get("password") or "")
+                                                              == password)
                     rows.append([u["Host"], u["User"]] + [("Y" if p in u.get("privs", ()) else "N")
                                                           for p in USER_PRIVS]
                                 + ["mysql_native_password", "*HASH", match])
@@ -243,11 +245,11 @@ def test_fresh_server_creates_everything_in_order():
     assert len(plan.grant_all) == 6
     sqls = [s.sql for s in steps]
     assert sqls[0] == "CREATE DATABASE `nova_api` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
-    assert sqls[3] == "CREATE USER %s@%s IDENTIFIED BY %s"
-    assert steps[3].args == ("nova", "localhost", PASSWORD)
+    assert sqls[3] == "CREATE USER %s@%s IDENTIFIED BY PASSWORD %s"
+    assert steps[3].args == ("nova", "localhost", n.native_password_hash(PASSWORD))
     assert "GRANT ALL PRIVILEGES ON `nova\\_api`.* TO %s@%s" in sqls
-    # the password is only ever a parameter
-    assert not any(PASSWORD in s.sql for s in steps)
+    # the plain password is in no statement and no parameter: only its hash is sent
+    assert not any(PASSWORD in s.sql or PASSWORD in s.args for s in steps)
     assert PASSWORD not in repr(steps)
     res = n.results(steps)
     assert res["changed"] is True
@@ -261,9 +263,25 @@ def test_reads_pass_password_and_names_as_parameters():
     cur = FakeCursor()
     run_plan(cur, want())
     for sql, args in cur.executed:
-        assert PASSWORD not in sql and "nova" not in sql.replace("nova_db_password_matches", "")
+        assert PASSWORD not in sql and "nova" not in sql.replace("password_hash_matches", "")
+        assert PASSWORD not in args
     user_read = [a for s, a in cur.executed if "FROM mysql.user" in s][0]
-    assert user_read == (PASSWORD, "nova", "localhost", "%")
+    assert user_read == (n.native_password_hash(PASSWORD), "nova", "localhost", "%")
+
+
+@pytest.mark.parametrize("password, expected", [
+    # SELECT PASSWORD('...') on MariaDB 10.11
+    ("password", "*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19"),
+    ("Nova-pw-1", None),
+])
+def test_native_password_hash_is_what_the_server_computes(password, expected):
+    import hashlib
+
+    value = n.native_password_hash(password)
+    assert value == "*" + hashlib.sha1(hashlib.sha1(password.encode()).digest()).hexdigest().upper()
+    assert len(value) == 41 and value == value.upper()
+    if expected:
+        assert value == expected
 
 
 def test_converged_changes_nothing():
@@ -280,7 +298,7 @@ def test_rotation_changes_only_the_password():
     cur = converged(password="old")
     _state, plan, steps = run_plan(cur, want())
     assert plan.change_password == ["localhost", "%"]
-    assert [s.sql for s in steps] == ["ALTER USER %s@%s IDENTIFIED BY %s"] * 2
+    assert [s.sql for s in steps] == ["ALTER USER %s@%s IDENTIFIED BY PASSWORD %s"] * 2
     res = n.results(steps)
     assert res["password_changed"] is True and res["grants_changed"] is False
     assert res["password_changed_for"] == ["nova@localhost", "nova@%"]

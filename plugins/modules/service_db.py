@@ -9,14 +9,17 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
-module: nova_db
-short_description: Nova's databases, database user and grants on MariaDB, idempotently
+module: service_db
+short_description: An OpenStack service's databases, database user and grants on MariaDB, idempotently
 version_added: 0.1.0
 description:
-  - One call does what the install guides do by hand in a C(mysql) shell (C(CREATE DATABASE nova_api),
-    C(nova), C(nova_cell0), then C(GRANT ALL PRIVILEGES ON <db>.* TO 'nova'@'localhost') and
-    C('nova'@'%') C(IDENTIFIED BY) a password), but reads the server first and changes only what differs,
-    so a second run changes nothing and reports C(changed=false).
+  - One call does what the install guides do by hand in a C(mysql) shell for Nova, Keystone, Placement or
+    Glance (C(CREATE DATABASE nova_api), C(nova), C(nova_cell0), then C(GRANT ALL PRIVILEGES ON <db>.* TO
+    'nova'@'localhost') and C('nova'@'%') C(IDENTIFIED BY) a password), but reads the server first and
+    changes only what differs, so a second run changes nothing and reports C(changed=false). The defaults
+    are Nova's; set O(databases) and O(user) for another service.
+  - Formerly C(osdeploy.nova.nova_db); that name still works (it redirects here) but is
+    deprecated and will be removed in 2.0.0.
   - With O(state=present) it ensures that each database in O(databases) exists with O(charset) and
     O(collation) (an existing database with another default character set or collation is corrected with
     C(ALTER DATABASE)), that O(user) exists at each of O(host_patterns) with O(password), and that each of
@@ -31,23 +34,26 @@ description:
     O(state=absent) and those host patterns.
   - With O(state=absent) it drops O(user) at each of O(host_patterns) (with all of its grants). The
     databases and the data in them are kept unless O(drop_databases=true).
-  - The password is compared in SQL with the stored C(mysql_native_password) hash, so a rotation is
-    detected and applied (C(ALTER USER)) without the module ever reading or returning the hash.
+  - The plain password never reaches the server. The module computes its C(mysql_native_password) hash
+    itself and sets it with C(IDENTIFIED BY PASSWORD '<hash>'); to detect a rotation it compares that hash
+    with the stored one in SQL, without ever reading or returning the stored hash. So the password is not
+    in the server's general log, slow log or process list, and a rotation is applied with C(ALTER USER).
 author:
   - osdeploy.nova developers (@osdeploy)
 extends_documentation_fragment:
   - osdeploy.nova.mysql
+  - osdeploy.nova.mysql.tls
 options:
   databases:
     description:
-      - The databases Nova uses. Names of 1 to 64 letters, digits, C(_), C($) or C(-); system databases
-        (C(mysql), C(information_schema), C(performance_schema), C(sys)) are refused.
+      - The databases the service uses (by default Nova's). Names of 1 to 64 letters, digits, C(_), C($) or
+        C(-); system databases (C(mysql), C(information_schema), C(performance_schema), C(sys)) are refused.
     type: list
     elements: str
     default: [nova_api, nova, nova_cell0]
   user:
     description:
-      - The database user Nova connects as. 1 to 80 letters, digits, C(_), C(.), C($) or C(-).
+      - The database user the service connects as. 1 to 80 letters, digits, C(_), C(.), C($) or C(-).
       - It must not be the account the module logs in with.
     type: str
     default: nova
@@ -55,8 +61,9 @@ options:
     description:
       - Password of O(user) at every host pattern. Required with O(state=present), never empty.
       - Any printable ASCII character is allowed (quotes, backslash, C(@), C(:), C(/), C(%), C($), C(#) and
-        spaces); it is a parameter of the SQL statements, never part of them. Characters outside printable
-        ASCII are refused because PyMySQL, the driver Nova uses, sends passwords as latin-1.
+        spaces). It is never sent to the server, only its C(mysql_native_password) hash, as a parameter of
+        the SQL statements. Characters outside printable ASCII are refused because PyMySQL, the driver the
+        OpenStack services use, sends passwords as latin-1.
       - Build Nova's connection strings with the P(osdeploy.nova.db_url#filter) filter, which
         percent-encodes it.
     type: str
@@ -117,7 +124,7 @@ attributes:
     description: Before and after of the databases (character set/collation), the accounts and their grants.
       A password is never shown; a rotation appears as C(changed, not shown).
 notes:
-  - Supports MariaDB 10.4 and later (Debian 11 and 12). MySQL is refused with a clear message, because its
+  - Supports MariaDB 10.4 and later (10.5, 10.11 and 11.8 on Debian 11, 12 and 13). MySQL is refused with a clear message, because its
     default authentication plugin makes the password comparison impossible.
   - C(ALTER DATABASE) changes the defaults for new tables only; existing tables keep their character set.
   - Passwords are C(no_log) and never appear in results, warnings, errors or the diff. If a statement fails
@@ -133,11 +140,11 @@ seealso:
 
 EXAMPLES = r"""
 - name: Databases, user and grants for Nova (root over the local socket)
-  osdeploy.nova.nova_db:
+  osdeploy.nova.service_db:
     password: "{{ nova_db_password }}"
 
 - name: Same, explicitly, from a deployment host over TCP
-  osdeploy.nova.nova_db:
+  osdeploy.nova.service_db:
     databases: [nova_api, nova, nova_cell0]
     user: nova
     password: "{{ nova_db_password }}"
@@ -147,24 +154,24 @@ EXAMPLES = r"""
     login_host: controller
     login_user: admin
     login_password: "{{ mariadb_admin_password }}"
-  register: nova_db
+  register: service_db
 
 - name: Tell what was done
   ansible.builtin.debug:
     msg: >-
-      created {{ nova_db.databases_created }}, grants changed: {{ nova_db.grants_changed }},
-      password rotated: {{ nova_db.password_changed }}
+      created {{ service_db.databases_created }}, grants changed: {{ service_db.grants_changed }},
+      password rotated: {{ service_db.password_changed }}
 
 - name: Connection string for [api_database] connection, password percent-encoded
   ansible.builtin.set_fact:
     nova_api_connection: "{{ 'nova' | osdeploy.nova.db_url(nova_db_password, 'controller', 'nova_api') }}"
 
 - name: Remove the user (the databases and their data stay)
-  osdeploy.nova.nova_db:
+  osdeploy.nova.service_db:
     state: absent
 
 - name: Remove the user and drop the databases with all data
-  osdeploy.nova.nova_db:
+  osdeploy.nova.service_db:
     state: absent
     drop_databases: true
 """
@@ -248,16 +255,13 @@ server_version:
 
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.osdeploy.nova.plugins.module_utils import nova_db as logic
-from ansible_collections.osdeploy.nova.plugins.module_utils.mysql import (
-    LOGIN_ARGUMENT_SPEC, connect_from_module, server_version, where)
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import mask_text
+from ansible_collections.osdeploy.nova.plugins.module_utils import base
+from ansible_collections.osdeploy.nova.plugins.module_utils import service_db as logic
+from ansible_collections.osdeploy.nova.plugins.module_utils.mysql import MariaDBLoginModule, server_version, where
 
 
-def argument_spec():
-    spec = dict(
+class ServiceDb(MariaDBLoginModule):
+    argument_spec = dict(
         databases=dict(type="list", elements="str", default=list(logic.DEFAULT_DATABASES)),
         user=dict(type="str", default="nova"),
         password=dict(type="str", no_log=True),
@@ -269,32 +273,55 @@ def argument_spec():
         revoke_other_grants=dict(type="bool", default=True),
         update_password=dict(type="str", default="always", choices=["always", "on_create"], no_log=False),
     )
-    spec.update(LOGIN_ARGUMENT_SPEC)
-    return spec
+    module_kwargs = dict(supports_check_mode=True, required_if=[("state", "present", ["password"])])
 
+    def __init__(self):
+        super(ServiceDb, self).__init__()
+        self.conn = None
 
-def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[("state", "present", ["password"])])
-    p = module.params
-    secrets = [p["password"], p["login_password"]]
+    def cleanup(self):
+        if self.conn is not None:
+            self.conn.close()
 
-    def fail(msg, **extra):
-        module.fail_json(msg=mask_text(msg, secrets), **extra)
-
-    try:
-        want = logic.validate(p)
-    except logic.ValidationError as e:
-        fail(str(e))
-
-    conn = connect_from_module(module)
-    place = where(p["login_host"], p["login_port"], p["login_unix_socket"])
-    version = None
-    try:
+    def run(self):
         try:
-            version = server_version(conn)
+            want = logic.validate(self.params)
+        except logic.ValidationError as e:
+            self.fail(str(e))
+        self.conn = self.connect_login()
+        cur = self.conn.cursor()
+        state, charset, collation = self.read(cur, want)
+        # plan
+        if want["state"] == "present":
+            plan = logic.plan_present(want, state, charset, collation)
+        else:
+            plan = logic.plan_absent(want, state)
+        steps = logic.build_steps(plan, want, state)
+        if want["state"] == "present":
+            self.result.update(charset=charset, collation=collation)
+        # apply
+        if not self.check_mode:
+            try:
+                logic.run_steps(cur, steps)
+            except logic.StepError as e:
+                self.fail("%s on MariaDB at %s; done before the failure: %s" % (
+                    e, self.place(), "; ".join(s.description for s in e.done) or "nothing"),
+                    **logic.results(e.done))
+        result = logic.results(steps)
+        result.update(self.result)
+        if self.diff_mode:
+            result["diff"] = logic.diff(want, state, plan)
+        return result
+
+    def place(self):
+        p = self.params
+        return where(p["login_host"], p["login_port"], p["login_unix_socket"])
+
+    def read(self, cur, want):
+        """(State, charset, collation) of the server; reads only."""
+        try:
+            version = self.result["server_version"] = server_version(self.conn)
             logic.check_server(version)
-            cur = conn.cursor()
             logic.check_not_login_account(logic.current_account(cur), want["user"], want["host_patterns"])
             charset = collation = None
             if want["state"] == "present":
@@ -302,37 +329,15 @@ def main():
             compare = want["password"] if want["update_password"] == "always" else None
             state = logic.read_state(cur, want["user"], want["host_patterns"], want["databases"], compare)
         except logic.ValidationError as e:
-            fail(str(e), server_version=version)
+            self.fail(str(e))
         except Exception as e:  # the driver's errors while reading
-            fail("reading the current state from MariaDB at %s failed: %s (the login user needs to read the "
-                 "mysql schema and information_schema)" % (place, e), server_version=version,
-                 exception=mask_text(traceback.format_exc(), secrets))
+            self.fail("reading the current state from MariaDB at %s failed: %s (the login user needs to read the "
+                      "mysql schema and information_schema)" % (self.place(), e), exception=traceback.format_exc())
+        return state, charset, collation
 
-        if want["state"] == "present":
-            plan = logic.plan_present(want, state, charset, collation)
-        else:
-            plan = logic.plan_absent(want, state)
-        steps = logic.build_steps(plan, want, state)
-        extra = dict(server_version=version)
-        if want["state"] == "present":
-            extra.update(charset=charset, collation=collation)
-        if module._diff:
-            extra["diff"] = logic.diff(want, state, plan)
 
-        if not module.check_mode:
-            try:
-                logic.run_steps(cur, steps)
-            except logic.StepError as e:
-                done = logic.results(e.done)
-                done.update(extra)
-                done.pop("diff", None)
-                fail("%s on MariaDB at %s; done before the failure: %s" % (
-                    e, place, "; ".join(s.description for s in e.done) or "nothing"), **done)
-        result = logic.results(steps)
-        result.update(extra)
-        module.exit_json(**result)
-    finally:
-        conn.close()
+def main():
+    base.main(ServiceDb)
 
 
 if __name__ == "__main__":

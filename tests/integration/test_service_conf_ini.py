@@ -1,4 +1,4 @@
-"""nova_conf_ini through Ansible, validated against the real option schema of Debian's Zed nova.
+"""service_conf_ini through Ansible, validated against the real option schema of Debian's Zed nova.
 
 The module runs on the machine's /usr/bin/python3 with python3-nova 26.2.2, python3-oslo.config
 and python3-keystoneauth1 (tools/apt-packages.txt). Files are copies in a temporary folder:
@@ -97,7 +97,7 @@ def call(ansible_module, cache_dir, path, settings, **kwargs):
     module_opts = dict(kwargs.pop("module_opts", {}))
     args = dict(path=path, settings=settings, schema_cache_dir=cache_dir)
     args.update(module_opts)
-    return ansible_module("nova_conf_ini", args, **kwargs)
+    return ansible_module("service_conf_ini", args, **kwargs)
 
 
 def digest(path):
@@ -433,3 +433,27 @@ def test_without_nova_it_says_it_could_not_validate(ansible_module, cache_dir, w
     assert any("could not validate the settings against Nova's options" in w for w in res["module_warnings"])
     assert "s3cr3t-x" not in res.output
     assert read(path) == "[keystone_authstoken]\npassword = s3cr3t-x\n"
+
+
+def test_old_name_nova_conf_ini_redirects_with_a_deprecation_warning(ansible_module, cache_dir, conf_file):
+    """osdeploy.nova.nova_conf_ini (the deprecated name, kept for users) still works: same result, and a deprecation warning."""
+    settings = {"DEFAULT": {"my_ip": "10.0.0.11"}, "keystone_authtoken": {"password": NOVA_PASS}}
+    args = dict(path=conf_file, settings=settings, schema_cache_dir=cache_dir)
+    env = {"ANSIBLE_DEPRECATION_WARNINGS": "1"}
+    old = ansible_module("nova_conf_ini", args, check=True, diff=True, env=env)
+    new = ansible_module("service_conf_ini", args, check=True, diff=True, env=env)
+    assert not old.failed and not new.failed, old.output + new.output
+    assert "osdeploy.nova.nova_conf_ini has been deprecated" in old.output
+    assert "osdeploy.nova.nova_conf_ini is now osdeploy.nova.service_conf_ini" in old.output
+    assert "deprecated" not in new.output
+    strip = ("invocation", "deprecations", "warnings", "schema")
+    assert dict((k, v) for k, v in old.items() if k not in strip) == \
+        dict((k, v) for k, v in new.items() if k not in strip)
+    assert old["changed"] is True and sorted(old["changed_options"]) == ["DEFAULT.my_ip", "keystone_authtoken.password"]
+    before = digest(conf_file)
+    real = ansible_module("nova_conf_ini", args, env=env)
+    assert not real.failed and real["changed"] is True, real.output
+    assert digest(conf_file) != before
+    assert ansible_module("service_conf_ini", args)["changed"] is False
+    for text in (old.output, new.output, real.output):
+        assert NOVA_PASS not in text

@@ -1,4 +1,4 @@
-"""nova_db through Ansible against the private MariaDB of the session (fixture `mariadb`).
+"""service_db through Ansible against the private MariaDB of the session (fixture `mariadb`).
 
 Each test works on its own user and databases (prefix from the test), so the tests
 are independent of their order and of other modules' tests on the same server.
@@ -45,7 +45,7 @@ class Case:
         args = self.args(tcp=tcp, **kw)
         if args.get("password"):
             self.secrets.add(args["password"])
-        res = self.run_module("nova_db", args, check=check, diff=diff, verbosity=verbosity)
+        res = self.run_module("service_db", args, check=check, diff=diff, verbosity=verbosity)
         self.assert_no_secret(res.output)
         return res
 
@@ -97,9 +97,10 @@ class Case:
 def case(request, mariadb, ansible_module):
     prefix = "t3%06d" % (zlib.crc32(request.node.name.encode()) % 10 ** 6)
     c = Case(mariadb, ansible_module, prefix)
+    user = c.user  # a test may point c.user at the admin account: never drop that one
     yield c
     for host in ("localhost", "%", "127.0.0.1"):
-        mariadb.sql("DROP USER IF EXISTS %s@%s", c.user, host)
+        mariadb.sql("DROP USER IF EXISTS %s@%s", user, host)
     for db in c.databases:
         mariadb.sql("DROP DATABASE IF EXISTS `%s`" % db)
 
@@ -438,3 +439,64 @@ def test_backslash_password_under_no_backslash_escapes(case, mariadb):
     finally:
         mariadb.sql("SET GLOBAL sql_mode = %s", old_mode)
     assert mariadb.sql("SELECT @@GLOBAL.sql_mode")[0][0] == old_mode
+
+
+# ------------------------------------------------------------------ the password never reaches the server
+
+def test_password_is_in_no_server_log(case, mariadb):
+    """With the general log on, create, no-op and rotation runs leave no password in it.
+
+    PyMySQL substitutes parameters on the client, so a password sent as a parameter
+    would be in the statement text the server logs (and shows in its process list).
+    """
+    log = os.path.join(mariadb.dir, "general-%s.log" % case.user)
+    rotated = "R0tated-" + SPECIAL
+    mariadb.sql("SET GLOBAL general_log_file = %s", log)
+    mariadb.sql("SET GLOBAL log_output = 'FILE'")
+    mariadb.sql("SET GLOBAL general_log = 1")
+    try:
+        case.password = SPECIAL
+        created = case.run(tcp=True)
+        assert not created.failed, created.output
+        assert created["users_created"] == ["%s@localhost" % case.user, "%s@%%" % case.user]
+        assert_nothing(case.run(tcp=True))  # the no-op run compares the password
+        case.password = rotated
+        res = case.run(tcp=True)
+        assert not res.failed, res.output
+        assert res["password_changed"] is True
+        assert_nothing(case.run(tcp=True))
+    finally:
+        mariadb.sql("SET GLOBAL general_log = 0")
+    assert case.login(rotated) and not case.login(SPECIAL)
+    with open(log, encoding="utf-8", errors="replace") as handle:
+        text = handle.read()
+    # the log did record the module's statements: CREATE, the comparison, ALTER
+    assert "CREATE USER '%s'@'localhost' IDENTIFIED BY PASSWORD '*" % case.user in text
+    assert "ALTER USER '%s'@'%%' IDENTIFIED BY PASSWORD '*" % case.user in text
+    assert "password_hash_matches" in text
+    for password in (SPECIAL, rotated, mariadb.admin_password):
+        for form in (password, quote(password, safe=""), pymysql.converters.escape_string(password)):
+            assert form not in text, "a password (%r form) is in the server's general log" % form
+
+
+# ------------------------------------------------------------------ the old name
+
+def test_old_name_nova_db_redirects_with_a_deprecation_warning(case):
+    """osdeploy.nova.nova_db (the deprecated name, kept for users) still works: same result, and a deprecation warning."""
+    env = {"ANSIBLE_DEPRECATION_WARNINGS": "1"}
+    old = case.run_module("nova_db", case.args(), check=True, env=env)
+    new = case.run_module("service_db", case.args(), check=True, env=env)
+    assert not old.failed and not new.failed, old.output + new.output
+    assert "osdeploy.nova.nova_db has been deprecated" in old.output
+    assert "osdeploy.nova.nova_db is now osdeploy.nova.service_db" in old.output
+    assert "version 2.0.0" in old.output
+    assert "deprecated" not in new.output
+    strip = ("invocation", "deprecations", "warnings")
+    assert dict((k, v) for k, v in old.items() if k not in strip) == \
+        dict((k, v) for k, v in new.items() if k not in strip)
+    assert old["users_created"] == ["%s@localhost" % case.user, "%s@%%" % case.user]
+    real = case.run_module("nova_db", case.args(), env=env)
+    assert not real.failed and real["changed"] is True, real.output
+    assert case.login(case.password)
+    assert_nothing(case.run())
+    case.assert_no_secret(old.output + new.output + real.output)

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Nova's databases, user and grants on MariaDB: the SQL decisions as plain functions.
 
-The module ``nova_db`` is a thin shell around these steps:
+The module ``service_db`` is a thin shell around these steps:
 
 1. ``validate`` the parameters (no server needed) -> a normalized dict;
 2. ``resolve_charset`` and ``read_state`` (reads only) -> a ``State``;
@@ -13,17 +13,23 @@ The module ``nova_db`` is a thin shell around these steps:
    records in the result; ``run_steps`` executes them (not in check mode);
 5. ``results`` and ``diff`` (pure) describe what was (or would be) done.
 
-Rules kept everywhere: the password is only ever a parameter of a statement (never
-spliced into SQL, never in a result, a diff or an error), user names and host
-patterns are parameters too, and database names are validated and quoted as
-identifiers with backticks. Passwords are compared in SQL with the
-mysql_native_password hash of the candidate, so the stored hash never leaves the server.
+Rules kept everywhere: the plain password never reaches the server. Its
+mysql_native_password hash is computed here (``native_password_hash``) and is
+only ever a parameter of a statement (``IDENTIFIED BY PASSWORD %s``, and the
+comparison with the stored hash in SQL), so that neither the password nor a
+statement with it appears in the server's general log, slow log or process
+list (PyMySQL substitutes parameters on the client: a parameter is part of the
+statement text the server logs). The password is never in a result, a diff or
+an error either. User names and host patterns are parameters too, and
+database names are validated and quoted as identifiers with backticks. The
+stored hash is never read: the comparison happens in SQL.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import re
 
 DEFAULT_DATABASES = ["nova_api", "nova", "nova_cell0"]
@@ -67,6 +73,19 @@ class StepError(Exception):
         self.done = done
 
 
+# ---------------------------------------------------------------- the password hash
+
+def native_password_hash(password):
+    """MariaDB's mysql_native_password hash: '*' + upper(hex(sha1(sha1(password)))).
+
+    The same value PASSWORD('...') gives on the server, computed here so that the
+    plain password is never sent. Validated passwords are printable ASCII, which
+    every client character set encodes alike.
+    """
+    inner = hashlib.sha1(password.encode("utf-8")).digest()
+    return "*" + hashlib.sha1(inner).hexdigest().upper()
+
+
 # ---------------------------------------------------------------- quoting
 
 def quote_identifier(name):
@@ -105,14 +124,19 @@ def _unique(values):
     return seen
 
 
+def _check_name(value, param, what, maximum, pattern, allowed):
+    """A non-empty string of at most ``maximum`` characters matching ``pattern``."""
+    if not isinstance(value, str) or not value:
+        raise ValidationError("%s: a %s must be a non-empty string (got %r)" % (param, what, value))
+    if len(value) > maximum:
+        raise ValidationError("%s: %s %r is longer than %d characters" % (param, what, value, maximum))
+    if not pattern.match(value):
+        raise ValidationError("%s: %s %r may only contain %s" % (param, what, value, allowed))
+    return value
+
+
 def validate_database(name, param="databases"):
-    if not isinstance(name, str) or not name:
-        raise ValidationError("%s: a database name must be a non-empty string (got %r)" % (param, name))
-    if len(name) > DATABASE_MAX:
-        raise ValidationError("%s: database name %r is longer than %d characters" % (param, name, DATABASE_MAX))
-    if not DATABASE_RE.match(name):
-        raise ValidationError("%s: database name %r may only contain letters, digits, '_', '$' and '-'"
-                              % (param, name))
+    _check_name(name, param, "database name", DATABASE_MAX, DATABASE_RE, "letters, digits, '_', '$' and '-'")
     if name.lower() in SYSTEM_DATABASES:
         raise ValidationError("%s: %r is a system database of the server; it cannot be managed here"
                               % (param, name))
@@ -120,25 +144,13 @@ def validate_database(name, param="databases"):
 
 
 def validate_user(name, param="user"):
-    if not isinstance(name, str) or not name:
-        raise ValidationError("%s: the user name must be a non-empty string" % param)
-    if len(name) > USER_MAX:
-        raise ValidationError("%s: user name %r is longer than %d characters" % (param, name, USER_MAX))
-    if not USER_RE.match(name):
-        raise ValidationError("%s: user name %r may only contain letters, digits, '_', '.', '$' and '-'"
-                              % (param, name))
-    return name
+    return _check_name(name, param, "user name", USER_MAX, USER_RE, "letters, digits, '_', '.', '$' and '-'")
 
 
 def validate_host(pattern, param="host_patterns"):
-    if not isinstance(pattern, str) or not pattern:
-        raise ValidationError("%s: a host pattern must be a non-empty string (got %r)" % (param, pattern))
-    if len(pattern) > HOST_MAX:
-        raise ValidationError("%s: host pattern %r is longer than %d characters" % (param, pattern, HOST_MAX))
-    if not HOST_RE.match(pattern):
-        raise ValidationError("%s: host pattern %r may only contain letters, digits and '.', '-', '_', "
-                              "'%%', ':', '/' (a host name, an address, a netmask or a wildcard)"
-                              % (param, pattern))
+    _check_name(pattern, param, "host pattern", HOST_MAX, HOST_RE,
+                "letters, digits and '.', '-', '_', '%', ':', '/' (a host name, an address, a netmask or a "
+                "wildcard)")
     # MariaDB stores host names in lower case
     return pattern.lower()
 
@@ -223,10 +235,10 @@ def check_server(version_text):
     """Raise ValidationError unless the server is a MariaDB this module understands."""
     flavor, version = parse_version(version_text)
     if flavor != "mariadb":
-        raise ValidationError("login_host: the server is MySQL %s; nova_db supports MariaDB %d.%d or later "
+        raise ValidationError("login_host: the server is MySQL %s; service_db supports MariaDB %d.%d or later "
                               "(Debian's default server)" % (version_text, MIN_MARIADB[0], MIN_MARIADB[1]))
     if version[:2] < MIN_MARIADB:
-        raise ValidationError("login_host: the server is MariaDB %s; nova_db needs MariaDB %d.%d or later"
+        raise ValidationError("login_host: the server is MariaDB %s; service_db needs MariaDB %d.%d or later"
                               % (version_text, MIN_MARIADB[0], MIN_MARIADB[1]))
     return flavor, version
 
@@ -332,7 +344,7 @@ def read_state(cursor, user, hosts, databases, password=None):
     """Read what exists for these databases and user@hosts. Reads only.
 
     ``password`` (may be None) is compared in SQL with each account's stored
-    mysql_native_password hash; it is a parameter, never part of the statement.
+    mysql_native_password hash: only its hash, computed here, is sent, as a parameter.
     """
     state = State()
     _names, rows = _rows(cursor,
@@ -345,14 +357,14 @@ def read_state(cursor, user, hosts, databases, password=None):
 
     names, rows = _rows(cursor,
                         "SELECT u.*, (u.plugin IN ('mysql_native_password', '') AND u.authentication_string = "
-                        "CONCAT('*', UPPER(SHA1(UNHEX(SHA1(%%s)))))) AS nova_db_password_matches "
+                        "%%s) AS password_hash_matches "
                         "FROM mysql.user u WHERE u.User = %%s AND u.Host IN (%s)" % _in(hosts),
-                        (password, user) + tuple(hosts))
+                        (None if password is None else native_password_hash(password), user) + tuple(hosts))
     for r in rows:
         if r["User"] != user or r["Host"] not in hosts:
             continue
         have, grant_option, all_global = _privs(r, names)
-        matches = r.get("nova_db_password_matches")
+        matches = r.get("password_hash_matches")
         state.accounts[r["Host"]] = Account(r["Host"], None if matches is None else bool(matches),
                                             have, grant_option, all_global)
 
@@ -514,11 +526,13 @@ def build_steps(plan, want, state):
                           ("databases_altered", db)))
     for host in plan.create_users:
         steps.append(Step("creating user %s" % account(user, host),
-                          "CREATE USER %s@%s IDENTIFIED BY %s", (user, host, want["password"]),
+                          "CREATE USER %s@%s IDENTIFIED BY PASSWORD %s",
+                          (user, host, native_password_hash(want["password"])),
                           ("users_created", account(user, host))))
     for host in plan.change_password:
         steps.append(Step("changing the password of %s" % account(user, host),
-                          "ALTER USER %s@%s IDENTIFIED BY %s", (user, host, want["password"]),
+                          "ALTER USER %s@%s IDENTIFIED BY PASSWORD %s",
+                          (user, host, native_password_hash(want["password"])),
                           ("password_changed_for", account(user, host))))
     for host, pattern, privs, grant_option in plan.revoke_other:
         on = "*.*" if pattern is None else db_on(pattern)

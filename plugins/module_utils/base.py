@@ -1,0 +1,164 @@
+# -*- coding: utf-8 -*-
+# Copyright: osdeploy.nova contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one skeleton every module of the collection is built on.
+
+A module is a subclass of ``OsdeployModule`` that declares, as data:
+
+- ``argument_spec``: its own options (``shared_spec`` holds the options of a
+  family of modules, e.g. the MariaDB login or the OpenStack connection, and is
+  merged under it);
+- ``module_kwargs``: the rest of what AnsibleModule takes (``supports_check_mode``,
+  ``required_if``, ...);
+- ``required_libraries``: ``(importable, name, import traceback)`` triples checked
+  before anything runs;
+- ``defer_invocation_log``: log the invocation only once the module has
+  registered the secrets that sit inside non-secret options (nova.conf values);
+
+and implements one ``run()`` that returns the result (read -> plan -> apply).
+Inside it there is one way to stop and one way to warn:
+
+- ``self.fail(msg, **result)`` raises ``Failure``; the skeleton ends the run with
+  ``fail_json``, the partial ``self.result`` merged with ``result``;
+- ``self.warn(msg)`` collects a warning (``self.warnings``), issued when the run
+  ends, successfully or not;
+
+and everything that leaves the module (message, warnings, result, the
+traceback of an unexpected error) has the secrets masked: the values of no_log
+options, what ``add_secrets()`` registered, and the password of any URL.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import mask_text
+
+
+class Failure(Exception):
+    """Ends the run with fail_json: ``msg`` and extra result values."""
+
+    def __init__(self, msg, result=None):
+        Exception.__init__(self, msg)
+        self.msg = msg
+        self.result = result or {}
+
+
+class _DeferredLogModule(AnsibleModule):
+    """AnsibleModule that logs its invocation (syslog/journal) only when told to."""
+
+    _ready = False
+
+    def _log_invocation(self):
+        if self._ready:
+            super(_DeferredLogModule, self)._log_invocation()
+
+
+def mask_values(value, secrets):
+    """A copy of value (dicts, lists, strings) with every secret masked in every string."""
+    if isinstance(value, str):
+        return mask_text(value, secrets)
+    if isinstance(value, dict):
+        return dict((key, mask_values(item, secrets)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [mask_values(item, secrets) for item in value]
+    return value
+
+
+class OsdeployModule(object):
+    """Base class: subclasses declare their options as data and implement ``run()``."""
+
+    shared_spec = {}
+    argument_spec = {}
+    module_kwargs = {}
+    required_libraries = ()
+    defer_invocation_log = False
+    # no_log options whose values are not secrets as a whole (the module names the secrets in them)
+    partly_secret_options = ()
+
+    def __init__(self):
+        spec = dict(self.shared_spec)
+        spec.update(self.argument_spec)
+        module_class = _DeferredLogModule if self.defer_invocation_log else AnsibleModule
+        self.module = module_class(argument_spec=spec, **self.module_kwargs)
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self.diff_mode = self.module._diff
+        self.result = {}
+        self.warnings = []
+        self._secrets = []
+
+    # -- secrets -------------------------------------------------------------
+    def secrets(self):
+        """Every secret known so far: no_log option values and the registered ones."""
+        found = [self.params.get(name) for name, spec in self.module.argument_spec.items()
+                 if spec.get("no_log") and name not in self.partly_secret_options
+                 and isinstance(self.params.get(name), str)]
+        return [value for value in found if value] + self._secrets
+
+    def add_secrets(self, values, no_log=False):
+        """Register secrets found at run time; with no_log, Ansible masks them in the result too."""
+        values = [str(value) for value in values if value]
+        self._secrets.extend(values)
+        if no_log:
+            self.module.no_log_values.update(values)
+
+    def log_invocation(self):
+        """For ``defer_invocation_log`` modules: log now, the secrets being registered."""
+        self.module._ready = True
+        if not self.module.no_log:
+            self.module._log_invocation()
+
+    def mask(self, text):
+        return mask_text(text, self.secrets())
+
+    # -- the one way to stop and to warn ---------------------------------------
+    def fail(self, msg, **result):
+        raise Failure(msg, result)
+
+    def warn(self, msg):
+        self.warnings.append(self.mask(msg))
+
+    def require_library(self, importable, name, error):
+        if not importable:
+            self.fail(missing_required_lib(name), exception=error)
+
+    # -- the run -----------------------------------------------------------------
+    def run(self):  # pragma: no cover - abstract
+        """Read, plan, apply; return the result dict."""
+        raise NotImplementedError
+
+    def cleanup(self):
+        """Release what run() opened (connections, locks); called on every outcome."""
+
+    def _finish(self, method, **result):
+        secrets = self.secrets()
+        for warning in self.warnings:
+            self.module.warn(mask_text(warning, secrets))
+        method(**mask_values(result, secrets))
+
+    def __call__(self):
+        try:
+            try:
+                for importable, name, error in self.required_libraries:
+                    self.require_library(importable, name, error)
+                result = self.run()
+            finally:
+                self.cleanup()
+        except Failure as e:
+            out = dict(self.result)
+            out.update(e.result)
+            self._finish(self.module.fail_json, msg=e.msg, **out)
+        except Exception as e:  # anything unexpected: still no secret in the message
+            self._finish(self.module.fail_json, msg="unexpected error: %s: %s" % (type(e).__name__, e),
+                         exception=traceback.format_exc())
+        self._finish(self.module.exit_json, **(self.result if result is None else result))
+
+
+def main(module_class):
+    """The ``main()`` of every module: build the module and run it."""
+    module_class()()
