@@ -941,11 +941,27 @@ class Lab:
             if write_file(os.path.join(gv, group, "lab.yml"), text, 0o644):
                 self.changes.append("group_vars of %s" % group)
 
+    # The provider network of the lab's servers: a documentation range
+    # (RFC 5737) on the hosts' eth1, which this machine has no address in.
+    PROVIDER_CIDR = "203.0.113.0/24"
+
+    def test_image(self):
+        """The guest test image (tools/test-image builds it once, cached by content)."""
+        out = run([os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "test-image")], timeout=1800).stdout
+        return out.strip().splitlines()[-1]
+
     def platform_group_vars(self):
         """{group: YAML text} of what the hosts need because of what they are."""
         return {"compute": "# Written by `tools/lab up`: what a compute host needs as a systemd-nspawn machine.\n"
                            "# nspawn mounts the cgroup v1 controllers read-only, so libvirt must not use them.\n"
-                           "nova_libvirt_qemu_conf:\n  cgroup_controllers: \"[ ]\"\n"}
+                           "nova_libvirt_qemu_conf:\n  cgroup_controllers: \"[ ]\"\n",
+                "all": "# Written by `tools/lab up`: the lab's provider network (eth1 of every host, on the\n"
+                       "# bridge %s of this machine) and the image site.yml boots to prove Nova works.\n"
+                       "baseline_provider_interface: eth1\n"
+                       "baseline_provider_cidr: %s\n"
+                       "osdeploy_verify_image: %s\n"
+                       "# servers run emulated (TCG) inside the lab's machines\n"
+                       "osdeploy_verify_timeout: 600\n" % (self.pbridge, self.PROVIDER_CIDR, json.dumps(self.test_image()))}
 
     # -- commands
     def up(self, computes=None):

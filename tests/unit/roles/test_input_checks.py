@@ -17,6 +17,7 @@ PLAY = """
     - role: osdeploy.nova.nova
 """
 GOOD = {"osdeploy_rabbitmq_password": "p@ss:w%rd$#?", "nova_keystone_password": "k-pw-7y",
+        "osdeploy_metadata_secret": "m-s3cr-8q", "osdeploy_verify_server": False,
         "nova_db_password": "d-pw-5z"}
 
 

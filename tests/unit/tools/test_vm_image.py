@@ -45,7 +45,13 @@ def role_packages():
                 names = args["name"]
                 if isinstance(names, str):
                     m = re.fullmatch(r"\{\{\s*(\w+)\s*\}\}", names)
-                    names = defaults[m.group(1)] if m else [names]
+                    if m and m.group(1) not in defaults:
+                        # a role var built from the role's *_packages defaults
+                        role = os.path.basename(os.path.dirname(os.path.dirname(path)))
+                        names = [n for key, value in defaults.items()
+                                 if key.startswith(role + "_") and key.endswith("_packages") for n in value]
+                    else:
+                        names = defaults[m.group(1)] if m else [names]
                 for name in names:
                     found[name] = os.path.relpath(path, ROOT)
     return found

@@ -56,3 +56,37 @@ def test_deprecations_name_the_replacement_and_say_when_ignored():
     assert msgs == ["nova_region is deprecated: set osdeploy_region instead (the old name still works for now)"]
     msgs = inputs.deprecation_messages(renamed, {"baseline_region": "R2"}, {"osdeploy_region": "R1"})
     assert "baseline_region is deprecated and ignored: osdeploy_region is set to another value" in msgs[0]
+
+
+def test_an_interface_that_the_host_lacks_is_refused_by_name():
+    problems = inputs.interface_problems("baseline_provider_interface", "eth9", ["lo", "eth0", "eth1"])
+    assert len(problems) == 1
+    assert problems[0].startswith("baseline_provider_interface is 'eth9'")
+    assert "eth0, eth1, lo" in problems[0]
+
+
+def test_an_interface_of_the_host_or_none_passes():
+    assert inputs.interface_problems("i", "eth1", ["eth0", "eth1"]) == []
+    assert inputs.interface_problems("i", "", ["eth0"]) == []
+    # facts not gathered: nothing to check against
+    assert inputs.interface_problems("i", "eth7", None) == []
+
+
+def test_a_network_that_overlaps_the_management_network_is_refused():
+    problems = inputs.network_problems("baseline_provider_cidr", "192.168.56.0/25",
+                                       ["192.168.56.10/255.255.255.0", "127.0.0.1/255.0.0.0"])
+    assert len(problems) == 1
+    assert "overlaps 192.168.56.0/24" in problems[0]
+    assert problems[0].startswith("baseline_provider_cidr (192.168.56.0/25)")
+
+
+@pytest.mark.parametrize("value", ["203.0.113.0/33", "203.0.113.1/24", "provider"])
+def test_a_value_that_is_no_network_is_refused(value):
+    problems = inputs.network_problems("baseline_provider_cidr", value, [])
+    assert len(problems) == 1
+    assert "CIDR" in problems[0]
+
+
+def test_a_separate_network_passes():
+    assert inputs.network_problems("n", "203.0.113.0/24", ["192.168.56.10/255.255.255.0"]) == []
+    assert inputs.network_problems("n", "", ["192.168.56.10/255.255.255.0"]) == []

@@ -1,0 +1,450 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: osdeploy.nova contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: server_check
+short_description: Prove that Nova works by booting a server on each compute host, reaching it and deleting it
+version_added: 0.3.0
+description:
+  - Boots one server on each of O(hosts) (pinned with the C(AZ:HOST) form of the availability zone), waits
+    for it to be C(ACTIVE), reads its console log until the guest says it got its DHCP address and reached the
+    metadata service (O(markers)), pings its address from the network's DHCP namespace on this host,
+    checks that C(server show) and C(server list) answer, deletes it and waits until its port is gone.
+  - The servers of all hosts boot at the same time; every wait is bounded by O(timeout).
+  - A failure names the stage (C(scheduling), C(spawn), C(VIF plugging), C(DHCP), C(metadata), C(ping),
+    C(API), C(delete)) with the fault or the console lines that explain it, and deletes what this run
+    created. Servers left by an earlier failed run (same names) are deleted first.
+  - The cloud is left as it was found, so the result is never C(changed).
+  - Runs where the DHCP agent of O(network) runs (its C(qdhcp-) network namespace), as root, when O(ping)
+    is on.
+author:
+  - osdeploy.nova developers (@osdeploy)
+extends_documentation_fragment:
+  - osdeploy.nova.openstack
+options:
+  hosts:
+    description:
+      - The compute hosts to boot on, as Nova knows them (C(openstack compute service list), the
+        C([DEFAULT] host) of their nova.conf).
+    type: list
+    elements: str
+    required: true
+  image:
+    description: Name or id of the image to boot.
+    type: str
+    required: true
+  flavor:
+    description: Name or id of the flavor.
+    type: str
+    required: true
+  network:
+    description: Name or id of the network the servers get a port on.
+    type: str
+    required: true
+  security_groups:
+    description: Security groups of the servers (they must let the ping in).
+    type: list
+    elements: str
+    default: []
+  availability_zone:
+    description: The availability zone of the hosts (pinning uses C(ZONE:HOST)).
+    type: str
+    default: nova
+  name_prefix:
+    description: The servers are named this prefix followed by the host name.
+    type: str
+    default: osdeploy-check-
+  timeout:
+    description: Seconds each stage may take per server (boot, each console marker, ping, delete).
+    type: int
+    default: 300
+  markers:
+    description:
+      - Console lines the guest must print, in order, each a dict with C(stage) (named in the error when it
+        does not appear) and C(regex). The defaults are those of the collection's test image
+        (C(tools/test-image)). An empty list skips the console check (an image that prints nothing known).
+      - A line matching C(failed_regex) ends the wait at once with that stage's error.
+    type: list
+    elements: dict
+    default:
+      - {stage: DHCP, regex: '^osdeploy-test-image: dhcp ok ip=', failed_regex: '^osdeploy-test-image: dhcp failed'}
+      - {stage: metadata, regex: '^osdeploy-test-image: metadata ok uuid=', failed_regex: '^osdeploy-test-image: metadata failed'}
+  ping:
+    description: Ping each server from the network's DHCP namespace (C(qdhcp-NETWORK_ID)) on this host.
+    type: bool
+    default: true
+  poll_interval:
+    description: Seconds between two reads of a server's state, console or ping.
+    type: float
+    default: 2
+notes:
+  - Check mode boots nothing and reports what it would check.
+attributes:
+  check_mode:
+    support: full
+    description: In check mode nothing is booted.
+  diff_mode:
+    support: none
+    description: Nothing is changed.
+requirements:
+  - openstacksdk (Debian's python3-openstacksdk 0.101 or newer)
+  - ip and ping on the host, when O(ping) is on
+"""
+
+EXAMPLES = r"""
+- name: Boot, reach and delete a server on every compute host
+  osdeploy.nova.server_check:
+    cloud: osdeploy-admin
+    hosts: [compute1, compute2]
+    image: osdeploy-test-image
+    flavor: osdeploy-check
+    network: provider
+    security_groups: [osdeploy-check]
+    timeout: 600
+  register: check
+
+- name: A CirrOS image prints other lines: check the boot and the ping only
+  osdeploy.nova.server_check:
+    cloud: osdeploy-admin
+    hosts: [compute1]
+    image: cirros
+    flavor: m1.tiny
+    network: provider
+    markers: []
+"""
+
+RETURN = r"""
+servers:
+  description: What was measured per host, in the order of O(hosts).
+  returned: success, and on failure for the servers that got that far
+  type: list
+  elements: dict
+  contains:
+    host: {description: The compute host., type: str, sample: compute1}
+    name: {description: The server's name., type: str, sample: osdeploy-check-compute1}
+    id: {description: The server's id (deleted since)., type: str}
+    status: {description: The last status seen before the delete., type: str, sample: ACTIVE}
+    address: {description: The server's address on O(network)., type: str, sample: 203.0.113.23}
+    ping: {description: Whether the address answered ping (null when O(ping) is off)., type: bool}
+    seconds:
+      description: Seconds from the create request to ACTIVE, to each console marker (by stage), to the first
+        ping reply, and for the delete.
+      type: dict
+      sample: {active: 21.3, DHCP: 30.1, metadata: 33.9, ping: 34.5, delete: 6.2}
+summary:
+  description: One line per host, for people (status, address, ping, seconds to each stage).
+  returned: success
+  type: list
+  elements: str
+  sample: ["compute1: ACTIVE at 203.0.113.23, ping ok; seconds from create: active 21.3, DHCP 30.1, metadata 33.9, ping 34.5; deleted in 6.2"]
+leftovers_deleted:
+  description: Servers of an earlier run with the same names, deleted before this run booted its own.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import re
+import subprocess
+import time
+
+from ansible_collections.osdeploy.nova.plugins.module_utils import base
+from ansible_collections.osdeploy.nova.plugins.module_utils.openstack import OpenStackModule, is_not_found
+
+STAGE_MESSAGES = {
+    "scheduling": "no compute host was chosen",
+    "spawn": "the compute host could not start it",
+    "VIF plugging": "its network port was never reported plugged",
+}
+
+
+def classify_fault(server_host, fault_text):
+    """The stage a server in ERROR failed at, from its host and its fault message."""
+    text = fault_text or ""
+    if not server_host or "No valid host" in text or "NoValidHost" in text:
+        return "scheduling"
+    if "VirtualInterfaceCreateException" in text or "vif" in text.lower() and "plug" in text.lower():
+        return "VIF plugging"
+    return "spawn"
+
+
+def scan_console(text, markers):
+    """(index of the first marker not yet seen, a failure line or None) for the console text."""
+    for i, marker in enumerate(markers):
+        failed = marker.get("failed_regex")
+        if failed:
+            m = re.search(failed, text, re.M)
+            if m:
+                line = text[m.start():].splitlines()[0]
+                return i, line
+        if not re.search(marker["regex"], text, re.M):
+            return i, None
+    return len(markers), None
+
+
+def summary(record):
+    seconds = dict(record["seconds"])
+    deleted = seconds.pop("delete", None)
+    ping = {True: "ping ok", False: "no ping", None: "not pinged"}[record["ping"]]
+    return "%s: %s at %s, %s; seconds from create: %s; deleted in %s" % (
+        record["host"], record["status"], record["address"], ping,
+        ", ".join("%s %s" % item for item in seconds.items()), deleted)
+
+
+def tail(text, lines=20):
+    return "\n".join((text or "").rstrip().splitlines()[-lines:])
+
+
+class ServerCheck(OpenStackModule):
+    argument_spec = dict(
+        hosts=dict(type="list", elements="str", required=True),
+        image=dict(type="str", required=True),
+        flavor=dict(type="str", required=True),
+        network=dict(type="str", required=True),
+        security_groups=dict(type="list", elements="str", default=[]),
+        availability_zone=dict(type="str", default="nova"),
+        name_prefix=dict(type="str", default="osdeploy-check-"),
+        timeout=dict(type="int", default=300),
+        markers=dict(type="list", elements="dict", default=[
+            {"stage": "DHCP", "regex": "^osdeploy-test-image: dhcp ok ip=",
+             "failed_regex": "^osdeploy-test-image: dhcp failed"},
+            {"stage": "metadata", "regex": "^osdeploy-test-image: metadata ok uuid=",
+             "failed_regex": "^osdeploy-test-image: metadata failed"},
+        ]),
+        ping=dict(type="bool", default=True),
+        poll_interval=dict(type="float", default=2),
+    )
+    module_kwargs = dict(supports_check_mode=True)
+
+    def __init__(self):
+        super(ServerCheck, self).__init__()
+        self.created = {}
+
+    # -- input -----------------------------------------------------------------
+    def check_params(self):
+        p = self.params
+        if not p["hosts"]:
+            self.fail("hosts is empty: name at least one compute host")
+        if p["timeout"] < 1:
+            self.fail("timeout must be a positive number of seconds, got %s" % p["timeout"])
+        for i, marker in enumerate(p["markers"]):
+            if not marker.get("stage") or not marker.get("regex"):
+                self.fail("markers[%d] needs a stage and a regex" % i)
+            for key in ("regex", "failed_regex"):
+                if marker.get(key):
+                    try:
+                        re.compile(marker[key])
+                    except re.error as e:
+                        self.fail("markers[%d].%s is not a valid regular expression: %s" % (i, key, e))
+
+    def find(self, list_func, get_func, name_or_id, what, option):
+        item = self.lookup(list_func, get_func, name_or_id, what)
+        if item is None:
+            self.fail("%s: %s %r does not exist at %s (setup)" % (option, what, name_or_id, self.auth_url))
+        return item
+
+    # -- the run ---------------------------------------------------------------
+    def run(self):
+        p = self.params
+        self.check_params()
+        self.result = dict(changed=False, servers=[], leftovers_deleted=[])
+        if self.check_mode:
+            self.result["msg"] = "check mode: no server booted on %s" % ", ".join(p["hosts"])
+            return self.result
+        self.connect()
+        compute, network = self.conn.compute, self.conn.network
+        image = self.find(self.conn.image.images, self.conn.image.get_image, p["image"], "image", "image")
+        flavor = self.find(compute.flavors, compute.get_flavor, p["flavor"], "flavor", "flavor")
+        net = self.find(network.networks, network.get_network, p["network"], "network", "network")
+        namespace = "qdhcp-%s" % net.id
+        if p["ping"]:
+            out = subprocess.run(["ip", "netns", "list"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 universal_newlines=True, check=False).stdout
+            if namespace not in [line.split()[0] for line in out.splitlines() if line.split()]:
+                self.fail("setup: network %s has no DHCP namespace %s on this host: run the check where its "
+                          "DHCP agent runs, or set ping: false" % (p["network"], namespace))
+
+        names = dict((host, p["name_prefix"] + host) for host in p["hosts"])
+        self.delete_leftovers(names)
+        started = {}
+        for host in p["hosts"]:
+            kwargs = dict(name=names[host], image_id=image.id, flavor_id=flavor.id,
+                          networks=[{"uuid": net.id}], availability_zone="%s:%s" % (p["availability_zone"], host))
+            if p["security_groups"]:
+                kwargs["security_groups"] = [{"name": sg} for sg in p["security_groups"]]
+            server = self.call(compute.create_server, doing="create server %s" % names[host], **kwargs)
+            self.created[host] = server.id
+            started[host] = time.monotonic()
+            self.result["servers"].append(dict(host=host, name=names[host], id=server.id, status=None,
+                                               address=None, ping=None, seconds={}))
+        by_host = dict((s["host"], s) for s in self.result["servers"])
+
+        for host in p["hosts"]:
+            self.wait_active(by_host[host], started[host], net)
+        for host in p["hosts"]:
+            self.wait_console(by_host[host], started[host])
+        if p["ping"]:
+            for host in p["hosts"]:
+                self.wait_ping(by_host[host], started[host], namespace)
+        self.check_api(by_host)
+        for host in p["hosts"]:
+            self.delete(by_host[host])
+        self.result["summary"] = [summary(by_host[host]) for host in p["hosts"]]
+        return self.result
+
+    def elapsed(self, start):
+        return round(time.monotonic() - start, 1)
+
+    def wait_active(self, record, start, net):
+        p = self.params
+        compute = self.conn.compute
+        deadline = time.monotonic() + p["timeout"]
+        while True:
+            server = self.call(compute.get_server, record["id"], doing="read server %s" % record["name"])
+            record["status"] = server.status
+            if server.status == "ACTIVE":
+                break
+            if server.status == "ERROR":
+                fault = getattr(server, "fault", None) or {}
+                text = "%s %s" % (fault.get("message", ""), fault.get("details", "") or "")
+                host = getattr(server, "compute_host", None) or getattr(server, "hypervisor_hostname", None)
+                stage = classify_fault(host, text)
+                self.fail("%s: server %s on %s is ERROR (%s): %s" % (
+                    stage, record["name"], record["host"], STAGE_MESSAGES[stage], tail(text.strip(), 15)))
+            if time.monotonic() > deadline:
+                stage = "scheduling" if not getattr(server, "compute_host", None) else "spawn"
+                self.fail("%s: server %s on %s is still %s (task state %s) after %d s" % (
+                    stage, record["name"], record["host"], server.status,
+                    getattr(server, "task_state", None), p["timeout"]))
+            time.sleep(p["poll_interval"])
+        record["seconds"]["active"] = self.elapsed(start)
+        for addrs in (server.addresses or {}).values():
+            for addr in addrs:
+                if addr.get("version", 4) == 4 and not record["address"]:
+                    record["address"] = addr.get("addr")
+        if not record["address"]:
+            self.fail("VIF plugging: server %s on %s is ACTIVE without an address on %s" % (
+                record["name"], record["host"], net.name))
+
+    def wait_console(self, record, start):
+        p = self.params
+        markers = p["markers"]
+        if not markers:
+            return
+        deadline = time.monotonic() + p["timeout"]
+        seen = 0
+        text = ""
+        while True:
+            out = self.call(self.conn.compute.get_server_console_output, record["id"],
+                            doing="read the console of %s" % record["name"])
+            text = (out or {}).get("output", "") if isinstance(out, dict) else str(out or "")
+            index, failed = scan_console(text, markers)
+            for marker in markers[seen:index]:
+                record["seconds"][marker["stage"]] = self.elapsed(start)
+            seen = index
+            if failed is not None:
+                stage = markers[index]["stage"]
+                self.fail("%s: the guest of %s on %s says: %s\nlast console lines:\n%s" % (
+                    stage, record["name"], record["host"], failed, tail(text)))
+            if seen == len(markers):
+                return
+            if time.monotonic() > deadline:
+                stage = markers[seen]["stage"]
+                self.fail("%s: server %s on %s printed no line matching %r within %d s\nlast console lines:\n%s" % (
+                    stage, record["name"], record["host"], markers[seen]["regex"], p["timeout"], tail(text)))
+            time.sleep(p["poll_interval"])
+
+    def wait_ping(self, record, start, namespace):
+        p = self.params
+        deadline = time.monotonic() + p["timeout"]
+        cmd = ["ip", "netns", "exec", namespace, "ping", "-c", "1", "-W", "1", record["address"]]
+        while True:
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  universal_newlines=True, check=False)
+            if proc.returncode == 0:
+                record["ping"] = True
+                record["seconds"]["ping"] = self.elapsed(start)
+                return
+            if time.monotonic() > deadline:
+                record["ping"] = False
+                self.fail("ping: %s (%s on %s) does not answer ping from %s within %d s (is ICMP allowed by its "
+                          "security groups?):\n%s" % (record["address"], record["name"], record["host"], namespace,
+                                                      p["timeout"], tail(proc.stdout, 5)))
+            time.sleep(p["poll_interval"])
+
+    def check_api(self, by_host):
+        compute = self.conn.compute
+        for record in by_host.values():
+            self.call(compute.get_server, record["id"], doing="show server %s (API)" % record["name"])
+        listed = set(s.id for s in self.call(lambda: list(compute.servers(all_projects=True)),
+                                             doing="list servers (API)"))
+        missing = [r["name"] for r in by_host.values() if r["id"] not in listed]
+        if missing:
+            self.fail("API: server list does not show %s" % ", ".join(missing))
+
+    def delete(self, record):
+        p = self.params
+        start = time.monotonic()
+        self.delete_and_wait(record["id"], record["name"])
+        deadline = time.monotonic() + p["timeout"]
+        while True:
+            ports = self.call(lambda: list(self.conn.network.ports(device_id=record["id"])),
+                              doing="list the ports of %s" % record["name"])
+            if not ports:
+                break
+            if time.monotonic() > deadline:
+                self.fail("delete: the port of %s (%s) is still there %d s after the server was deleted" % (
+                    record["name"], ", ".join(port.id for port in ports), p["timeout"]))
+            time.sleep(p["poll_interval"])
+        self.created.pop(record["host"], None)
+        record["seconds"]["delete"] = self.elapsed(start)
+
+    def delete_and_wait(self, server_id, name):
+        compute = self.conn.compute
+        self.call(compute.delete_server, server_id, doing="delete server %s" % name, delete=True)
+        deadline = time.monotonic() + self.params["timeout"]
+        while True:
+            try:
+                server = compute.get_server(server_id)
+            except Exception as e:
+                if is_not_found(e):
+                    return
+                raise
+            if time.monotonic() > deadline:
+                self.fail("delete: server %s is still %s %d s after its delete" % (
+                    name, server.status, self.params["timeout"]))
+            time.sleep(self.params["poll_interval"])
+
+    def delete_leftovers(self, names):
+        compute = self.conn.compute
+        for name in names.values():
+            for server in self.call(lambda name=name: list(compute.servers(all_projects=True, name="^%s$" % re.escape(name))),
+                                    doing="look for an earlier %s" % name):
+                self.delete_and_wait(server.id, name)
+                self.result["leftovers_deleted"].append(name)
+
+    def cleanup(self):
+        # a failed run leaves nothing behind (best effort: the failure is what is reported)
+        if self.conn is None:
+            return
+        for host, server_id in list(self.created.items()):
+            try:
+                self.conn.compute.delete_server(server_id)
+            except Exception:  # noqa: BLE001 - already failing; the next run deletes leftovers
+                pass
+        super(ServerCheck, self).cleanup()
+
+
+def main():
+    base.main(ServerCheck)
+
+
+if __name__ == "__main__":
+    main()
