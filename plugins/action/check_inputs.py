@@ -24,7 +24,7 @@ _UNSET = object()
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("secrets", "addresses", "renamed", "interfaces", "networks"))
+    _VALID_ARGS = frozenset(("secrets", "addresses", "renamed", "interfaces", "networks", "host_interfaces"))
 
     def _value(self, task_vars, name):
         """The variable's value, _UNSET when it is not defined or cannot be rendered."""
@@ -69,7 +69,9 @@ class ActionModule(ActionBase):
 
         interfaces = args.get("interfaces") or []
         networks = args.get("networks") or []
-        host_interfaces = facts.get("interfaces") if "interfaces" in facts else None
+        host_interfaces = args.get("host_interfaces")
+        if host_interfaces is None and "interfaces" in facts:
+            host_interfaces = facts.get("interfaces")
         for name in interfaces:
             value = self._value(task_vars, name)
             problems += interface_problems(name, None if value is _UNSET else value, host_interfaces)

@@ -57,6 +57,12 @@ options:
     type: list
     elements: str
     default: []
+  host_interfaces:
+    description:
+      - The names of this host's network interfaces, read on the host (e.g. C(ip -o link)), for O(interfaces);
+        default the gathered facts' (which a container may report from its host's /sys).
+    type: list
+    elements: str
   networks:
     description:
       - Variables that, when set, must hold a network in CIDR notation that overlaps none of the networks of this

@@ -761,7 +761,11 @@ class Lab:
         args = ["--quiet", "--register=no", "--keep-unit", "--boot", "--settings=no",
                 "--directory=%s" % self.mroot(host), "--machine=%s" % self.machine(host),
                 "--hostname=%s" % host, "--network-namespace-path=/run/netns/%s" % self.netns(host),
-                "--resolv-conf=copy-host", "--link-journal=no", "--console=read-only"]
+                "--resolv-conf=copy-host", "--link-journal=no", "--console=read-only",
+                # Open vSwitch, Neutron's agents and Nova create bridges, tap
+                # devices and namespaces, as on a real host; the machine has a
+                # network namespace of its own, so this reaches no further.
+                "--capability=CAP_NET_ADMIN"]
         if host != "controller":
             if os.path.exists("/dev/kvm"):
                 args.append("--bind=/dev/kvm")

@@ -1,0 +1,88 @@
+"""Networking and the proof, checked from outside the lab hosts after the scenario's side effect
+(controller, compute1 and compute2): Neutron's agents are alive where they should be, the server
+API answers, and playbooks/verify.yml boots a server on every compute host, reaches it (DHCP,
+metadata, ping) and deletes it, leaving nothing behind, also when it fails.
+
+Only the default scenario runs these (its lab wires a provider network between the hosts).
+"""
+import json
+import os
+import re
+import subprocess
+
+import testinfra
+
+LAB = os.environ["OSDEPLOY_LAB_DIR"]
+INVENTORY = os.path.join(LAB, "inventory.ini")
+ROOT = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or os.path.abspath(
+    os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", ".."))
+VERIFY = os.path.join(ROOT, "playbooks", "verify.yml")
+CLOUD = "osdeploy-admin"
+COMPUTES = os.environ.get("OSDEPLOY_EXPECT_COMPUTES", "compute1,compute2").split(",")
+
+
+def host(name):
+    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
+
+
+def openstack(*args):
+    cmd = host("controller").run("openstack --os-cloud %s %s -f json" % (CLOUD, " ".join(args)))
+    assert cmd.rc == 0, cmd.stderr
+    return json.loads(cmd.stdout)
+
+
+def run_verify(extra=None):
+    cmd = ["ansible-playbook", "-i", INVENTORY, VERIFY]
+    if extra:
+        cmd += ["-e", json.dumps(extra)]
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def leftovers():
+    servers = [s["Name"] for s in openstack("server list --all-projects") if s["Name"].startswith("osdeploy-check-")]
+    ports = [p["ID"] for p in openstack("port list --device-owner compute:nova")]
+    return servers, ports
+
+
+def test_every_agent_is_alive_where_it_should_be():
+    agents = openstack("network agent list")
+    alive = {(a["Agent Type"], a["Host"]) for a in agents if a["Alive"] in (True, ":-)") and a["State"] in (True, "UP")}
+    expected = {("Open vSwitch agent", h) for h in ["controller"] + COMPUTES}
+    expected |= {("DHCP agent", "controller"), ("Metadata agent", "controller")}
+    assert expected <= alive, "not alive: %s (agents: %s)" % (sorted(expected - alive), agents)
+
+
+def test_the_server_api_answers_now_that_there_is_a_network_service():
+    # without Neutron this was HTTP 500 (EndpointNotFound)
+    assert isinstance(openstack("server list --all-projects"), list)
+    assert [n for n in openstack("network list") if n["Name"] == "provider"]
+
+
+def test_neutron_listens_on_the_management_address_only():
+    controller = host("controller")
+    ip = controller.run("hostname -I").stdout.split()[0]
+    sockets = controller.socket.get_listening_sockets()
+    assert "tcp://%s:9696" % ip in sockets
+    assert "tcp://0.0.0.0:9696" not in sockets
+
+
+def test_the_proof_boots_reaches_and_deletes_a_server_on_every_compute():
+    rc, out = run_verify()
+    assert rc == 0, out[-4000:]
+    for compute in COMPUTES:
+        assert re.search(r'"%s: ACTIVE at 203\.0\.113\.\d+, ping ok; seconds from create: active [\d.]+, '
+                         r'DHCP [\d.]+, metadata [\d.]+, ping [\d.]+; deleted in [\d.]+"' % compute, out), out[-4000:]
+    assert re.search(r"controller\s+: ok=\d+\s+changed=0 ", out), out[-2000:]
+    assert leftovers() == ([], [])
+
+
+def test_a_failing_proof_names_its_stage_shows_the_console_and_leaves_nothing():
+    # a marker no guest prints: the DHCP stage fails after the boot, with the console lines
+    rc, out = run_verify({"osdeploy_verify_markers": [{"stage": "DHCP", "regex": "^no guest prints this$"}],
+                          "osdeploy_verify_timeout": 60})
+    assert rc != 0
+    assert "DHCP: server osdeploy-check-" in out
+    assert "osdeploy-test-image: dhcp ok ip=" in out       # the console lines that explain it
+    assert leftovers() == ([], [])
