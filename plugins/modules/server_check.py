@@ -168,10 +168,13 @@ STAGE_MESSAGES = {
 def classify_fault(server_host, fault_text):
     """The stage a server in ERROR failed at, from its host and its fault message."""
     text = fault_text or ""
-    if not server_host or "No valid host" in text or "NoValidHost" in text:
-        return "scheduling"
-    if "VirtualInterfaceCreateException" in text or "vif" in text.lower() and "plug" in text.lower():
+    low = text.lower()
+    if "virtualinterfacecreateexception" in low or "os_vif" in low or "plug vif" in low:
         return "VIF plugging"
+    if "exceeded maximum number of retries" in low:
+        return "spawn"          # scheduled, then failed on every host it was tried on
+    if not server_host or "no valid host" in low or "novalidhost" in low:
+        return "scheduling"
     return "spawn"
 
 
@@ -244,10 +247,10 @@ class ServerCheck(OpenStackModule):
                     except re.error as e:
                         self.fail("markers[%d].%s is not a valid regular expression: %s" % (i, key, e))
 
-    def find(self, list_func, get_func, name_or_id, what, option):
-        item = self.lookup(list_func, get_func, name_or_id, what)
+    def find(self, find_func, name_or_id, what):
+        item = self.call(find_func, name_or_id, ignore_missing=True, doing="look up %s %s" % (what, name_or_id))
         if item is None:
-            self.fail("%s: %s %r does not exist at %s (setup)" % (option, what, name_or_id, self.auth_url))
+            self.fail("setup: %s %r does not exist at %s (option %s)" % (what, name_or_id, self.auth_url, what))
         return item
 
     # -- the run ---------------------------------------------------------------
@@ -260,9 +263,9 @@ class ServerCheck(OpenStackModule):
             return self.result
         self.connect()
         compute, network = self.conn.compute, self.conn.network
-        image = self.find(self.conn.image.images, self.conn.image.get_image, p["image"], "image", "image")
-        flavor = self.find(compute.flavors, compute.get_flavor, p["flavor"], "flavor", "flavor")
-        net = self.find(network.networks, network.get_network, p["network"], "network", "network")
+        image = self.find(self.conn.image.find_image, p["image"], "image")
+        flavor = self.find(compute.find_flavor, p["flavor"], "flavor")
+        net = self.find(network.find_network, p["network"], "network")
         namespace = "qdhcp-%s" % net.id
         if p["ping"]:
             out = subprocess.run(["ip", "netns", "list"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -312,9 +315,12 @@ class ServerCheck(OpenStackModule):
             if server.status == "ACTIVE":
                 break
             if server.status == "ERROR":
-                fault = getattr(server, "fault", None) or {}
-                text = "%s %s" % (fault.get("message", ""), fault.get("details", "") or "")
-                host = getattr(server, "compute_host", None) or getattr(server, "hypervisor_hostname", None)
+                # the raw document: older openstacksdk has no fault attribute
+                raw = self.call(lambda: compute.get("/servers/%s" % record["id"]).json().get("server", {}),
+                                doing="read the fault of %s" % record["name"])
+                fault = raw.get("fault") or {}
+                text = "%s\n%s" % (fault.get("message", ""), fault.get("details", "") or "")
+                host = raw.get("OS-EXT-SRV-ATTR:host")
                 stage = classify_fault(host, text)
                 self.fail("%s: server %s on %s is ERROR (%s): %s" % (
                     stage, record["name"], record["host"], STAGE_MESSAGES[stage], tail(text.strip(), 15)))

@@ -14,6 +14,10 @@ MARKERS = [
     (None, "No valid host was found. There are not enough hosts available.", "scheduling"),
     ("compute1", "Build of instance x aborted: Failed to allocate the network(s)", "spawn"),
     ("compute1", "VirtualInterfaceCreateException: Virtual Interface creation failed", "VIF plugging"),
+    (None, "Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for "
+           "instance x.", "spawn"),
+    (None, "Exceeded maximum number of retries. ... Failure running os_vif plugin plug method: Failed to plug VIF",
+     "VIF plugging"),
     ("compute1", "libvirt.libvirtError: internal error: qemu unexpectedly closed the monitor", "spawn"),
 ])
 def test_a_fault_is_named_by_its_stage(host, fault, stage):
