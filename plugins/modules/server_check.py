@@ -110,7 +110,7 @@ EXAMPLES = r"""
     timeout: 600
   register: check
 
-- name: A CirrOS image prints other lines: check the boot and the ping only
+- name: A CirrOS image prints other lines, so check the boot and the ping only
   osdeploy.nova.server_check:
     cloud: osdeploy-admin
     hosts: [compute1]
