@@ -52,8 +52,8 @@ class Env(object):
         path = path or self.conf
         with open(path, "w") as f:
             f.write("[DEFAULT]\ntransport_url = %s\n\n[api_database]\nconnection = %s\n\n"
-                    "[database]\nconnection = %s\n" % (self.rabbit_url, api_url or self.api_url,
-                                                         main_url or self.main_url))
+                    "[database]\nconnection = %s\n"
+                    % (self.rabbit_url, api_url or self.api_url, main_url or self.main_url))
         shutil.chown(path, "root", "nova")
         os.chmod(path, 0o640)
         return path
