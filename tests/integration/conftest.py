@@ -36,7 +36,7 @@ def ansible_module():
 
 @pytest.fixture(scope="session")
 def mariadb():
-    server = MariaDB()
+    server = MariaDB(tls=True)
     try:
         yield server.start()
     finally:

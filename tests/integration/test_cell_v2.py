@@ -48,11 +48,12 @@ class Env(object):
         self.conf = os.path.join(self.dir, "nova.conf")
         self.results = {}
 
-    def write_conf(self, path=None, api_url=None):
+    def write_conf(self, path=None, api_url=None, main_url=None):
         path = path or self.conf
         with open(path, "w") as f:
             f.write("[DEFAULT]\ntransport_url = %s\n\n[api_database]\nconnection = %s\n\n"
-                    "[database]\nconnection = %s\n" % (self.rabbit_url, api_url or self.api_url, self.main_url))
+                    "[database]\nconnection = %s\n"
+                    % (self.rabbit_url, api_url or self.api_url, main_url or self.main_url))
         shutil.chown(path, "root", "nova")
         os.chmod(path, 0o640)
         return path
@@ -404,3 +405,36 @@ def test_bad_input_gives_clear_errors(env):
     for output in env.outputs:
         for secret in SECRETS:
             assert secret not in output
+
+
+def test_ssl_parameters_of_the_config_urls_are_how_it_connects(env):
+    """cell_v2 reaches the databases with the TLS settings of nova.conf's URLs, as Nova does.
+
+    A database user that the server admits only with a client certificate of its CA
+    (REQUIRE X509) reads the converged state through [api_database] and [database]
+    URLs that carry ssl_ca, ssl_cert and ssl_key; the same URLs without them are
+    refused. (cell0's URL in cell_mappings stays the plain one of the setup.)
+    """
+    pki = env.db.pki
+    user = "c6_tls"
+    env.sql("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s REQUIRE X509", user, DB_PASSWORD)
+    try:
+        for name in DBS[:2]:
+            env.sql("GRANT ALL PRIVILEGES ON %s.* TO %%s@'%%%%'" % name, user)
+        query = "ssl_ca=%s&ssl_cert=%s&ssl_key=%s" % (pki["ca"], pki["client_cert"], pki["client_key"])
+        api, main = (db_url(user, DB_PASSWORD, "127.0.0.1", name, port=env.db.port, query=query)
+                     for name in DBS[:2])
+        conf = env.write_conf(os.path.join(env.dir, "tls.conf"), api_url=api, main_url=main)
+        for step in ("api_db_sync", "db_sync"):
+            res = env.run(step, check=True, config_files=[conf])
+            assert not res.failed, res.get("msg")
+            assert res["changed"] is False and res["commands"] == [], step
+            no_secret(res)
+        plain = env.write_conf(os.path.join(env.dir, "plain.conf"), api_url=api.split("?")[0],
+                               main_url=main.split("?")[0])
+        res = env.run("api_db_sync", check=True, config_files=[plain])
+        assert res.failed
+        assert "refused the login of user 'c6_tls'" in res["msg"]
+        no_secret(res)
+    finally:
+        env.sql("DROP USER IF EXISTS %s@'%%'", user)

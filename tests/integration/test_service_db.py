@@ -479,6 +479,44 @@ def test_password_is_in_no_server_log(case, mariadb):
             assert form not in text, "a password (%r form) is in the server's general log" % form
 
 
+# ------------------------------------------------------------------ TLS to the server
+
+def test_tls_options_log_in_with_a_client_certificate(case, mariadb):
+    """ca_cert, client_cert, client_key, verify_server_cert against a server that requires them.
+
+    The administrator the module logs in as is admitted only with a client
+    certificate of the server's CA (REQUIRE X509), so a login that works went over
+    TLS with the module's certificate.
+    """
+    pki = mariadb.pki
+    admin = case.user[:-2] + "_tls"
+    mariadb.sql("CREATE USER %s@'%%' IDENTIFIED BY %s REQUIRE X509", admin, mariadb.admin_password)
+    mariadb.sql("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", admin)
+    tls = dict(login_user=admin, ca_cert=pki["ca"], client_cert=pki["client_cert"], client_key=pki["client_key"])
+    try:
+        res = case.run(tcp=True, check=True, **tls)
+        assert not res.failed, res.output
+        assert res["users_created"] == ["%s@localhost" % case.user, "%s@%%" % case.user]
+        res = case.run(tcp=True, **tls)
+        assert not res.failed and res["changed"] is True, res.output
+        assert case.login(case.password)
+        # the server's certificate unchecked (no CA given): still TLS, still the client certificate
+        unverified = dict(tls, verify_server_cert=False)
+        del unverified["ca_cert"]
+        assert_nothing(case.run(tcp=True, **unverified))
+        # without the client certificate the server refuses the administrator
+        res = case.run(tcp=True, login_user=admin, ca_cert=pki["ca"])
+        assert res.failed and "refused the login of user %r" % admin in res["msg"], res.output
+        # a server certificate that does not verify against the system's CAs fails, saying TLS
+        res = case.run(tcp=True, login_user=admin, client_cert=pki["client_cert"], client_key=pki["client_key"])
+        assert res.failed and "with TLS" in res["msg"] and "CERTIFICATE_VERIFY_FAILED" in res["msg"], res.output
+        # a key without its certificate is refused before connecting
+        res = case.run(tcp=True, login_user=admin, client_key=pki["client_key"])
+        assert res.failed and "client_key needs client_cert" in res["msg"], res.output
+    finally:
+        mariadb.sql("DROP USER IF EXISTS %s@'%%'", admin)
+
+
 # ------------------------------------------------------------------ the old name
 
 def test_old_name_nova_db_redirects_with_a_deprecation_warning(case):

@@ -96,17 +96,49 @@ def wait_for(predicate, timeout, what):
     raise RuntimeError("timed out after %ss waiting for %s" % (timeout, what))
 
 
+def make_test_pki(folder, host="127.0.0.1"):
+    """A throw-away CA, a server certificate for `host` and a client certificate, made with openssl.
+
+    Returns the paths: ca, server_cert, server_key, client_cert, client_key. For
+    tests only: the keys are unencrypted and the certificates valid for two days.
+    """
+    os.makedirs(folder, exist_ok=True)
+    paths = dict((name, os.path.join(folder, name + ".pem")) for name in
+                 ("ca", "ca_key", "server_cert", "server_key", "client_cert", "client_key"))
+
+    def openssl(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=osdeploy test CA",
+            "-keyout", paths["ca_key"], "-out", paths["ca"])
+    for name, subject, ext in (
+            ("server", "/CN=%s" % host, "subjectAltName=IP:%s,DNS:localhost\nextendedKeyUsage=serverAuth\n" % host),
+            ("client", "/CN=osdeploy test client", "extendedKeyUsage=clientAuth\n")):
+        csr, ext_file = os.path.join(folder, name + ".csr"), os.path.join(folder, name + ".ext")
+        with open(ext_file, "w") as handle:
+            handle.write("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n" + ext)
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject,
+                "-keyout", paths[name + "_key"], "-out", csr)
+        openssl("x509", "-req", "-in", csr, "-CA", paths["ca"], "-CAkey", paths["ca_key"], "-CAcreateserial",
+                "-days", "2", "-extfile", ext_file, "-out", paths[name + "_cert"])
+    for path in paths.values():
+        os.chmod(path, 0o644)  # the server runs as mysql; the folder is private to the test run
+    return paths
+
+
 class MariaDB:
     """A private MariaDB server on 127.0.0.1 and its own unix socket.
 
     root@localhost authenticates over the socket (as on Debian); `admin` with
-    `admin_password` is an administrator reachable over TCP.
+    `admin_password` is an administrator reachable over TCP. With ``tls=True``
+    the server also offers TLS with a certificate of a private CA
+    (``self.pki``: make_test_pki()); plain connections keep working.
     """
 
     admin_user = "osdeploy_admin"
     admin_password = "adm'in\"pw\\ @:/%$#"
 
-    def __init__(self):
+    def __init__(self, tls=False):
         self.dir = tempfile.mkdtemp(prefix="osdeploy-mariadb-")
         os.chmod(self.dir, 0o755)
         self.datadir = os.path.join(self.dir, "data")
@@ -114,8 +146,15 @@ class MariaDB:
         self.host = "127.0.0.1"
         self.port = free_port()
         self.proc = None
+        self.tls = tls
+        self.pki = None
 
     def start(self):
+        tls_args = []
+        if self.tls:
+            self.pki = make_test_pki(os.path.join(self.dir, "pki"), self.host)
+            tls_args = ["--ssl-ca=%s" % self.pki["ca"], "--ssl-cert=%s" % self.pki["server_cert"],
+                        "--ssl-key=%s" % self.pki["server_key"]]
         shutil.chown(self.dir, "mysql", "mysql")
         subprocess.run(["mariadb-install-db", "--user=mysql", "--datadir=%s" % self.datadir,
                         "--auth-root-authentication-method=socket", "--skip-test-db"],
@@ -126,7 +165,7 @@ class MariaDB:
              "--pid-file=%s" % os.path.join(self.dir, "mysqld.pid"),
              "--log-error=%s" % os.path.join(self.dir, "error.log"),
              "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
-             "--innodb-buffer-pool-size=64M", "--skip-log-bin", "--max-connections=500"],
+             "--innodb-buffer-pool-size=64M", "--skip-log-bin", "--max-connections=500"] + tls_args,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(self._answers, 60, "MariaDB on %s" % self.socket)
         self.sql("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", self.admin_user, self.admin_password)

@@ -16,7 +16,7 @@ import testinfra
 LAB = os.environ["OSDEPLOY_LAB_DIR"]
 INVENTORY = os.path.join(LAB, "inventory.ini")
 ROOT = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or os.path.abspath(
-    os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", ".."))
+    os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", ".."))
 SITE = os.path.join(ROOT, "site.yml")
 README = os.path.join(ROOT, "README.md")
 CONTROLLER_SERVICES = ["nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy"]
