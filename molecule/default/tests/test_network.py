@@ -15,7 +15,7 @@ import testinfra
 LAB = os.environ["OSDEPLOY_LAB_DIR"]
 INVENTORY = os.path.join(LAB, "inventory.ini")
 ROOT = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or os.path.abspath(
-    os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", ".."))
+    os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", ".."))
 VERIFY = os.path.join(ROOT, "playbooks", "verify.yml")
 CLOUD = "osdeploy-admin"
 COMPUTES = os.environ.get("OSDEPLOY_EXPECT_COMPUTES", "compute1,compute2").split(",")
