@@ -93,7 +93,8 @@ class LabRunner(LabCommand):
         links = json.loads(subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True,
                                           check=True).stdout)
         left["links"] = [lk["ifname"] for lk in links
-                         if lk["ifname"] == self.name + "0" or re.match(r"^%s-[0-9]+$" % self.name, lk["ifname"])]
+                         if lk["ifname"] in (self.name + "0", self.name + "p")
+                         or re.match(r"^%s-p?[0-9]+$" % self.name, lk["ifname"])]
         addrs = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True, check=True).stdout
         left["addresses"] = [ln for ln in addrs.splitlines() if str(self.net.network_address + 1) + "/" in ln]
         rules = []
@@ -193,6 +194,32 @@ def test_private_network(lab):
     probe = "python3 -c 'import socket; socket.create_connection((\"%s\", 22), 5); print(\"open\")'"
     assert lab.ssh("compute1", probe % c_ip).stdout.strip() == "open"
     assert lab.ssh("controller", probe % n_ip).stdout.strip() == "open"
+
+
+def test_provider_network_links_the_hosts_eth1_and_not_this_machine(lab):
+    # eth1 of every host is up on the lab's provider bridge, which has no address here
+    bridge = lab.name + "p"
+    ports = subprocess.run(["ip", "-o", "link", "show", "master", bridge], capture_output=True, text=True,
+                           check=True).stdout
+    assert "%s-p0@" % lab.name in ports and "%s-p1@" % lab.name in ports, ports
+    assert subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", bridge], capture_output=True, text=True,
+                          check=True).stdout.strip() == ""
+    # L2 between the hosts: a link-local probe address on eth1 of each, removed again
+    for h, addr in (("controller", "169.254.77.1/24"), ("compute1", "169.254.77.2/24")):
+        lab.ssh(h, "ip addr add %s dev eth1" % addr)
+    try:
+        assert "1 received" in lab.ssh("controller", "ping -c1 -W3 -I eth1 169.254.77.2").stdout
+    finally:
+        for h, addr in (("controller", "169.254.77.1/24"), ("compute1", "169.254.77.2/24")):
+            lab.ssh(h, "ip addr del %s dev eth1" % addr)
+
+
+def test_hosts_may_administer_their_own_network_namespace_only(lab):
+    # CAP_NET_ADMIN (bit 12) for Open vSwitch, Neutron and Nova's taps, inside the machine's namespace
+    for h in ("controller", "compute1"):
+        eff = int(lab.ssh(h, "awk '/^CapEff/ {print $2}' /proc/1/status").stdout.strip(), 16)
+        assert eff & (1 << 12), h
+        assert not eff & (1 << 16), h     # no CAP_SYS_MODULE
 
 
 def test_outbound_only_to_package_registries(lab):

@@ -42,6 +42,15 @@ def inventory_hosts():
 HOSTS = inventory_hosts()
 
 
+def lab_network():
+    out = subprocess.run(["ansible-inventory", "-i", INVENTORY, "--host", "controller"], capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out)["lab_network"]
+
+
+LAB_NETWORK = lab_network()
+
+
 class Run:
     """One ansible-playbook run of site.yml: rc, output, and what it changed per host."""
 
@@ -171,8 +180,13 @@ def test_every_documented_tag_runs_alone_and_changes_nothing(tag):
     ({"osdeploy_rabbitmq_password": "pass/word-2"}, "osdeploy_rabbitmq_password must not contain '/'"),
     ({"osdeploy_management_ip": "192.0.2.99"}, "which is not an address of this host"),
     ({"baseline_keystone_db_password": "a%b-3"}, "baseline_keystone_db_password must consist of letters"),
+    # the networking's inputs (#14)
+    ({"baseline_provider_cidr": LAB_NETWORK}, "a network of this host's own addresses (the management network)"),
+    ({"osdeploy_metadata_secret": ""}, "osdeploy_metadata_secret is not set"),
+    ({"baseline_provider_interface": "eth9"}, "baseline_provider_interface is 'eth9', which is not a network "
+                                              "interface of this host"),
 ], ids=["conf-typo", "non-ascii-db-password", "slash-in-rabbitmq-password", "foreign-address",
-        "keystone-db-password"])
+        "keystone-db-password", "provider-overlaps-management", "no-metadata-secret", "no-such-interface"])
 def test_a_refused_input_changes_nothing(extra, says):
     before = fingerprint()
     run = Run(extra=extra)
