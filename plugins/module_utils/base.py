@@ -36,7 +36,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import mask_text
+from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import mask_text, secret_variants
 
 
 class Failure(Exception):
@@ -105,7 +105,9 @@ class OsdeployModule(object):
         values = [str(value) for value in values if value]
         self._secrets.extend(values)
         if no_log:
-            self.module.no_log_values.update(values)
+            # also percent-encoded: a password inside a connection URL (the
+            # module's own invocation, echoed at -vvv) is written that way
+            self.module.no_log_values.update(secret_variants(values))
 
     def log_invocation(self):
         """For ``defer_invocation_log`` modules: log now, the secrets being registered."""

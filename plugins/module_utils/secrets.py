@@ -145,6 +145,17 @@ def mask_url(url):
     return _USERINFO.sub(lambda m: m.group("pre") + MASK + m.group("at"), url)
 
 
+def secret_variants(secrets):
+    """Each secret as it may appear in text: as is and percent-encoded (as in a URL)."""
+    variants = set()
+    for secret in secrets:
+        if not secret:
+            continue
+        secret = str(secret)
+        variants.update((secret, _enc(secret), quote(secret)))
+    return variants
+
+
 def mask_text(text, secrets=()):
     """Mask URL passwords and each given secret, also in its percent-encoded form.
 
@@ -153,12 +164,7 @@ def mask_text(text, secrets=()):
     """
     if text is None:
         return text
-    variants = set()
-    for secret in secrets:
-        if not secret:
-            continue
-        secret = str(secret)
-        variants.update((secret, _enc(secret), quote(secret)))
+    variants = secret_variants(secrets)
     # longest first, so that a secret containing another is masked whole
     # (before mask_url, which could otherwise cut a secret in two and leave half of it)
     for value in sorted(variants, key=len, reverse=True):

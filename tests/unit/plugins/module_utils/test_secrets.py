@@ -116,3 +116,10 @@ def test_parse_db_url_without_ssl_parameters_has_no_ssl_key():
 def test_parse_db_url_refuses_a_non_boolean_check_hostname():
     with pytest.raises(ValueError):
         secrets.parse_db_url("mysql+pymysql://nova:pw@db/nova?ssl_check_hostname=maybe")
+
+
+def test_secret_variants_include_the_percent_encoded_form():
+    from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import secret_variants
+    variants = secret_variants(["cqo!H$a)c'x*u^d", ""])
+    assert "cqo!H$a)c'x*u^d" in variants
+    assert "cqo%21H%24a%29c%27x%2Au%5Ed" in variants
