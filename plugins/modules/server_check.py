@@ -133,6 +133,11 @@ servers:
     status: {description: The last status seen before the delete., type: str, sample: ACTIVE}
     address: {description: The server's address on O(network)., type: str, sample: 203.0.113.23}
     ping: {description: Whether the address answered ping (null when O(ping) is off)., type: bool}
+    task_state:
+      description: The server's task state when a server was still building at the timeout (e.g. spawning).
+      returned: when a server did not become ACTIVE in time
+      type: str
+      sample: spawning
     seconds:
       description: Seconds from the create request to ACTIVE, to each console marker (by stage), to the first
         ping reply, and for the delete.
@@ -325,6 +330,7 @@ class ServerCheck(OpenStackModule):
                 self.fail("%s: server %s on %s is ERROR (%s): %s" % (
                     stage, record["name"], record["host"], STAGE_MESSAGES[stage], tail(text.strip(), 15)))
             if time.monotonic() > deadline:
+                self.read_states()
                 stage = "scheduling" if not getattr(server, "compute_host", None) else "spawn"
                 self.fail("%s: server %s on %s is still %s (task state %s) after %d s" % (
                     stage, record["name"], record["host"], server.status,
@@ -338,6 +344,17 @@ class ServerCheck(OpenStackModule):
         if not record["address"]:
             self.fail("VIF plugging: server %s on %s is ACTIVE without an address on %s" % (
                 record["name"], record["host"], net.name))
+
+    def read_states(self):
+        """Every server's status and task state, for a failure report."""
+        for record in self.result["servers"]:
+            try:
+                server = self.conn.compute.get_server(record["id"])
+            except Exception as e:  # a report, not a step: never hide the failure being reported
+                record["status"] = "unknown (%s)" % type(e).__name__
+                continue
+            record["status"] = server.status
+            record["task_state"] = getattr(server, "task_state", None)
 
     def wait_console(self, record, start):
         p = self.params

@@ -9,8 +9,10 @@ import json
 import os
 import re
 import subprocess
+from urllib.parse import quote
 
 import testinfra
+import yaml
 
 LAB = os.environ["OSDEPLOY_LAB_DIR"]
 INVENTORY = os.path.join(LAB, "inventory.ini")
@@ -85,4 +87,18 @@ def test_a_failing_proof_names_its_stage_shows_the_console_and_leaves_nothing():
     assert rc != 0
     assert "DHCP: server osdeploy-check-" in out
     assert "osdeploy-test-image: dhcp ok ip=" in out       # the console lines that explain it
+    # what the cloud and each compute host say about it, without a secret
+    assert "nova-compute" in out and "Open vSwitch agent" in out
+    for compute in COMPUTES:
+        assert "(item=%s)" % compute in out
+    assert "== /var/log/nova/nova-compute.log" in out and "== ovs-vsctl show" in out
+    assert "(each compute host's logs are above)" in out
+    for name, value in lab_secrets().items():
+        for form in {value, quote(value, safe="")}:
+            assert form not in out, "the secret %s appears in the output" % name
     assert leftovers() == ([], [])
+
+
+def lab_secrets():
+    with open(os.path.join(LAB, "group_vars", "all", "secrets.yml")) as f:
+        return dict((k, str(v)) for k, v in yaml.safe_load(f).items() if v)

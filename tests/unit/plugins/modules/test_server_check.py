@@ -45,3 +45,31 @@ def test_the_summary_says_status_address_ping_and_times():
                        "seconds": {"active": 20.0, "DHCP": 25.5, "ping": 27.0, "delete": 5.1}})
     assert line == ("compute1: ACTIVE at 203.0.113.5, ping ok; seconds from create: active 20.0, DHCP 25.5, "
                     "ping 27.0; deleted in 5.1")
+
+
+class _Server(object):
+    def __init__(self, status, task_state):
+        self.status, self.task_state = status, task_state
+
+
+class _Compute(object):
+    def __init__(self, servers):
+        self.servers = servers
+
+    def get_server(self, server_id):
+        found = self.servers[server_id]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+
+def test_a_timeout_reports_every_server_state():
+    """When one server times out, the report says where each of the others is too."""
+    check = sc.ServerCheck.__new__(sc.ServerCheck)
+    check.conn = type("Conn", (), {})()
+    check.conn.compute = _Compute({"a": _Server("BUILD", "spawning"), "b": _Server("ACTIVE", None),
+                                   "c": RuntimeError("gone")})
+    check.result = {"servers": [dict(id=i, status=None) for i in "abc"]}
+    check.read_states()
+    assert [(r["status"], r.get("task_state")) for r in check.result["servers"]] == [
+        ("BUILD", "spawning"), ("ACTIVE", None), ("unknown (RuntimeError)", None)]
