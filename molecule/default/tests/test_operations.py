@@ -9,9 +9,11 @@ import json
 import os
 import re
 import subprocess
+from urllib.parse import quote
 
 import pytest
 import testinfra
+import yaml
 
 LAB = os.environ["OSDEPLOY_LAB_DIR"]
 INVENTORY = os.path.join(LAB, "inventory.ini")
@@ -107,11 +109,22 @@ def main_pids(h, services):
     return {s: h.check_output("systemctl show -p MainPID --value %s" % s) for s in services}
 
 
-def test_check_mode_on_the_converged_cloud_predicts_no_change():
-    run = Run("--check", "--diff")
+def lab_secrets():
+    with open(os.path.join(LAB, "group_vars", "all", "secrets.yml")) as f:
+        return dict((k, str(v)) for k, v in yaml.safe_load(f).items() if v)
+
+
+def test_check_mode_on_the_converged_cloud_predicts_no_change_and_shows_no_secret():
+    # -vvv: every module's arguments, results and loop items are printed
+    run = Run("--check", "--diff", "-vvv")
     assert run.rc == 0, run.why()
     assert run.changed() == 0, run.why()
     assert set(run.recap) - {"localhost"} == set(HOSTS), run.why()
+    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in run.output    # the output does hold the masked arguments
+    for name, value in lab_secrets().items():
+        for form in {value, quote(value, safe="")}:
+            assert form not in run.output, "%s appears (%s) in the -vvv output" % (
+                name, "raw" if form == value else "percent-encoded")
 
 
 def test_check_mode_predicts_exactly_what_the_run_then_changes():
