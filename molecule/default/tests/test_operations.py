@@ -122,7 +122,7 @@ def test_check_mode_on_the_converged_cloud_predicts_no_change_and_shows_no_secre
     assert set(run.recap) - {"localhost"} == set(HOSTS), run.why()
     assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in run.output    # the output does hold the masked arguments
     for name, value in lab_secrets().items():
-        for form in {value, quote(value, safe="")}:
+        for form in (value, quote(value, safe="")):
             assert form not in run.output, "%s appears (%s) in the -vvv output" % (
                 name, "raw" if form == value else "percent-encoded")
 
