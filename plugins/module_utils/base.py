@@ -36,7 +36,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import mask_text, secret_variants
+from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import mask_text, mask_values, secret_variants
 
 
 class Failure(Exception):
@@ -56,17 +56,6 @@ class _DeferredLogModule(AnsibleModule):
     def _log_invocation(self):
         if self._ready:
             super(_DeferredLogModule, self)._log_invocation()
-
-
-def mask_values(value, secrets):
-    """A copy of value (dicts, lists, strings) with every secret masked in every string."""
-    if isinstance(value, str):
-        return mask_text(value, secrets)
-    if isinstance(value, dict):
-        return dict((key, mask_values(item, secrets)) for key, item in value.items())
-    if isinstance(value, (list, tuple)):
-        return [mask_values(item, secrets) for item in value]
-    return value
 
 
 class OsdeployModule(object):

@@ -30,6 +30,11 @@ MASK = "********"
 _USERINFO = re.compile(r"(?P<pre>(?:[a-zA-Z][a-zA-Z0-9+.\-]*://|,)[^:/@\s,]*:)(?P<pw>[^\s/,]*)(?P<at>@)")
 
 
+# A setting whose name says it holds a secret, as services log or print it:
+# "password = x", "metadata_proxy_shared_secret: x", "auth_token=x".
+_SECRET_SETTING = re.compile(r"(?i)(?P<key>\w*(?:password|secret|token)\w*['\"]?\s*[=:]\s*)(?P<value>\S+)")
+
+
 def _enc(text):
     return quote(text, safe="")
 
@@ -145,6 +150,14 @@ def mask_url(url):
     return _USERINFO.sub(lambda m: m.group("pre") + MASK + m.group("at"), url)
 
 
+def mask_log(text):
+    """Mask what a service's log or a command's output may hold without us knowing the secret:
+    URL passwords and the values of settings named *password*, *secret* or *token*."""
+    if not text:
+        return text
+    return _SECRET_SETTING.sub(lambda m: m.group("key") + MASK, mask_url(text))
+
+
 def secret_variants(secrets):
     """Each secret as it may appear in text: as is and percent-encoded (as in a URL)."""
     variants = set()
@@ -170,3 +183,14 @@ def mask_text(text, secrets=()):
     for value in sorted(variants, key=len, reverse=True):
         text = text.replace(value, MASK)
     return mask_url(text)
+
+
+def mask_values(value, secrets):
+    """A copy of value (dicts, lists, strings) with every secret masked in every string."""
+    if isinstance(value, str):
+        return mask_text(value, secrets)
+    if isinstance(value, dict):
+        return dict((key, mask_values(item, secrets)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [mask_values(item, secrets) for item in value]
+    return value

@@ -123,3 +123,16 @@ def test_secret_variants_include_the_percent_encoded_form():
     variants = secret_variants(["cqo!H$a)c'x*u^d", ""])
     assert "cqo!H$a)c'x*u^d" in variants
     assert "cqo%21H%24a%29c%27x%2Au%5Ed" in variants
+
+
+def test_mask_values_masks_every_string_of_a_result_and_leaves_the_rest():
+    result = {"msg": "login as nova:pw1 failed", "cmds": ["mysql -p pw1", 3], "ok": True,
+              "url": "mysql+pymysql://nova:other@db/nova"}
+    assert secrets.mask_values(result, ["pw1"]) == {
+        "msg": "login as nova:******** failed", "cmds": ["mysql -p ********", 3], "ok": True,
+        "url": "mysql+pymysql://nova:********@db/nova"}
+
+
+def test_mask_log_masks_url_passwords_and_secret_settings_it_was_not_told_of():
+    assert secrets.mask_log("connection = mysql+pymysql://neutron:x%40y@db/neutron\nauth_password: z") == (
+        "connection = mysql+pymysql://neutron:********@db/neutron\nauth_password: ********")
