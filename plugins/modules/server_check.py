@@ -17,9 +17,13 @@ description:
     for it to be C(ACTIVE), reads its console log until the guest says it got its DHCP address and reached the
     metadata service (O(markers)), pings its address from the network's DHCP namespace on this host,
     checks that C(server show) and C(server list) answer, deletes it and waits until its port is gone.
+  - Boots only once the network can serve the servers (waits, bounded by O(timeout), until an L2 agent is alive
+    on each of O(hosts), a live DHCP agent hosts O(network) and its DHCP ports are C(ACTIVE)), because a guest gives up
+    DHCP after a while, and agents that were just restarted may not have wired their ports yet.
   - The servers of all hosts boot at the same time; every wait is bounded by O(timeout).
   - A failure names the stage (C(scheduling), C(spawn), C(VIF plugging), C(DHCP), C(metadata), C(ping),
-    C(API), C(delete)) with the fault or the console lines that explain it, and deletes what this run
+    C(API), C(delete)) with the fault or the console lines that explain it (for DHCP, metadata and ping also
+    the server's port, the network's DHCP ports and the agents involved), and deletes what this run
     created. Servers left by an earlier failed run (same names) are deleted first.
   - The cloud is left as it was found, so the result is never C(changed).
   - Runs where the DHCP agent of O(network) runs (its C(qdhcp-) network namespace), as root, when O(ping)
@@ -149,6 +153,11 @@ summary:
   type: list
   elements: str
   sample: ["compute1: ACTIVE at 203.0.113.23, ping ok; seconds from create: active 21.3, DHCP 30.1, metadata 33.9, ping 34.5; deleted in 6.2"]
+network_wait:
+  description: Seconds spent waiting for the network to be ready (agents alive, DHCP ports C(ACTIVE)) before the boot.
+  returned: when the network was ready
+  type: float
+  sample: 0.4
 leftovers_deleted:
   description: Servers of an earlier run with the same names, deleted before this run booted its own.
   returned: always
@@ -195,6 +204,34 @@ def scan_console(text, markers):
         if not re.search(marker["regex"], text, re.M):
             return i, None
     return len(markers), None
+
+
+# Neutron agents that are not the L2 agent a server's port is wired by.
+NOT_L2_AGENTS = ("DHCP agent", "Metadata agent", "L3 agent", "Metering agent", "BGP dynamic routing agent")
+
+
+def network_blockers(hosts, agents, dhcp_agents, dhcp_ports):
+    """What keeps the network from serving a server on each of hosts, as (stage, reason) pairs; [] when ready.
+
+    agents: every Neutron agent (agent_type, host, is_alive); dhcp_agents: those hosting the network;
+    dhcp_ports: the network's DHCP ports (status, binding host).
+    """
+    blockers = []
+    for host in hosts:
+        l2 = [a for a in agents if a["host"] == host and a["agent_type"] not in NOT_L2_AGENTS]
+        if not any(a["is_alive"] for a in l2):
+            blockers.append(("VIF plugging", "no live L2 agent on %s (%s)" % (
+                host, ", ".join("%s dead" % a["agent_type"] for a in l2) or "none registered")))
+    if not any(a["is_alive"] for a in dhcp_agents):
+        blockers.append(("DHCP", "no live DHCP agent hosts the network (%s)" % (
+            ", ".join("%s on %s dead" % (a["agent_type"], a["host"]) for a in dhcp_agents) or "none scheduled")))
+    elif not dhcp_ports:
+        blockers.append(("DHCP", "the network has no DHCP port yet"))
+    for port in dhcp_ports:
+        if port["status"] != "ACTIVE":
+            blockers.append(("DHCP", "the DHCP port %s on %s is %s (its host's L2 agent has not wired it)" % (
+                port["id"], port["host"], port["status"])))
+    return blockers
 
 
 def summary(record):
@@ -281,6 +318,7 @@ class ServerCheck(OpenStackModule):
 
         names = dict((host, p["name_prefix"] + host) for host in p["hosts"])
         self.delete_leftovers(names)
+        self.wait_network(net)
         started = {}
         for host in p["hosts"]:
             kwargs = dict(name=names[host], image_id=image.id, flavor_id=flavor.id,
@@ -297,15 +335,66 @@ class ServerCheck(OpenStackModule):
         for host in p["hosts"]:
             self.wait_active(by_host[host], started[host], net)
         for host in p["hosts"]:
-            self.wait_console(by_host[host], started[host])
+            self.wait_console(by_host[host], started[host], net)
         if p["ping"]:
             for host in p["hosts"]:
-                self.wait_ping(by_host[host], started[host], namespace)
+                self.wait_ping(by_host[host], started[host], namespace, net)
         self.check_api(by_host)
         for host in p["hosts"]:
             self.delete(by_host[host])
         self.result["summary"] = [summary(by_host[host]) for host in p["hosts"]]
         return self.result
+
+    def read_network(self, net, report=False):
+        """The agents and DHCP ports that serve net, as plain dicts (network_blockers, failure reports).
+
+        report: for a failure report, where an error must not replace the failure being reported.
+        """
+        network = self.conn.network
+
+        def read(func, doing):
+            return func() if report else self.call(func, doing=doing)
+
+        def agent(a):
+            return dict(agent_type=a.agent_type, host=a.host, is_alive=bool(a.is_alive))
+        agents = [agent(a) for a in read(lambda: list(network.agents()), "list the network agents")]
+        dhcp_agents = [agent(a) for a in read(lambda: list(network.network_hosting_dhcp_agents(net)),
+                                              "list the DHCP agents of network %s" % net.name)]
+        dhcp_ports = [dict(id=port.id, status=port.status, host=port.binding_host_id)
+                      for port in read(lambda: list(network.ports(network_id=net.id, device_owner="network:dhcp")),
+                                       "list the DHCP ports of network %s" % net.name)]
+        return agents, dhcp_agents, dhcp_ports
+
+    def wait_network(self, net):
+        """Boot only on a network that can serve the servers: a guest gives up DHCP after about a minute,
+        and an agent that has just been (re)started may not have wired its ports yet."""
+        p = self.params
+        start = time.monotonic()
+        deadline = start + p["timeout"]
+        while True:
+            blockers = network_blockers(p["hosts"], *self.read_network(net))
+            if not blockers:
+                self.result["network_wait"] = self.elapsed(start)
+                return
+            if time.monotonic() > deadline:
+                self.fail("%s: network %s is not ready to serve servers after %d s: %s" % (
+                    blockers[0][0], net.name, p["timeout"], "; ".join(reason for _stage, reason in blockers)))
+            time.sleep(p["poll_interval"])
+
+    def network_report(self, record, net):
+        """A few lines on what served (or did not serve) a server's port, for a DHCP, metadata or ping failure."""
+        try:
+            agents, dhcp_agents, dhcp_ports = self.read_network(net, report=True)
+            ports = list(self.conn.network.ports(device_id=record["id"]))
+        except Exception as e:  # a report, not a step: never hide the failure being reported
+            return "network state unreadable (%s)" % type(e).__name__
+        lines = ["port %s: %s, bound to %s, vif_type %s, mac %s" % (
+            port.id, port.status, port.binding_host_id, port.binding_vif_type, port.mac_address) for port in ports]
+        lines += ["DHCP port %s: %s on %s" % (port["id"], port["status"], port["host"]) for port in dhcp_ports]
+        hosts = set([record["host"]] + [a["host"] for a in dhcp_agents])
+        lines += ["agent %s on %s: %s" % (a["agent_type"], a["host"], "alive" if a["is_alive"] else "DEAD")
+                  for a in agents if a["host"] in hosts]
+        return "\n".join(lines)
 
     def elapsed(self, start):
         return round(time.monotonic() - start, 1)
@@ -356,7 +445,7 @@ class ServerCheck(OpenStackModule):
             record["status"] = server.status
             record["task_state"] = getattr(server, "task_state", None)
 
-    def wait_console(self, record, start):
+    def wait_console(self, record, start, net):
         p = self.params
         markers = p["markers"]
         if not markers:
@@ -374,17 +463,18 @@ class ServerCheck(OpenStackModule):
             seen = index
             if failed is not None:
                 stage = markers[index]["stage"]
-                self.fail("%s: the guest of %s on %s says: %s\nlast console lines:\n%s" % (
-                    stage, record["name"], record["host"], failed, tail(text)))
+                self.fail("%s: the guest of %s on %s says: %s\n%s\nlast console lines:\n%s" % (
+                    stage, record["name"], record["host"], failed, self.network_report(record, net), tail(text)))
             if seen == len(markers):
                 return
             if time.monotonic() > deadline:
                 stage = markers[seen]["stage"]
-                self.fail("%s: server %s on %s printed no line matching %r within %d s\nlast console lines:\n%s" % (
-                    stage, record["name"], record["host"], markers[seen]["regex"], p["timeout"], tail(text)))
+                self.fail("%s: server %s on %s printed no line matching %r within %d s\n%s\nlast console lines:\n%s" % (
+                    stage, record["name"], record["host"], markers[seen]["regex"], p["timeout"],
+                    self.network_report(record, net), tail(text)))
             time.sleep(p["poll_interval"])
 
-    def wait_ping(self, record, start, namespace):
+    def wait_ping(self, record, start, namespace, net):
         p = self.params
         deadline = time.monotonic() + p["timeout"]
         cmd = ["ip", "netns", "exec", namespace, "ping", "-c", "1", "-W", "1", record["address"]]
@@ -398,8 +488,9 @@ class ServerCheck(OpenStackModule):
             if time.monotonic() > deadline:
                 record["ping"] = False
                 self.fail("ping: %s (%s on %s) does not answer ping from %s within %d s (is ICMP allowed by its "
-                          "security groups?):\n%s" % (record["address"], record["name"], record["host"], namespace,
-                                                      p["timeout"], tail(proc.stdout, 5)))
+                          "security groups?):\n%s\n%s" % (record["address"], record["name"], record["host"], namespace,
+                                                          p["timeout"], self.network_report(record, net),
+                                                          tail(proc.stdout, 5)))
             time.sleep(p["poll_interval"])
 
     def check_api(self, by_host):

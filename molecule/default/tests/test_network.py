@@ -87,10 +87,14 @@ def test_a_failing_proof_names_its_stage_shows_the_console_and_leaves_nothing(se
     assert "osdeploy-test-image: dhcp ok ip=" in out       # the console lines that explain it
     # what the cloud and each compute host say about it, without a secret
     assert "nova-compute" in out and "Open vSwitch agent" in out
-    for compute in COMPUTES:
-        assert "(item=%s)" % compute in out
+    for machine in COMPUTES + ["controller"]:
+        assert "(item=%s)" % machine in out
     assert "== /var/log/nova/nova-compute.log" in out and "== ovs-vsctl show" in out
-    assert "(each compute host's logs are above)" in out
+    assert "== /var/log/neutron/neutron-dhcp-agent.log" in out   # the controller's, which answers DHCP
+    # the module's own report of the server's port and the agents involved
+    assert re.search(r"port \S+: ACTIVE, bound to compute\d, vif_type ovs", out), out[-4000:]
+    assert "agent DHCP agent on controller: alive" in out
+    assert "(the hosts' logs are above)" in out
     for name, form in secret_forms:
         assert form not in out, "the secret %s appears in the output" % name
     assert leftovers() == ([], [])

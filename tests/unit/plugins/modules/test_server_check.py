@@ -73,3 +73,87 @@ def test_a_timeout_reports_every_server_state():
     check.read_states()
     assert [(r["status"], r.get("task_state")) for r in check.result["servers"]] == [
         ("BUILD", "spawning"), ("ACTIVE", None), ("unknown (RuntimeError)", None)]
+
+
+def _agent(agent_type, host, alive=True):
+    return dict(agent_type=agent_type, host=host, is_alive=alive)
+
+
+AGENTS = [_agent("Open vSwitch agent", "controller"), _agent("DHCP agent", "controller"),
+          _agent("Metadata agent", "controller"), _agent("Open vSwitch agent", "compute1")]
+DHCP_AGENTS = [_agent("DHCP agent", "controller")]
+
+
+def test_a_served_network_has_no_blockers():
+    ports = [dict(id="p1", status="ACTIVE", host="controller")]
+    assert sc.network_blockers(["compute1"], AGENTS, DHCP_AGENTS, ports) == []
+
+
+@pytest.mark.parametrize("hosts,agents,dhcp_agents,ports,expected", [
+    # a compute host whose L2 agent is dead or missing: its port would never be wired
+    (["compute1"], AGENTS[:3] + [_agent("Open vSwitch agent", "compute1", False)], DHCP_AGENTS,
+     [dict(id="p1", status="ACTIVE", host="controller")],
+     [("VIF plugging", "no live L2 agent on compute1 (Open vSwitch agent dead)")]),
+    (["compute2"], AGENTS, DHCP_AGENTS, [dict(id="p1", status="ACTIVE", host="controller")],
+     [("VIF plugging", "no live L2 agent on compute2 (none registered)")]),
+    # a DHCP port that the controller's L2 agent has not wired (yet): the guest's DHCP would go unanswered
+    (["compute1"], AGENTS, DHCP_AGENTS, [dict(id="p1", status="DOWN", host="controller")],
+     [("DHCP", "the DHCP port p1 on controller is DOWN (its host's L2 agent has not wired it)")]),
+    (["compute1"], AGENTS, [_agent("DHCP agent", "controller", False)], [],
+     [("DHCP", "no live DHCP agent hosts the network (DHCP agent on controller dead)")]),
+    (["compute1"], AGENTS, [], [], [("DHCP", "no live DHCP agent hosts the network (none scheduled)")]),
+    (["compute1"], AGENTS, DHCP_AGENTS, [], [("DHCP", "the network has no DHCP port yet")]),
+])
+def test_what_keeps_a_network_from_serving_is_named(hosts, agents, dhcp_agents, ports, expected):
+    assert sc.network_blockers(hosts, agents, dhcp_agents, ports) == expected
+
+
+def test_the_dhcp_agent_is_not_taken_for_an_l2_agent():
+    """A host that runs only a DHCP agent has no L2 agent for a server's port."""
+    agents = [_agent("DHCP agent", "compute1"), _agent("Metadata agent", "compute1")]
+    assert sc.network_blockers(["compute1"], agents, DHCP_AGENTS, [dict(id="p", status="ACTIVE", host="c")]) == [
+        ("VIF plugging", "no live L2 agent on compute1 (none registered)")]
+
+
+class _Obj(object):
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+class _Network(object):
+    def __init__(self, fail=False):
+        self.fail = fail
+
+    def agents(self):
+        if self.fail:
+            raise RuntimeError("503")
+        return [_Obj(agent_type="Open vSwitch agent", host="compute1", is_alive=True),
+                _Obj(agent_type="DHCP agent", host="controller", is_alive=False),
+                _Obj(agent_type="Open vSwitch agent", host="compute2", is_alive=False)]
+
+    def network_hosting_dhcp_agents(self, net):
+        return [_Obj(agent_type="DHCP agent", host="controller", is_alive=False)]
+
+    def ports(self, **query):
+        if query.get("device_owner") == "network:dhcp":
+            return [_Obj(id="d1", status="ACTIVE", binding_host_id="controller")]
+        return [_Obj(id="p1", status="ACTIVE", binding_host_id="compute1", binding_vif_type="ovs",
+                     mac_address="fa:16:3e:00:00:01")]
+
+
+def test_a_failure_report_names_the_port_the_dhcp_port_and_the_agents_involved():
+    check = sc.ServerCheck.__new__(sc.ServerCheck)
+    check.conn = _Obj(network=_Network())
+    report = check.network_report({"host": "compute1", "id": "s1"}, _Obj(id="n1", name="provider"))
+    assert report.splitlines() == [
+        "port p1: ACTIVE, bound to compute1, vif_type ovs, mac fa:16:3e:00:00:01",
+        "DHCP port d1: ACTIVE on controller",
+        "agent Open vSwitch agent on compute1: alive",
+        "agent DHCP agent on controller: DEAD"]
+
+
+def test_a_failure_report_that_cannot_be_read_does_not_hide_the_failure():
+    check = sc.ServerCheck.__new__(sc.ServerCheck)
+    check.conn = _Obj(network=_Network(fail=True))
+    assert check.network_report({"host": "compute1", "id": "s1"}, _Obj(id="n1", name="provider")) == (
+        "network state unreadable (RuntimeError)")
