@@ -234,6 +234,25 @@ def network_blockers(hosts, agents, dhcp_agents, dhcp_ports):
     return blockers
 
 
+def dnsmasq_lines(mac, read=None):
+    """What this host's dnsmasq (Neutron's DHCP server) logged about mac: did the guest's requests arrive?"""
+    if not mac:
+        return []
+    if read is None:
+        def read():
+            return subprocess.run(["journalctl", "-t", "dnsmasq-dhcp", "-n", "2000", "-o", "cat", "--no-pager"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True,
+                                  timeout=20, check=False).stdout
+    try:
+        text = read()
+    except Exception:  # noqa: BLE001 - a report: no journal here is not the failure being reported
+        return []
+    seen = [line for line in (text or "").splitlines() if mac.lower() in line.lower()]
+    if not seen:
+        return ["dnsmasq on this host logged nothing for %s (its DHCP requests did not arrive here)" % mac]
+    return ["dnsmasq: %s" % line for line in seen[-5:]]
+
+
 def summary(record):
     seconds = dict(record["seconds"])
     deleted = seconds.pop("delete", None)
@@ -394,6 +413,9 @@ class ServerCheck(OpenStackModule):
         hosts = set([record["host"]] + [a["host"] for a in dhcp_agents])
         lines += ["agent %s on %s: %s" % (a["agent_type"], a["host"], "alive" if a["is_alive"] else "DEAD")
                   for a in agents if a["host"] in hosts]
+        if self.params["ping"]:  # then this is where the network's DHCP server runs
+            for port in ports:
+                lines += dnsmasq_lines(port.mac_address)
         return "\n".join(lines)
 
     def elapsed(self, start):

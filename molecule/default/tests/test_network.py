@@ -94,6 +94,7 @@ def test_a_failing_proof_names_its_stage_shows_the_console_and_leaves_nothing(se
     # the module's own report of the server's port and the agents involved
     assert re.search(r"port \S+: ACTIVE, bound to compute\d, vif_type ovs", out), out[-4000:]
     assert "agent DHCP agent on controller: alive" in out
+    assert re.search(r"dnsmasq: DHCPACK\(\S+\) 203\.0\.113\.\d+ fa:16:3e:", out), out[-4000:]
     assert "(the hosts' logs are above)" in out
     for name, form in secret_forms:
         assert form not in out, "the secret %s appears in the output" % name

@@ -141,15 +141,18 @@ class _Network(object):
                      mac_address="fa:16:3e:00:00:01")]
 
 
-def test_a_failure_report_names_the_port_the_dhcp_port_and_the_agents_involved():
+def test_a_failure_report_names_the_port_the_dhcp_port_and_the_agents_involved(monkeypatch):
+    monkeypatch.setattr(sc, "dnsmasq_lines", lambda mac: ["dnsmasq: %s" % mac])
     check = sc.ServerCheck.__new__(sc.ServerCheck)
+    check.params = {"ping": True}
     check.conn = _Obj(network=_Network())
     report = check.network_report({"host": "compute1", "id": "s1"}, _Obj(id="n1", name="provider"))
     assert report.splitlines() == [
         "port p1: ACTIVE, bound to compute1, vif_type ovs, mac fa:16:3e:00:00:01",
         "DHCP port d1: ACTIVE on controller",
         "agent Open vSwitch agent on compute1: alive",
-        "agent DHCP agent on controller: DEAD"]
+        "agent DHCP agent on controller: DEAD",
+        "dnsmasq: fa:16:3e:00:00:01"]
 
 
 def test_a_failure_report_that_cannot_be_read_does_not_hide_the_failure():
@@ -157,3 +160,23 @@ def test_a_failure_report_that_cannot_be_read_does_not_hide_the_failure():
     check.conn = _Obj(network=_Network(fail=True))
     assert check.network_report({"host": "compute1", "id": "s1"}, _Obj(id="n1", name="provider")) == (
         "network state unreadable (RuntimeError)")
+
+
+DNSMASQ_LOG = """DHCPDISCOVER(ns-56bc3015-d7) fa:16:3e:51:8a:79
+DHCPOFFER(ns-56bc3015-d7) 203.0.113.111 fa:16:3e:51:8a:79
+DHCPDISCOVER(ns-56bc3015-d7) fa:16:3e:7c:f0:14 no address available
+"""
+
+
+def test_dnsmasq_says_whether_the_guests_requests_arrived():
+    assert sc.dnsmasq_lines("FA:16:3E:7C:F0:14", read=lambda: DNSMASQ_LOG) == [
+        "dnsmasq: DHCPDISCOVER(ns-56bc3015-d7) fa:16:3e:7c:f0:14 no address available"]
+    assert sc.dnsmasq_lines("fa:16:3e:00:00:09", read=lambda: DNSMASQ_LOG) == [
+        "dnsmasq on this host logged nothing for fa:16:3e:00:00:09 (its DHCP requests did not arrive here)"]
+
+
+def test_without_a_journal_the_report_goes_on_without_dnsmasq():
+    def read():
+        raise OSError("journalctl: not found")
+    assert sc.dnsmasq_lines("fa:16:3e:00:00:09", read=read) == []
+    assert sc.dnsmasq_lines(None) == []
