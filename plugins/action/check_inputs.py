@@ -15,7 +15,8 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.osdeploy.nova.plugins.module_utils.inputs import (
-    address_problems, deprecation_messages, interface_problems, network_problems, value_problems)
+    address_problems, deprecation_messages, interface_problems, membership_problems, network_problems,
+    value_problems)
 
 display = Display()
 
@@ -24,7 +25,7 @@ _UNSET = object()
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("secrets", "addresses", "renamed", "interfaces", "networks", "host_interfaces"))
+    _VALID_ARGS = frozenset(("secrets", "addresses", "renamed", "interfaces", "networks", "host_interfaces", "within"))
 
     def _value(self, task_vars, name):
         """The variable's value, _UNSET when it is not defined or cannot be rendered."""
@@ -85,6 +86,11 @@ class ActionModule(ActionBase):
             value = self._value(task_vars, name)
             problems += network_problems(name, None if value is _UNSET else value, host_networks)
 
+        within = args.get("within") or []
+        for name in within:
+            value = self._value(task_vars, name)
+            problems += membership_problems(name, None if value is _UNSET else value, known)
+
         old_values = {}
         new_values = {}
         for old, new in renamed.items():
@@ -99,7 +105,7 @@ class ActionModule(ActionBase):
 
         result["changed"] = False
         result["checked"] = sorted(set([i if isinstance(i, string_types) else i["name"] for i in secrets]
-                                       + list(addresses) + list(interfaces) + list(networks)))
+                                       + list(addresses) + list(interfaces) + list(networks) + list(within)))
         result["deprecated"] = sorted(old_values)
         if problems:
             result["failed"] = True

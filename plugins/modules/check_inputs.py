@@ -70,6 +70,13 @@ options:
     type: list
     elements: str
     default: []
+  within:
+    description:
+      - Variables that, when set, must hold a network in CIDR notation that this host has an address in (checked
+        against the gathered facts' addresses when there are any), such as the network migrations use.
+    type: list
+    elements: str
+    default: []
   renamed:
     description:
       - Deprecated variable names, mapped to the names that replace them. A deprecated name that is set gets a

@@ -84,6 +84,19 @@ options:
     description: Ping each server from the network's DHCP namespace (C(qdhcp-NETWORK_ID)) on this host.
     type: bool
     default: true
+  migrate:
+    description:
+      - Before the delete, move the server of the first of O(hosts) to the second and back. First a cold migration
+        to the second host (the C(migrate) action with a host, compute API microversion 2.56), confirmed. Then a
+        live migration back (C(os-migrateLive), block migration C(auto)).
+      - After each move the server must be C(ACTIVE) on the target host, its port C(ACTIVE) and bound there, and
+        Placement's allocations must be on the target's resource provider only. The migration's own allocations
+        must be gone. With O(ping), the server must answer ping again.
+      - A failed move names its stage (C(cold migration), C(confirm), C(live migration)) with the server's last
+        instance action events (and the last line of their traceback).
+      - Needs at least two O(hosts) that can reach each other over SSH as nova (the compute role's C(nova_migration)).
+    type: bool
+    default: false
   poll_interval:
     description: Seconds between two reads of a server's state, console or ping.
     type: float
@@ -113,6 +126,16 @@ EXAMPLES = r"""
     security_groups: [osdeploy-check]
     timeout: 600
   register: check
+
+- name: Also move the first server to the second host and back (resize, cold and live migration)
+  osdeploy.nova.server_check:
+    cloud: osdeploy-admin
+    hosts: [compute1, compute2]
+    image: osdeploy-test-image
+    flavor: osdeploy-check
+    network: provider
+    security_groups: [osdeploy-check]
+    migrate: true
 
 - name: A CirrOS image prints other lines, so check the boot and the ping only
   osdeploy.nova.server_check:
@@ -147,12 +170,22 @@ servers:
         ping reply, and for the delete.
       type: dict
       sample: {active: 21.3, DHCP: 30.1, metadata: 33.9, ping: 34.5, delete: 6.2}
+    moves:
+      description: With O(migrate), for the server that moved, each move in order.
+      returned: when O(migrate) is on, for the first of O(hosts)
+      type: list
+      elements: dict
+      sample:
+        - {kind: cold, source: compute1, target: compute2, seconds: 41.2, ping: 12.3}
+        - {kind: live, source: compute2, target: compute1, seconds: 18.9, ping: 0.4}
 summary:
   description: One line per host, for people (status, address, ping, seconds to each stage).
   returned: success
   type: list
   elements: str
-  sample: ["compute1: ACTIVE at 203.0.113.23, ping ok; seconds from create: active 21.3, DHCP 30.1, metadata 33.9, ping 34.5; deleted in 6.2"]
+  sample:
+    - "compute1: ACTIVE at 203.0.113.23, ping ok; seconds from create: active 21.3, DHCP 30.1, metadata 33.9, ping 34.5;
+      moved cold to compute2 in 41.2 (ping 12.3 later), live to compute1 in 18.9 (ping 0.4 later); deleted in 6.2"
 network_wait:
   description: Seconds spent waiting for the network to be ready (agents alive, DHCP ports C(ACTIVE)) before the boot.
   returned: when the network was ready
@@ -257,9 +290,14 @@ def summary(record):
     seconds = dict(record["seconds"])
     deleted = seconds.pop("delete", None)
     ping = {True: "ping ok", False: "no ping", None: "not pinged"}[record["ping"]]
-    return "%s: %s at %s, %s; seconds from create: %s; deleted in %s" % (
+    moves = ""
+    for i, move in enumerate(record.get("moves") or []):
+        moves += "%s %s to %s in %s" % ("; moved" if i == 0 else ",", move["kind"], move["target"], move["seconds"])
+        if move["ping"] is not None:
+            moves += " (ping %s later)" % move["ping"]
+    return "%s: %s at %s, %s; seconds from create: %s%s; deleted in %s" % (
         record["host"], record["status"], record["address"], ping,
-        ", ".join("%s %s" % item for item in seconds.items()), deleted)
+        ", ".join("%s %s" % item for item in seconds.items()), moves, deleted)
 
 
 def tail(text, lines=20):
@@ -283,6 +321,7 @@ class ServerCheck(OpenStackModule):
              "failed_regex": "^osdeploy-test-image: metadata failed"},
         ]),
         ping=dict(type="bool", default=True),
+        migrate=dict(type="bool", default=False),
         poll_interval=dict(type="float", default=2),
     )
     module_kwargs = dict(supports_check_mode=True)
@@ -296,6 +335,9 @@ class ServerCheck(OpenStackModule):
         p = self.params
         if not p["hosts"]:
             self.fail("hosts is empty: name at least one compute host")
+        if p["migrate"] and len(set(p["hosts"])) < 2:
+            self.fail("migrate needs two hosts to move a server between, hosts has %s: add a compute host or set "
+                      "migrate: false" % (", ".join(p["hosts"]) or "none"))
         if p["timeout"] < 1:
             self.fail("timeout must be a positive number of seconds, got %s" % p["timeout"])
         for i, marker in enumerate(p["markers"]):
@@ -359,6 +401,11 @@ class ServerCheck(OpenStackModule):
             for host in p["hosts"]:
                 self.wait_ping(by_host[host], started[host], namespace, net)
         self.check_api(by_host)
+        if p["migrate"]:
+            first = by_host[p["hosts"][0]]
+            first["moves"] = []
+            self.move(first, "cold", p["hosts"][1], namespace, net)
+            self.move(first, "live", p["hosts"][0], namespace, net)
         for host in p["hosts"]:
             self.delete(by_host[host])
         self.result["summary"] = [summary(by_host[host]) for host in p["hosts"]]
@@ -496,24 +543,154 @@ class ServerCheck(OpenStackModule):
                     self.network_report(record, net), tail(text)))
             time.sleep(p["poll_interval"])
 
-    def wait_ping(self, record, start, namespace, net):
+    def wait_ping(self, record, start, namespace, net, stage="ping"):
         p = self.params
         deadline = time.monotonic() + p["timeout"]
         cmd = ["ip", "netns", "exec", namespace, "ping", "-c", "1", "-W", "1", record["address"]]
+        key = "ping" if stage == "ping" else "ping_after_move"
+        host = record.get("current_host", record["host"])
         while True:
             proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   universal_newlines=True, check=False)
             if proc.returncode == 0:
                 record["ping"] = True
-                record["seconds"]["ping"] = self.elapsed(start)
+                record["seconds"][key] = self.elapsed(start)
                 return
             if time.monotonic() > deadline:
                 record["ping"] = False
-                self.fail("ping: %s (%s on %s) does not answer ping from %s within %d s (is ICMP allowed by its "
-                          "security groups?):\n%s\n%s" % (record["address"], record["name"], record["host"], namespace,
+                self.fail("%s: %s (%s on %s) does not answer ping from %s within %d s (is ICMP allowed by its "
+                          "security groups?):\n%s\n%s" % (stage, record["address"], record["name"], host, namespace,
                                                           p["timeout"], self.network_report(record, net),
                                                           tail(proc.stdout, 5)))
             time.sleep(p["poll_interval"])
+
+    # -- moving a server --------------------------------------------------------
+    def move(self, record, kind, target, namespace, net):
+        """Move record's server to target (kind cold: migrate and confirm; live: os-migrateLive), then check
+        where it landed and, with ping, that it answers."""
+        p = self.params
+        source = record["current_host"] = record.get("current_host", record["host"])
+        start = time.monotonic()
+        if kind == "cold":
+            self.server_action(record, {"migrate": {"host": target}}, "2.56", "cold migration")
+            self.wait_moved(record, "VERIFY_RESIZE", target, "cold migration")
+            self.server_action(record, {"confirmResize": None}, None, "confirm")
+            self.wait_moved(record, "ACTIVE", target, "confirm")
+        else:
+            self.server_action(record, {"os-migrateLive": {"host": target, "block_migration": "auto"}}, "2.25",
+                               "live migration")
+            self.wait_moved(record, "ACTIVE", target, "live migration")
+        stage = "%s migration" % kind
+        self.check_landing(record, target, stage)
+        move = dict(kind=kind, source=source, target=target, seconds=self.elapsed(start), ping=None)
+        record["moves"].append(move)
+        record["current_host"] = target
+        if p["ping"]:
+            landed = time.monotonic()
+            self.wait_ping(record, landed, namespace, net, stage="%s: ping" % stage)
+            move["ping"] = record["seconds"].pop("ping_after_move")
+
+    def server_action(self, record, body, microversion, stage):
+        url = "/servers/%s/action" % record["id"]
+
+        def post():
+            return self.conn.compute.post(url, json=body, microversion=microversion)
+
+        def landed():  # a retried POST must not move the server twice
+            server = self.conn.compute.get_server(record["id"])
+            return server if server.status != "ACTIVE" or getattr(server, "task_state", None) else None
+        resp = self.call(post, doing="%s of %s" % (stage, record["name"]), recheck=landed)
+        status = getattr(resp, "status_code", 202)
+        if status >= 400:
+            self.fail("%s: the API refused to move server %s (HTTP %s): %s" % (
+                stage, record["name"], status, getattr(resp, "text", "")[:500]))
+
+    def wait_moved(self, record, status, target, stage):
+        """Wait until the server is in status on target; a server back in ACTIVE elsewhere, idle, failed."""
+        p = self.params
+        deadline = time.monotonic() + p["timeout"]
+        while True:
+            server = self.call(self.conn.compute.get_server, record["id"], doing="read server %s" % record["name"])
+            host, task = getattr(server, "compute_host", None), getattr(server, "task_state", None)
+            record["status"] = server.status
+            if server.status == status and host == target and not task:
+                return server
+            # the API sets a task state before it answers, so an idle server elsewhere is a move that failed
+            if server.status == "ERROR" or (server.status == "ACTIVE" and not task and host != target):
+                self.fail("%s: server %s is %s on %s, not %s on %s:\n%s" % (
+                    stage, record["name"], server.status, host, status, target, self.action_report(record)))
+            if time.monotonic() > deadline:
+                self.fail("%s: server %s is still %s on %s (task state %s) after %d s, not %s on %s:\n%s" % (
+                    stage, record["name"], server.status, host, task, p["timeout"], status, target,
+                    self.action_report(record)))
+            time.sleep(p["poll_interval"])
+
+    def check_landing(self, record, target, stage):
+        """The server's port is ACTIVE and bound to target, and Placement holds its resources there only, none
+        for the migration (waits for the port, bounded by timeout)."""
+        p = self.params
+        server = self.call(self.conn.compute.get_server, record["id"], doing="read server %s" % record["name"])
+        node = getattr(server, "hypervisor_hostname", None)
+        deadline = time.monotonic() + p["timeout"]
+        while True:
+            ports = self.call(lambda: list(self.conn.network.ports(device_id=record["id"])),
+                              doing="list the ports of %s" % record["name"])
+            wrong = ["port %s is %s, bound to %s" % (port.id, port.status, port.binding_host_id) for port in ports
+                     if port.status != "ACTIVE" or port.binding_host_id != target]
+            if ports and not wrong:
+                break
+            if time.monotonic() > deadline:
+                self.fail("%s: server %s runs on %s, but %s after %d s" % (
+                    stage, record["name"], target, "; ".join(wrong) or "it has no port", p["timeout"]))
+            time.sleep(p["poll_interval"])
+        providers = self.allocation_providers(record["id"])
+        names = sorted(self.provider_name(uuid) for uuid in providers)
+        if names != [node]:
+            self.fail("%s: Placement holds the resources of %s on %s, not on %s (where it runs) alone" % (
+                stage, record["name"], ", ".join(names) or "no resource provider", node))
+        for migration in self.migrations(record["id"]):
+            if self.allocation_providers(migration["uuid"]):
+                self.fail("%s: the %s migration %s of %s (%s) still holds resources in Placement" % (
+                    stage, migration.get("migration_type"), migration["uuid"], record["name"], migration.get("status")))
+
+    def allocation_providers(self, consumer):
+        resp = self.call(lambda: self.conn.placement.get("/allocations/%s" % consumer),
+                         doing="read the allocations of %s" % consumer)
+        return sorted(((resp.json() or {}).get("allocations") or {}).keys())
+
+    def provider_name(self, uuid):
+        resp = self.call(lambda: self.conn.placement.get("/resource_providers/%s" % uuid),
+                         doing="read resource provider %s" % uuid)
+        return (resp.json() or {}).get("name") or uuid
+
+    def migrations(self, server_id):
+        resp = self.call(lambda: self.conn.compute.get("/os-migrations?instance_uuid=%s" % server_id,
+                                                       microversion="2.59"),
+                         doing="list the migrations of %s" % server_id)
+        return [m for m in (resp.json() or {}).get("migrations") or [] if m.get("uuid")]
+
+    def action_report(self, record):
+        """The server's newest instance action and its events, for a failed move (never raises)."""
+        compute = self.conn.compute
+        try:
+            actions = compute.get("/servers/%s/os-instance-actions" % record["id"],
+                                  microversion="2.58").json().get("instanceActions") or []
+            if not actions:
+                return "no instance action recorded"
+            newest = actions[0]
+            detail = compute.get("/servers/%s/os-instance-actions/%s" % (record["id"], newest["request_id"]),
+                                 microversion="2.58").json().get("instanceAction") or {}
+        except Exception as e:  # a report, not a step: never hide the failure being reported
+            return "instance actions unreadable (%s)" % type(e).__name__
+        lines = ["action %s: %s" % (newest.get("action"), newest.get("message") or "no message")]
+        for event in detail.get("events") or []:
+            line = "event %s on %s: %s" % (event.get("event"), event.get("host") or "?", event.get("result"))
+            trace = (event.get("traceback") or "").strip().splitlines()
+            if trace:
+                line += " (%s)" % trace[-1]
+            lines.append(line)
+        lines.append("(the compute hosts' nova-compute.log and libvirtd's journal say more)")
+        return "\n".join(lines)
 
     def check_api(self, by_host):
         compute = self.conn.compute

@@ -4,6 +4,7 @@ Each case runs the real playbooks through ansible-playbook against this machine
 as the only host (local connection). Every case must fail before the first task
 that would change anything, which the tests check by the task that failed.
 """
+import ipaddress
 import json
 import os
 import subprocess
@@ -20,8 +21,9 @@ PASSWORDS = {
     "osdeploy_rabbitmq_password": SECRET + "mq",
     "osdeploy_metadata_secret": SECRET + "md",
 }
-# These cases run the controller's playbook alone: no server is booted at the end.
-SETTINGS = {"osdeploy_verify_server": False}
+# These cases run the controller's playbook alone: no server is booted at the end, and this
+# machine's own firewall is never touched.
+SETTINGS = {"osdeploy_verify_server": False, "nova_firewall": "none"}
 
 
 def write_inventory(tmp_path, groups):
@@ -85,4 +87,91 @@ def test_unreachable_controller_database_fails_with_host_and_port(tmp_path):
     assert rc != 0
     assert "cannot connect to MariaDB at 127.0.0.1:%d" % port in out
     assert "Register Nova in Keystone" not in out  # nothing after the database step ran
+    assert_no_secret(out)
+
+
+@pytest.mark.parametrize("device,expected", [
+    ("/dev/osdeploy-no-such-disk", "device: /dev/osdeploy-no-such-disk does not exist on this host"),
+    ("/etc/hostname", "device: /etc/hostname is not a block device"),
+])
+def test_a_bad_instances_device_fails_before_any_change(tmp_path, device, expected):
+    extra = dict(PASSWORDS, nova_instances_device=device)
+    rc, out = play("playbooks/compute.yml", write_inventory(tmp_path, ["controller", "compute"]), extra)
+    assert rc != 0
+    assert expected in out
+    assert "Check the instances device" in out
+    assert "Install nova-compute" not in out     # stopped in the input checks, before the packages
+    assert_no_secret(out)
+
+
+def network_this_machine_is_not_on():
+    """A documentation network (RFC 5737) that none of this machine's addresses is in (CI machines have used
+    192.0.2.0/24 for their own address)."""
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True, check=True).stdout
+    mine = [ipaddress.ip_interface(word).ip for line in out.splitlines() for word in line.split() if "/" in word
+            and word[0].isdigit()]
+    for candidate in ("198.51.100.0/24", "203.0.113.0/24", "192.0.2.0/24"):
+        if not any(addr in ipaddress.ip_network(candidate) for addr in mine):
+            return candidate
+    raise AssertionError("this machine has an address in every documentation network: %s" % mine)
+
+
+def test_a_migration_network_the_compute_is_not_on_fails_before_any_change(tmp_path):
+    # played against this machine: the network must be one it is not on, or the run would go on and deploy here
+    network = network_this_machine_is_not_on()
+    extra = dict(PASSWORDS, nova_migration_network=network)
+    rc, out = play("playbooks/compute.yml", write_inventory(tmp_path, ["controller", "compute"]), extra)
+    assert rc != 0
+    said = " ".join(out.split())
+    assert "nova_migration_network is %s, but this host has no address in it" % network in said, out
+    assert "Check the migration network" in out
+    assert "Install nova-compute" not in out     # stopped in the input checks, before the packages
+    assert_no_secret(out)
+
+
+def test_moving_a_server_in_the_proof_needs_two_computes(tmp_path):
+    extra = dict(PASSWORDS, osdeploy_verify_server=True, osdeploy_verify_migration=True,
+                 osdeploy_verify_image="/etc/hostname")
+    rc, out = play("site.yml", write_inventory(tmp_path, ["controller", "compute"]), extra)
+    assert rc != 0
+    said = " ".join(out.split())
+    assert "which needs two compute hosts (the inventory's group 'compute' has 1)" in said, out
+    assert "Install the packages of every host" not in out
+    assert_no_secret(out)
+
+
+@pytest.mark.parametrize("extra,expected", [
+    ({"nova_firewall_sources": ["192.168.58.0/24", "compute-9"]},
+     "sources: 'compute-9' is not an IPv4/IPv6 address or network"),
+    ({"nova_firewall_sources": ["192.168.58.0/24"], "nova_firewall_tcp_ports": [5672, 70000]},
+     "tcp_ports: 70000 is not a port number"),
+])
+def test_bad_firewall_inputs_fail_before_any_change(tmp_path, extra, expected):
+    # nova_firewall auto (the default): the preflight runs the firewall step in check mode, which refuses the input
+    # before it reads this machine's firewall
+    rc, out = play("playbooks/controller.yml", write_inventory(tmp_path, ["controller", "compute"]),
+                   dict(PASSWORDS, nova_firewall="auto", **extra))
+    assert rc != 0
+    assert expected in out, out
+    assert "Check the firewall inputs" in out
+    assert "Nova's databases" not in out and "Install" not in out.split("Check the firewall inputs")[1]
+    said = " ".join(out.split())
+    assert "(sources is nova_firewall_sources, tcp_ports nova_firewall_tcp_ports, backend nova_firewall.)" in said
+    assert ("Fix nova_firewall_sources." in said) == ("sources:" in expected), out
+    assert_no_secret(out)
+
+
+def test_a_compute_without_a_management_address_is_named_with_the_variable_to_set(tmp_path):
+    # nova_firewall_sources empty: the compute hosts' management addresses are the sources, and one is a name
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text(
+        "[controller]\ncontroller-host ansible_connection=local ansible_python_interpreter=%s "
+        "osdeploy_management_ip=127.0.0.1\n\n[compute]\ncompute-9 ansible_connection=local "
+        "osdeploy_management_ip=compute-9.example\n" % TARGET_PYTHON)
+    rc, out = play("playbooks/controller.yml", str(inventory), dict(PASSWORDS, nova_firewall="auto"))
+    assert rc != 0
+    said = " ".join(out.split())
+    assert "the management addresses of the compute hosts (compute-9.example): set osdeploy_management_ip " \
+           "of each compute host" in said, out
+    assert "Nova's databases" not in out and "Install" not in out.split("Check the firewall inputs")[1]
     assert_no_secret(out)

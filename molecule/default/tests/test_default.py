@@ -140,6 +140,15 @@ def test_nova_listens_on_the_management_address_only(controller, port):
     assert listening == ["tcp://%s:%d" % (CONTROLLER_IP, port)]
 
 
+@pytest.mark.parametrize("service", ["nova-api", "nova-api-metadata"])
+def test_the_nova_apis_run_one_thread_per_uwsgi_worker(controller, service):
+    """Nova patches its processes with eventlet: two requests in two threads of one worker hang it (greenlet's
+    "cannot switch to a different thread"), and Debian's metadata API ini asks for 32 threads. uWSGI says how
+    it runs each time it starts; the last start counts."""
+    modes = controller.check_output("grep -h 'Operational MODE' /var/log/nova/%s.log" % service).splitlines()
+    assert modes[-1].strip() == "*** Operational MODE: preforking ***", modes[-1]
+
+
 @pytest.mark.parametrize("name", ["controller"] + EXPECTED_COMPUTES)
 def test_nova_conf_is_root_nova_0640(name):
     conf = host(name).file("/etc/nova/nova.conf")

@@ -90,3 +90,25 @@ def test_a_value_that_is_no_network_is_refused(value):
 def test_a_separate_network_passes():
     assert inputs.network_problems("n", "203.0.113.0/24", ["192.168.56.10/255.255.255.0"]) == []
     assert inputs.network_problems("n", "", ["192.168.56.10/255.255.255.0"]) == []
+
+
+def test_a_migration_network_must_hold_an_address_of_the_host():
+    assert inputs.membership_problems("nova_migration_network", "", ["192.0.2.11"]) == []
+    assert inputs.membership_problems("nova_migration_network", "10.0.5.0/24", ["192.0.2.11", "10.0.5.11"]) == []
+    # host bits set are accepted (it is where the host is, not a network to create)
+    assert inputs.membership_problems("nova_migration_network", "10.0.5.1/24", ["10.0.5.11"]) == []
+    # without facts, only the form is checked
+    assert inputs.membership_problems("nova_migration_network", "10.0.5.0/24", None) == []
+
+
+def test_a_migration_network_the_host_is_not_on_is_named_with_the_fix():
+    problems = inputs.membership_problems("nova_migration_network", "10.0.9.0/24", ["192.0.2.11", "fe80::1%eth0"])
+    assert len(problems) == 1
+    assert problems[0].startswith("nova_migration_network is 10.0.9.0/24, but this host has no address in it "
+                                  "(its addresses: 192.0.2.11, fe80::1%eth0)")
+    assert "empty: the management network" in problems[0]
+
+
+def test_a_migration_network_that_is_no_network():
+    problems = inputs.membership_problems("nova_migration_network", "10.0.9.0/33", ["10.0.9.1"])
+    assert problems and "must be a network in CIDR notation" in problems[0]

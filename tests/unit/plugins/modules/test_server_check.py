@@ -180,3 +180,143 @@ def test_without_a_journal_the_report_goes_on_without_dnsmasq():
         raise OSError("journalctl: not found")
     assert sc.dnsmasq_lines("fa:16:3e:00:00:09", read=read) == []
     assert sc.dnsmasq_lines(None) == []
+
+
+# -- moving a server (migrate: true) -------------------------------------------------------------------------------
+class _Resp(object):
+    def __init__(self, doc, status_code=200):
+        self.doc, self.status_code, self.text = doc, status_code, str(doc)
+
+    def json(self):
+        return self.doc
+
+
+class _Cloud(object):
+    """A cloud where one server moves as the compute API is asked, unless told to fail a move."""
+
+    def __init__(self, live_fails=False, stale_source_allocation=False, migration_keeps=False):
+        self.host, self.status, self.task = "compute1", "ACTIVE", None
+        self.live_fails, self.stale = live_fails, stale_source_allocation
+        self.migration_keeps = migration_keeps
+        self.posts = []
+        self.migration_ids = []
+        self.compute, self.placement, self.network = self, _Placement(self), _Ports(self)
+
+    # compute
+    def post(self, url, json=None, microversion=None):
+        self.posts.append((url, json, microversion))
+        if "migrate" in json:
+            self.status, self.host = "VERIFY_RESIZE", json["migrate"]["host"]
+            self.migration_ids.append("m-cold")
+        elif "confirmResize" in json:
+            self.status = "ACTIVE"
+        elif "os-migrateLive" in json:
+            self.migration_ids.append("m-live")
+            if not self.live_fails:
+                self.host = json["os-migrateLive"]["host"]
+        return _Resp(None, 202)
+
+    def get_server(self, server_id):
+        return _Obj(status=self.status, task_state=self.task, compute_host=self.host,
+                    hypervisor_hostname=self.host + ".lab")
+
+    def get(self, url, microversion=None):
+        if url.startswith("/os-migrations"):
+            return _Resp({"migrations": [{"uuid": m, "migration_type": m[2:], "status": "done"}
+                                         for m in self.migration_ids]})
+        if url.endswith("/os-instance-actions"):
+            return _Resp({"instanceActions": [{"action": "live-migration", "request_id": "req-1", "message": "Error"}]})
+        return _Resp({"instanceAction": {"events": [
+            {"event": "compute_live_migration", "host": "compute2", "result": "Error",
+             "traceback": "Traceback...\n  ...\nlibvirt.libvirtError: Cannot recv data: Host key verification failed."}]}})
+
+
+class _Placement(object):
+    def __init__(self, cloud):
+        self.cloud = cloud
+
+    def get(self, url):
+        consumer = url.rsplit("/", 1)[1]
+        if url.startswith("/resource_providers/"):
+            return _Resp({"name": consumer.replace("rp-", "") + ".lab"})
+        if consumer == "s1":
+            rps = {"rp-" + self.cloud.host: {}}
+            if self.cloud.stale:
+                rps["rp-compute1"] = {}
+            return _Resp({"allocations": rps})
+        return _Resp({"allocations": {"rp-compute1": {}} if self.cloud.migration_keeps else {}})
+
+
+class _Ports(object):
+    def __init__(self, cloud):
+        self.cloud = cloud
+
+    def ports(self, device_id=None):
+        return [_Obj(id="p1", status="ACTIVE", binding_host_id=self.cloud.host)]
+
+
+def _mover(cloud, ping=False):
+    check = sc.ServerCheck.__new__(sc.ServerCheck)
+    check.params = {"timeout": 5, "poll_interval": 0, "ping": ping, "api_retries": 0}
+    check.retry_count = 0
+    check.conn = cloud
+    return check
+
+
+def _record():
+    return {"host": "compute1", "name": "osdeploy-check-compute1", "id": "s1", "status": "ACTIVE",
+            "address": "203.0.113.5", "ping": True, "seconds": {"active": 20.0}, "moves": []}
+
+
+def test_a_server_moves_cold_then_live_and_the_summary_says_so():
+    cloud = _Cloud()
+    check, record = _mover(cloud), _record()
+    check.move(record, "cold", "compute2", "qdhcp-n1", None)
+    check.move(record, "live", "compute1", "qdhcp-n1", None)
+    assert cloud.posts == [
+        ("/servers/s1/action", {"migrate": {"host": "compute2"}}, "2.56"),
+        ("/servers/s1/action", {"confirmResize": None}, None),
+        ("/servers/s1/action", {"os-migrateLive": {"host": "compute1", "block_migration": "auto"}}, "2.25")]
+    assert [(m["kind"], m["source"], m["target"]) for m in record["moves"]] == [
+        ("cold", "compute1", "compute2"), ("live", "compute2", "compute1")]
+    record["seconds"]["delete"] = 3.0
+    for move in record["moves"]:
+        move["seconds"] = 9.0
+    assert sc.summary(record) == ("compute1: ACTIVE at 203.0.113.5, ping ok; seconds from create: active 20.0; "
+                                  "moved cold to compute2 in 9.0, live to compute1 in 9.0; deleted in 3.0")
+
+
+def test_a_live_migration_that_fails_is_named_with_the_compute_hosts_error():
+    cloud = _Cloud(live_fails=True)
+    check, record = _mover(cloud), _record()
+    check.move(record, "cold", "compute2", "qdhcp-n1", None)
+    with pytest.raises(sc.base.Failure) as failed:
+        check.move(record, "live", "compute1", "qdhcp-n1", None)
+    msg = failed.value.msg
+    assert msg.startswith("live migration: server osdeploy-check-compute1 is ACTIVE on compute2, not ACTIVE on "
+                          "compute1")
+    assert ("event compute_live_migration on compute2: Error (libvirt.libvirtError: Cannot recv data: Host key "
+            "verification failed.)") in msg
+
+
+def test_resources_left_on_the_source_fail_the_move():
+    check, record = _mover(_Cloud(stale_source_allocation=True)), _record()
+    with pytest.raises(sc.base.Failure) as failed:
+        check.move(record, "cold", "compute2", "qdhcp-n1", None)
+    assert failed.value.msg == ("cold migration: Placement holds the resources of osdeploy-check-compute1 on "
+                                "compute1.lab, compute2.lab, not on compute2.lab (where it runs) alone")
+
+
+def test_a_migration_that_keeps_its_resources_fails_the_move():
+    check, record = _mover(_Cloud(migration_keeps=True)), _record()
+    with pytest.raises(sc.base.Failure) as failed:
+        check.move(record, "cold", "compute2", "qdhcp-n1", None)
+    assert "the cold migration m-cold of osdeploy-check-compute1 (done) still holds resources" in failed.value.msg
+
+
+def test_moving_needs_two_hosts():
+    check = sc.ServerCheck.__new__(sc.ServerCheck)
+    check.params = {"hosts": ["compute1"], "migrate": True, "timeout": 300, "markers": []}
+    with pytest.raises(sc.base.Failure) as failed:
+        check.check_params()
+    assert failed.value.msg.startswith("migrate needs two hosts to move a server between, hosts has compute1")

@@ -1,0 +1,59 @@
+"""The controller's default-drop nftables firewall (the lab writes it) opened by site.yml to the compute hosts, and only
+to the ports they need: compute2, added after the first converge, registered through it."""
+import os
+
+import pytest
+import testinfra
+
+INVENTORY = os.path.join(os.environ["OSDEPLOY_LAB_DIR"], "inventory.ini")
+COMPUTES = os.environ.get("OSDEPLOY_EXPECT_COMPUTES", "compute1,compute2").split(",")
+# what the computes connect to on the controller (nova_firewall_tcp_ports' defaults)
+OPEN = [5672, 5000, 8774, 8775, 6080, 8778, 9292, 9696]
+# listening on the controller's management address, but not for the computes: MariaDB
+CLOSED = 3306
+
+PROBE = ("python3 -c 'import socket,sys; s=socket.socket(); s.settimeout(3); "
+         "print(\"open\" if s.connect_ex((sys.argv[1], int(sys.argv[2]))) == 0 else \"closed\")' %s %d")
+
+
+def host(name):
+    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
+
+
+def controller_ip():
+    return host("controller").ansible.get_variables()["ansible_host"]
+
+
+def test_the_controller_drops_what_it_does_not_know():
+    ruleset = host("controller").check_output("nft list chain inet filter input")
+    assert "policy drop;" in ruleset
+
+
+def test_one_rule_opens_the_ports_to_every_compute():
+    ruleset = host("controller").check_output("nft list chain inet filter input")
+    owned = [line.strip() for line in ruleset.splitlines() if 'comment "osdeploy-nova:' in line]
+    assert len(owned) == 1, ruleset
+    for name in COMPUTES:
+        assert host(name).ansible.get_variables()["ansible_host"] in owned[0], owned[0]
+    for port in OPEN:
+        assert str(port) in owned[0], owned[0]
+    # inserted before the ruleset's own rules, so nothing of the operator's decides first
+    rules = [line.strip() for line in ruleset.splitlines() if line.strip().startswith(("ip ", "ct ", "iif ", "meta ", "tcp "))]
+    assert rules[0] == owned[0], ruleset
+
+
+def test_the_rule_comes_back_at_boot():
+    c = host("controller")
+    assert c.check_output("systemctl is-enabled nftables") == "enabled"
+    assert 'include "/etc/nftables.d/osdeploy-nova.nft"' in c.file("/etc/nftables.conf").content_string
+    c.run_expect([0], "nft -c -f /etc/nftables.conf")
+
+
+@pytest.mark.parametrize("name", COMPUTES)
+def test_a_compute_reaches_what_it_needs_and_nothing_else(name):
+    h, ip = host(name), controller_ip()
+    for port in OPEN:
+        assert h.check_output(PROBE % (ip, port)) == "open", "port %d from %s" % (port, name)
+    # MariaDB listens on the same address; the firewall keeps the computes out
+    assert host("controller").socket("tcp://%s:%d" % (ip, CLOSED)).is_listening
+    assert h.check_output(PROBE % (ip, CLOSED)) == "closed"

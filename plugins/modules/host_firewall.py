@@ -1,0 +1,760 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: osdeploy.nova contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: host_firewall
+short_description: Open exactly the given ports to the given sources in the host's active firewall
+version_added: 0.3.0
+description:
+  - On a controller whose host firewall drops what it does not allow, opens O(tcp_ports) and O(udp_ports) to
+    O(sources) (the compute hosts' addresses, or a management network), idempotently, and persists the rules
+    where the host keeps its firewall.
+  - With O(backend=auto) the firewall in use is detected, iptables first. iptables counts as active when
+    C(iptables -S INPUT) or C(ip6tables -S INPUT) shows the policy C(DROP) or a rule that jumps to C(DROP) or
+    C(REJECT). Else nftables counts as active when a base chain with hook C(input) (family C(inet), C(ip) or
+    C(ip6)) has the policy C(drop) or a rule whose verdict is C(drop) or C(reject). Else nothing is touched
+    and RV(backend) is C(none).
+  - The tables that iptables-nft manages (Debian 12's C(iptables)) also appear in C(nft list ruleset); the
+    nftables backend never touches them (family C(ip) or C(ip6), an iptables table name and an upper-case
+    built-in chain such as C(INPUT), or any rule with an iptables match, which C(nft) marks as
+    C(managed by iptables-nft)).
+  - The rules carry the comment C(NAME:HASH), where HASH is the first 12 hex digits of the SHA-256 of the
+    rule's sources, ports, protocol and address family. A rule with the right comment that no drop or reject
+    rule precedes is kept; the other rules whose comment starts with C(NAME:) are stale and removed.
+  - nftables, one rule per address family and protocol in each input base chain, inserted at the chain's start
+    (C(nft insert rule)), so before the ruleset's drop rules. An C(inet) chain gets the IPv4 and the IPv6 rules,
+    an C(ip) chain only the IPv4 one, an C(ip6) chain only the IPv6 one. All changes are one C(nft -f)
+    transaction.
+  - iptables, rules inserted at the top of C(INPUT) (C(iptables -I)) with the C(multiport) match, 15 ports per
+    rule at most; C(ip6tables) for the IPv6 sources.
+  - O(state=absent) removes every rule whose comment starts with C(NAME:) and the module's persistence (with
+    O(backend=auto) in nftables and in iptables, wherever they are).
+author:
+  - osdeploy.nova developers (@osdeploy)
+options:
+  name:
+    description:
+      - The tag of the rules this module owns, the first part of their comments and the name of the nftables
+        persistence file. Letters, digits, C(-) and C(_) only, 64 characters at most.
+      - Use one name per set of rules that is managed on its own; every run replaces the rules of its name.
+    type: str
+    default: osdeploy-nova
+  sources:
+    description:
+      - The IPv4 or IPv6 addresses or networks (CIDR, host bits are ignored) that may connect.
+      - Required, and not empty, with O(state=present). Duplicates, and addresses or networks inside another
+        source network, are left out.
+    type: list
+    elements: str
+    default: []
+  tcp_ports:
+    description: The TCP ports to open (1 to 65535).
+    type: list
+    elements: int
+    default: []
+  udp_ports:
+    description:
+      - The UDP ports to open (1 to 65535). With O(state=present), O(tcp_ports) and O(udp_ports) together name at
+        least one port.
+    type: list
+    elements: int
+    default: []
+  backend:
+    description:
+      - C(auto) opens the ports only where a firewall is active (see the description) and does nothing on a host
+        without one.
+      - C(nftables) or C(iptables) opens them in that firewall even when it drops nothing yet. C(nftables) needs
+        at least one base chain with hook C(input) (load your ruleset first).
+    type: str
+    choices: [auto, nftables, iptables]
+    default: auto
+  state:
+    description:
+      - V(present) makes the owned rules exactly those that open the given ports to the given sources.
+      - V(absent) removes every rule this module owns (by O(name)) and its persistence.
+    type: str
+    choices: [present, absent]
+    default: present
+  persist:
+    description:
+      - Keep the rules over a reboot, where the host keeps its firewall.
+      - nftables, when C(/etc/nftables.conf) exists, the rules are written as C(insert rule) commands to
+        C(/etc/nftables.d/NAME.nft) and C(/etc/nftables.conf) gets the line C(include "/etc/nftables.d/NAME.nft")
+        at its end (once; an existing C(include) whose pattern names the file counts). C(nft -c -f
+        /etc/nftables.conf) must then pass, else both files are restored and the module fails.
+      - iptables, when C(/etc/iptables/rules.v4) or C(rules.v6) exists (iptables-persistent), the current rules are
+        saved there with C(iptables-save) or C(ip6tables-save), as C(netfilter-persistent save) does.
+      - Without these files the rules are not persisted (RV(persisted) is V(false), with a warning) and last until
+        the next reboot.
+      - With V(false), the persistence files are left as they are.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    description: Reports the rules that would be added and removed and whether a persistence file would change; runs
+      no command that writes.
+  diff_mode:
+    support: full
+    description: The owned rules before and after, one per line, each with its chain.
+notes:
+  - firewalld is not edited (it rebuilds its rules on every reload) - with O(state=present), a running firewalld
+    fails the module with the C(firewall-cmd) commands that open the ports in it.
+  - Needs C(nft) (Debian package nftables) or C(iptables) (Debian package iptables) on the host.
+  - Only one backend is managed per run (with O(backend=auto), iptables when it drops, else nftables). A packet
+    must be accepted by every base chain it passes; a host where both iptables and native nftables chains drop
+    needs the ports opened in both (two tasks with an explicit O(backend)).
+  - Rules are only inserted into base chains with hook C(input); a chain that jumps to a user chain which drops
+    is not seen as dropping.
+  - O(state=absent) also removes the nftables persistence of O(name) and re-saves C(/etc/iptables/rules.v4) or
+    C(rules.v6) when they hold an owned rule, whatever O(persist) says.
+  - Saving with C(iptables-save) writes the whole current iptables ruleset, including rules other tools added.
+seealso:
+  - name: nftables in Debian
+    description: The C(nftables.service) loads C(/etc/nftables.conf) at boot.
+    link: https://wiki.debian.org/nftables
+"""
+
+EXAMPLES = r"""
+- name: Open the controller's API and message queue ports to the compute hosts
+  osdeploy.nova.host_firewall:
+    sources: "{{ groups['compute'] | map('extract', hostvars, 'ansible_host') | list }}"
+    tcp_ports: [5000, 5672, 8774, 8775, 8778, 9292, 9696]
+
+- name: The same for a whole management network, in nftables even before it drops anything
+  osdeploy.nova.host_firewall:
+    sources: [192.168.58.0/24, "fd00:58::/64"]
+    tcp_ports: [5000, 5672]
+    backend: nftables
+
+- name: Remove the rules and their persistence
+  osdeploy.nova.host_firewall:
+    state: absent
+"""
+
+RETURN = r"""
+backend:
+  description: The firewall the rules are (or would be) in, C(none) when no active firewall was found.
+  returned: always
+  type: str
+  sample: nftables
+active:
+  description: Whether that firewall drops or rejects input, the policy or a rule.
+  returned: always
+  type: bool
+  sample: true
+chains:
+  description: The chains the module manages, nftables ones as C(FAMILY TABLE CHAIN).
+  returned: always
+  type: list
+  elements: str
+  sample: [inet filter input]
+rules:
+  description:
+    - The rules wanted, nftables rule statements or C(iptables)/C(ip6tables) commands. Empty with
+      O(state=absent) and with RV(backend=none).
+  returned: always
+  type: list
+  elements: str
+  sample: ['ip saddr { 192.168.58.12, 192.168.58.13 } tcp dport { 5000, 5672 } accept comment "osdeploy-nova:4c1d0e5f9a2b"']
+added:
+  description: The rules added (or that would be, in check mode), each after its chain.
+  returned: always
+  type: list
+  elements: str
+  sample: ['inet filter input: ip saddr { 192.168.58.12 } tcp dport { 5000 } accept comment "osdeploy-nova:4c1d0e5f9a2b"']
+removed:
+  description: The owned rules removed (stale, misplaced or duplicate), each after its chain.
+  returned: always
+  type: list
+  elements: str
+  sample: ['inet filter input: ip saddr 192.168.58.12 tcp dport 5000 accept comment "osdeploy-nova:0a1b2c3d4e5f"']
+persisted:
+  description:
+    - The files that keep the rules over a reboot, V(false) when the rules are not persisted (no persistence files,
+      O(persist=false), O(state=absent) or RV(backend=none)).
+  returned: always
+  type: raw
+  sample: [/etc/nftables.d/osdeploy-nova.nft, /etc/nftables.conf]
+"""
+
+import fnmatch
+import hashlib
+import ipaddress
+import json
+import os
+import re
+import shlex
+import tempfile
+
+from ansible_collections.osdeploy.nova.plugins.module_utils import base
+
+# Where the host keeps its firewall; module constants so that unit tests can point them elsewhere.
+NFTABLES_CONF = "/etc/nftables.conf"
+NFTABLES_D = "/etc/nftables.d"
+IPTABLES_SAVED = {4: "/etc/iptables/rules.v4", 6: "/etc/iptables/rules.v6"}
+
+MULTIPORT_MAX = 15
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# what iptables-nft creates in nftables: its tables and their built-in chains
+IPTABLES_NFT_TABLES = ("filter", "nat", "mangle", "raw", "security")
+IPTABLES_NFT_CHAINS = ("INPUT", "FORWARD", "OUTPUT", "PREROUTING", "POSTROUTING")
+NFT_FAMILIES = {"inet": (4, 6), "ip": (4,), "ip6": (6,)}
+IPT_COMMAND = {4: "iptables", 6: "ip6tables"}
+IPT_DROP = re.compile(r"\s-j\s+(DROP|REJECT)\b")
+IPT_COMMENT = re.compile(r'\s--comment\s+"?([^"\s]+)"?')
+NFT_HANDLE = re.compile(r"^(.*?)\s*# handle (\d+)$")
+INCLUDE_RE = re.compile(r'^\s*include\s+"([^"]+)"\s*$')
+
+
+# -- the desired rules --------------------------------------------------------------------------
+def check_name(name):
+    if not NAME_RE.match(name or ""):
+        raise ValueError("name: %r is not a valid tag: use 1 to 64 letters, digits, '-' or '_' (it goes into rule "
+                         "comments and a file name)" % (name,))
+
+
+def parse_sources(sources):
+    """The sources -> {4: [networks], 6: [networks]}, sorted, without duplicates and without networks that another
+    source contains (adjacent ones are kept apart: two hosts stay two addresses); ValueError names a bad one."""
+    found = {4: [], 6: []}
+    for value in sources:
+        try:
+            net = ipaddress.ip_network(str(value).strip(), strict=False)
+        except ValueError:
+            raise ValueError("sources: %r is not an IPv4/IPv6 address or network: give addresses such as "
+                             "192.168.58.12 or networks such as 192.168.58.0/24" % (value,))
+        found[net.version].append(net)
+    for family, nets in found.items():
+        nets = sorted(set(nets))
+        found[family] = [net for net in nets if not any(other != net and net.subnet_of(other) for other in nets)]
+    return found
+
+
+def check_ports(ports, option):
+    for port in ports:
+        if not 1 <= port <= 65535:
+            raise ValueError("%s: %s is not a port number: give ports from 1 to 65535" % (option, port))
+    return sorted(set(ports))
+
+
+def address_text(net):
+    """A host network as its address (192.168.58.12), any other as CIDR."""
+    return str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
+
+
+def rule_hash(family, protocol, sources, ports):
+    """First 12 hex digits of sha256 over the canonical rule: what its comment identifies."""
+    canonical = json.dumps({"family": "ipv%d" % family, "protocol": protocol, "sources": list(sources),
+                            "ports": sorted(ports)}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+
+
+def desired_rules(name, sources, tcp_ports, udp_ports, chunk=None):
+    """One rule dict per address family with sources and protocol with ports (per chunk of ports if given)."""
+    rules = []
+    for family in (4, 6):
+        addrs = [address_text(net) for net in sources.get(family, [])]
+        if not addrs:
+            continue
+        for protocol, ports in (("tcp", sorted(set(tcp_ports))), ("udp", sorted(set(udp_ports)))):
+            step = chunk or len(ports) or 1
+            for start in range(0, len(ports), step):
+                part = ports[start:start + step]
+                rules.append(dict(family=family, protocol=protocol, sources=addrs, ports=part,
+                                  comment="%s:%s" % (name, rule_hash(family, protocol, addrs, part))))
+    return rules
+
+
+def nft_rule_text(rule):
+    return '%s saddr { %s } %s dport { %s } accept comment "%s"' % (
+        "ip" if rule["family"] == 4 else "ip6", ", ".join(rule["sources"]), rule["protocol"],
+        ", ".join(str(p) for p in rule["ports"]), rule["comment"])
+
+
+def iptables_rule_args(rule):
+    return ["-s", ",".join(rule["sources"]), "-p", rule["protocol"], "-m", "multiport",
+            "--dports", ",".join(str(p) for p in rule["ports"]), "-m", "comment", "--comment", rule["comment"],
+            "-j", "ACCEPT"]
+
+
+def iptables_rule_text(rule):
+    args = iptables_rule_args(rule)
+    args[args.index("--comment") + 1] = '"%s"' % rule["comment"]
+    return " ".join(args)
+
+
+# -- nftables -----------------------------------------------------------------------------------
+def owned(comment, name):
+    return (comment or "").startswith(name + ":")
+
+
+def nft_verdict_drops(rule):
+    return any("drop" in expr or "reject" in expr for expr in rule.get("expr", []) if isinstance(expr, dict))
+
+
+def nft_input_chains(ruleset):
+    """`nft -j list ruleset` (parsed) -> the base chains with hook input of families inet/ip/ip6, in order,
+    without the tables iptables-nft manages: [dict(family, table, name, policy, rules=[rule objects])]."""
+    items = [(kind, obj) for entry in ruleset.get("nftables", []) for kind, obj in entry.items()]
+    iptables_nft = set()
+    for kind, obj in items:
+        key = (obj.get("family"), obj.get("table"))
+        if kind == "chain" and key[0] in ("ip", "ip6") and key[1] in IPTABLES_NFT_TABLES \
+                and obj.get("name") in IPTABLES_NFT_CHAINS:
+            iptables_nft.add(key)
+        if kind == "rule" and any("xt" in expr for expr in obj.get("expr", []) if isinstance(expr, dict)):
+            iptables_nft.add(key)
+    chains = {}
+    for kind, obj in items:
+        key = (obj.get("family"), obj.get("table"))
+        if key in iptables_nft or key[0] not in NFT_FAMILIES:
+            continue
+        if kind == "chain" and obj.get("hook") == "input":
+            chains[key + (obj["name"],)] = dict(family=key[0], table=key[1], name=obj["name"],
+                                                policy=obj.get("policy", "accept"), rules=[])
+        elif kind == "rule" and key + (obj.get("chain"),) in chains:
+            chains[key + (obj["chain"],)]["rules"].append(obj)
+    return list(chains.values())
+
+
+def nft_chain_label(chain):
+    return "%s %s %s" % (chain["family"], chain["table"], chain["name"])
+
+
+def nft_chain_drops(chain):
+    return chain["policy"] == "drop" or any(nft_verdict_drops(rule) for rule in chain["rules"])
+
+
+def nft_chain_rules(chain, desired):
+    """The desired rules of a chain's address family (an inet chain takes both)."""
+    return [rule for rule in desired if rule["family"] in NFT_FAMILIES[chain["family"]]]
+
+
+def nft_plan_chain(chain, desired, name):
+    """(rules to insert, owned rules to delete) for one chain.
+
+    An owned rule is kept when its comment is wanted for the chain's family, no drop or reject rule precedes it
+    and no earlier rule has the same comment; every other owned rule is deleted.
+    """
+    want = nft_chain_rules(chain, desired)
+    wanted = set(rule["comment"] for rule in want)
+    kept, delete, dropped = set(), [], False
+    for rule in chain["rules"]:
+        comment = rule.get("comment")
+        if owned(comment, name):
+            if comment in wanted and comment not in kept and not dropped:
+                kept.add(comment)
+            else:
+                delete.append(rule)
+        dropped = dropped or nft_verdict_drops(rule)
+    return [rule for rule in want if rule["comment"] not in kept], delete
+
+
+def parse_nft_chain_text(text):
+    """`nft -a list chain ...` -> {handle: rule text}."""
+    found = {}
+    for line in (text or "").splitlines():
+        match = NFT_HANDLE.match(line.strip())
+        if match and not line.strip().startswith(("table ", "chain ")):
+            found[int(match.group(2))] = match.group(1)
+    return found
+
+
+def nft_persist_text(name, plans):
+    """The persistence file: the inserts for every chain, after a comment that says where it comes from."""
+    lines = ["# Written by osdeploy.nova.host_firewall (name %s), included at the end of %s: do not edit." % (
+        name, NFTABLES_CONF),
+        "# The rules go to the start of the input chains, before the ruleset's own drop rules."]
+    for chain, want in plans:
+        # each insert goes to the chain's start: in reverse, the chain starts with the rules in their order
+        lines.extend("insert rule %s %s" % (nft_chain_label(chain), nft_rule_text(rule)) for rule in reversed(want))
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def includes(conf, path):
+    """Whether the nftables.conf text (bytes) has an include line whose pattern names path."""
+    for line in conf.decode("utf-8", "replace").splitlines():
+        match = INCLUDE_RE.match(line)
+        if match and fnmatch.fnmatch(path, match.group(1)):
+            return True
+    return False
+
+
+def with_include(conf, line):
+    if conf and not conf.endswith(b"\n"):
+        conf += b"\n"
+    return conf + line + b"\n"
+
+
+def without_include(conf, line):
+    return b"".join(kept for kept in conf.splitlines(True) if kept.strip() != line)
+
+
+# -- iptables -----------------------------------------------------------------------------------
+def iptables_drops(lines):
+    """`iptables -S INPUT` lines -> whether the policy is DROP or a rule jumps to DROP or REJECT."""
+    return any(line.strip() == "-P INPUT DROP" or (line.startswith("-A INPUT ") and IPT_DROP.search(line))
+               for line in lines)
+
+
+def iptables_plan(lines, desired, name):
+    """(rules to insert, -S lines to delete) for one of iptables' INPUT chains.
+
+    `iptables -s a,b` makes one rule per source; a wanted rule counts as there when all its lines are, none after
+    a DROP or REJECT rule. Every other owned line is deleted (all lines of a rule that is not complete).
+    """
+    rules = [line for line in lines if line.startswith("-A INPUT ")]
+    by_comment, dropped = {}, False
+    for line in rules:
+        match = IPT_COMMENT.search(line)
+        if match and owned(match.group(1), name):
+            entry = by_comment.setdefault(match.group(1), dict(lines=[], late=False))
+            entry["lines"].append(line)
+            entry["late"] = entry["late"] or dropped
+        dropped = dropped or bool(IPT_DROP.search(line))
+    wanted = dict((rule["comment"], rule) for rule in desired)
+    delete, kept = [], set()
+    for comment, entry in by_comment.items():
+        rule = wanted.get(comment)
+        if rule is None or entry["late"] or len(entry["lines"]) != len(rule["sources"]):
+            delete.extend(entry["lines"])
+        else:
+            kept.add(comment)
+    return [rule for rule in desired if rule["comment"] not in kept], delete
+
+
+def saved_comments(text, name):
+    """The owned comments in an iptables-save file (bytes), with how often each occurs."""
+    counts = {}
+    for line in text.decode("utf-8", "replace").splitlines():
+        match = IPT_COMMENT.search(line)
+        if line.startswith("-A INPUT ") and match and owned(match.group(1), name):
+            counts[match.group(1)] = counts.get(match.group(1), 0) + 1
+    return counts
+
+
+class HostFirewall(base.OsdeployModule):
+    argument_spec = dict(
+        name=dict(type="str", default="osdeploy-nova"),
+        sources=dict(type="list", elements="str", default=[]),
+        tcp_ports=dict(type="list", elements="int", default=[]),
+        udp_ports=dict(type="list", elements="int", default=[]),
+        backend=dict(type="str", choices=["auto", "nftables", "iptables"], default="auto"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        persist=dict(type="bool", default=True),
+    )
+    module_kwargs = dict(supports_check_mode=True)
+
+    # -- commands ------------------------------------------------------------------------------
+    def command(self, argv, data=None, allowed=(0,)):
+        path = self.module.get_bin_path(argv[0])
+        if path is None:
+            self.fail("%s is not installed on this host: install it (Debian package %s), or choose another backend" % (
+                argv[0], "nftables" if argv[0] == "nft" else "iptables"))
+        rc, out, err = self.module.run_command([path] + argv[1:], data=data, binary_data=data is not None)
+        if allowed is not None and rc not in allowed:
+            msg = "%s failed (rc %s): %s" % (" ".join(shlex.quote(arg) for arg in argv), rc, (err or out).strip())
+            if data is not None:
+                msg += "\nits input was:\n%s" % data.rstrip()
+            self.fail(msg)
+        return rc, out, err
+
+    def read_iptables(self, family, required):
+        """`iptables -S INPUT` lines, None when there is no such command (or, with auto, it fails)."""
+        if self.module.get_bin_path(IPT_COMMAND[family]) is None:
+            return None
+        rc, out, err = self.command([IPT_COMMAND[family], "-w", "-S", "INPUT"], allowed=(0,) if required else None)
+        if rc != 0:
+            self.warn("%s -S INPUT failed (rc %s), so %s is not taken into account: %s" % (
+                IPT_COMMAND[family], rc, IPT_COMMAND[family], (err or out).strip()))
+            return None
+        return out.splitlines()
+
+    def read_nft(self):
+        if self.module.get_bin_path("nft") is None:
+            return None
+        out = self.command(["nft", "-j", "list", "ruleset"])[1]
+        try:
+            return json.loads(out)
+        except ValueError as e:
+            self.fail("nft -j list ruleset printed no JSON (%s): %s" % (e, out[:200]))
+
+    def read_files(self, paths):
+        found = {}
+        for path in paths:
+            if os.path.exists(path):
+                with open(path, "rb") as f:
+                    found[path] = f.read()
+            else:
+                found[path] = None
+        return found
+
+    def write_file(self, path, content, mode=None):
+        """Write content (bytes) atomically, or remove the file when content is None."""
+        if content is None:
+            if os.path.exists(path):
+                os.unlink(path)
+            return
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".%s." % os.path.basename(path))
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+        self.module.atomic_move(tmp, path)
+        if mode is not None:
+            os.chmod(path, mode)
+
+    # -- the run ---------------------------------------------------------------------------------
+    def validate(self):
+        p = self.params
+        try:
+            check_name(p["name"])
+            sources = parse_sources(p["sources"] or [])
+            tcp = check_ports(p["tcp_ports"] or [], "tcp_ports")
+            udp = check_ports(p["udp_ports"] or [], "udp_ports")
+        except ValueError as e:
+            self.fail(str(e))
+        if p["state"] == "present":
+            if not p["sources"]:
+                self.fail("sources: at least one address or network is needed with state=present (the compute "
+                          "hosts' addresses or the management network); to remove the rules use state=absent")
+            if not tcp and not udp:
+                self.fail("tcp_ports, udp_ports: at least one port is needed with state=present; to remove the "
+                          "rules use state=absent")
+        return sources, tcp, udp
+
+    def run(self):
+        p = self.params
+        sources, tcp, udp = self.validate()
+        present = p["state"] == "present"
+        self.result = dict(changed=False, backend="none", active=False, chains=[], rules=[], added=[], removed=[],
+                           persisted=False)
+        explicit = p["backend"] != "auto"
+        if present:
+            self.refuse_firewalld(sources, tcp, udp)
+        ipt = {}
+        if p["backend"] in ("auto", "iptables"):
+            ipt = dict((family, self.read_iptables(family, explicit)) for family in (4, 6))
+            if p["backend"] == "iptables" and ipt[4] is None:
+                self.fail("backend: iptables is not installed on this host: install it (Debian package iptables), "
+                          "or use backend: nftables or auto")
+        ipt_active = any(iptables_drops(lines) for lines in ipt.values() if lines is not None)
+        ruleset, chains = None, []
+        if p["backend"] == "nftables" or (p["backend"] == "auto" and (not ipt_active or not present)):
+            ruleset = self.read_nft()
+            if p["backend"] == "nftables" and ruleset is None:
+                self.fail("backend: nft is not installed on this host: install it (Debian package nftables), or use "
+                          "backend: iptables or auto")
+            chains = nft_input_chains(ruleset) if ruleset is not None else []
+        nft_active = any(nft_chain_drops(chain) for chain in chains)
+
+        if p["backend"] == "iptables" or (p["backend"] == "auto" and ipt_active):
+            backend, active = "iptables", ipt_active
+        elif p["backend"] == "nftables" or nft_active:
+            backend, active = "nftables", nft_active
+        else:
+            backend, active = "none", False
+        self.result.update(backend=backend, active=active)
+        if present and backend == "nftables" and not chains:
+            self.fail("backend: nftables has no base chain with hook input on this host (no nftables input chain): "
+                      "load your ruleset first (e.g. systemctl enable --now nftables), or use backend: auto")
+
+        before, after = [], []
+        if present and backend == "none":
+            self.result["msg"] = ("no active host firewall found (iptables INPUT does not drop, no nftables input "
+                                  "chain drops): nothing opened; set backend to nftables or iptables to open the "
+                                  "ports anyway")
+            return self.result
+
+        # with state=absent and backend auto, owned rules go wherever they are
+        if backend == "nftables" or (not present and not explicit and ruleset is not None):
+            self.nftables(chains, sources, tcp, udp, before, after)
+        if backend == "iptables" or (not present and not explicit and any(v is not None for v in ipt.values())):
+            self.iptables(ipt, sources, tcp, udp, before, after)
+        if self.diff_mode:
+            self.result["diff"] = dict(before="".join(line + "\n" for line in before),
+                                       after="".join(line + "\n" for line in after))
+        if present:
+            self.result["msg"] = "%s: %d rule(s) added, %d removed" % (
+                backend, len(self.result["added"]), len(self.result["removed"]))
+        else:
+            self.result["msg"] = "%d owned rule(s) removed" % len(self.result["removed"])
+        if not self.result["changed"]:
+            self.result["msg"] += "; nothing to change"
+        return self.result
+
+    def refuse_firewalld(self, sources, tcp, udp):
+        """firewalld owns its rules (a reload rebuilds them): fail with the commands that open the ports in it."""
+        if self.module.get_bin_path("firewall-cmd") is None:
+            return
+        rc = self.command(["firewall-cmd", "--state"], allowed=None)[0]
+        if rc != 0:
+            return
+        commands = ["firewall-cmd --permanent --add-rich-rule='rule family=ipv%d source address=%s port port=%d "
+                    "protocol=%s accept'" % (family, address_text(net), port, protocol)
+                    for family in (4, 6) for net in sources[family]
+                    for protocol, ports in (("tcp", tcp), ("udp", udp)) for port in ports]
+        self.fail("firewalld runs on this host and rebuilds its rules on every reload, so this module does not edit "
+                  "them. Open the ports in firewalld (then firewall-cmd --reload), and leave the firewall to it "
+                  "(nova_firewall: none in the roles):\n%s" % "\n".join(commands))
+
+    # -- nftables --------------------------------------------------------------------------------
+    def nftables(self, chains, sources, tcp, udp, before, after):
+        p = self.params
+        present = p["state"] == "present"
+        desired = desired_rules(p["name"], sources, tcp, udp) if present else []
+        if present:
+            self.result["rules"] = [nft_rule_text(rule) for rule in desired]
+            for family in (4, 6):
+                if sources[family] and not any(family in NFT_FAMILIES[c["family"]] for c in chains):
+                    self.warn("sources: the IPv%d sources are not opened: nftables has no input chain of family "
+                              "inet or %s" % (family, "ip" if family == 4 else "ip6"))
+        script, plans = [], []
+        for chain in chains:
+            label = nft_chain_label(chain)
+            self.result["chains"].append(label)
+            insert, delete = nft_plan_chain(chain, desired, p["name"])
+            plans.append((chain, nft_chain_rules(chain, desired)))
+            owned_rules = [rule for rule in chain["rules"] if owned(rule.get("comment"), p["name"])]
+            texts = {}
+            if owned_rules:
+                texts = parse_nft_chain_text(self.command(["nft", "-a", "list", "chain", chain["family"],
+                                                           chain["table"], chain["name"]])[1])
+            gone = set(rule["handle"] for rule in delete)
+            for rule in owned_rules:
+                text = "%s: %s" % (label, texts.get(rule["handle"], 'comment "%s"' % rule["comment"]))
+                before.append(text)
+                if rule["handle"] in gone:
+                    self.result["removed"].append(text)
+                else:
+                    after.append(text)
+            for rule in insert:
+                text = "%s: %s" % (label, nft_rule_text(rule))
+                self.result["added"].append(text)
+                after.append(text)
+            # inserts first, in reverse, so that the chain starts with the rules in the order wanted
+            script.extend("insert rule %s %s" % (label, nft_rule_text(rule)) for rule in reversed(insert))
+            script.extend("delete rule %s handle %d" % (label, rule["handle"]) for rule in delete)
+        if script:
+            self.result["changed"] = True
+            if not self.check_mode:
+                self.command(["nft", "-f", "-"], data="\n".join(script) + "\n")
+        if present and p["persist"]:
+            self.persist_nftables(plans)
+        elif not present:
+            self.unpersist_nftables()
+
+    def persist_nftables(self, plans):
+        name = self.params["name"]
+        path = os.path.join(NFTABLES_D, "%s.nft" % name)
+        if not os.path.exists(NFTABLES_CONF):
+            self.warn("persist: %s does not exist, so the rules are not persisted: they last until the next reboot "
+                      "(install nftables and keep the ruleset in %s to persist them)" % (NFTABLES_CONF, NFTABLES_CONF))
+            return
+        old = self.read_files([path, NFTABLES_CONF])
+        new = {path: nft_persist_text(name, plans), NFTABLES_CONF: old[NFTABLES_CONF]}
+        line = ('include "%s"' % path).encode("utf-8")
+        if not includes(old[NFTABLES_CONF], path):
+            new[NFTABLES_CONF] = with_include(old[NFTABLES_CONF], line)
+        self.result["persisted"] = [path, NFTABLES_CONF]
+        changed = [file for file in (path, NFTABLES_CONF) if new[file] != old[file]]
+        if not changed:
+            return
+        self.result["changed"] = True
+        if self.check_mode:
+            return
+        if not os.path.isdir(NFTABLES_D):
+            os.makedirs(NFTABLES_D)
+            os.chmod(NFTABLES_D, 0o755)
+        for file in changed:
+            self.write_file(file, new[file], mode=0o644 if file == path else None)
+        rc, out, err = self.command(["nft", "-c", "-f", NFTABLES_CONF], allowed=None)
+        if rc != 0:
+            for file in changed:
+                self.write_file(file, old[file])
+            self.result["persisted"] = False
+            self.fail("persist: nft -c -f %s failed with the rules included (%s), so %s was restored as it was; "
+                      "the rules are in place until the next reboot. Make %s define the input chains the rules go "
+                      "to, or set persist: false. nft said: %s" % (
+                          NFTABLES_CONF, path, " and ".join(changed), NFTABLES_CONF, (err or out).strip()))
+
+    def unpersist_nftables(self):
+        path = os.path.join(NFTABLES_D, "%s.nft" % self.params["name"])
+        old = self.read_files([path, NFTABLES_CONF])
+        new = {path: None, NFTABLES_CONF: old[NFTABLES_CONF]}
+        if old[NFTABLES_CONF] is not None:
+            new[NFTABLES_CONF] = without_include(old[NFTABLES_CONF], ('include "%s"' % path).encode("utf-8"))
+        changed = [file for file in (path, NFTABLES_CONF) if new[file] != old[file]]
+        if changed:
+            self.result["changed"] = True
+            if not self.check_mode:
+                for file in changed:
+                    self.write_file(file, new[file])
+
+    # -- iptables --------------------------------------------------------------------------------
+    def iptables(self, ipt, sources, tcp, udp, before, after):
+        p = self.params
+        present = p["state"] == "present"
+        desired = desired_rules(p["name"], sources, tcp, udp, chunk=MULTIPORT_MAX) if present else []
+        if present:
+            self.result["rules"] = ["%s -I INPUT %s" % (IPT_COMMAND[rule["family"]], iptables_rule_text(rule))
+                                    for rule in desired]
+        persisted, saved = [], self.read_files(IPTABLES_SAVED.values())
+        for family in (4, 6):
+            command, lines = IPT_COMMAND[family], ipt.get(family)
+            want = [rule for rule in desired if rule["family"] == family]
+            if lines is None:
+                if want:
+                    self.fail("%s is not installed on this host, or %s -S INPUT failed: it is needed for the IPv%d "
+                              "sources" % (command, command, family))
+                continue
+            label = "%s INPUT" % command
+            self.result["chains"].append(label)
+            insert, delete = iptables_plan(lines, want, p["name"])
+            for line in lines:
+                match = IPT_COMMENT.search(line)
+                if line.startswith("-A INPUT ") and match and owned(match.group(1), p["name"]):
+                    text = "%s: %s" % (label, line[len("-A INPUT "):])
+                    before.append(text)
+                    (self.result["removed"] if line in delete else after).append(text)
+            for rule in insert:
+                text = "%s: %s" % (label, iptables_rule_text(rule))
+                self.result["added"].append(text)
+                after.append(text)
+            if insert or delete:
+                self.result["changed"] = True
+                if not self.check_mode:
+                    for rule in reversed(insert):
+                        self.command([command, "-w", "-I", "INPUT"] + iptables_rule_args(rule))
+                    for line in delete:
+                        self.command([command, "-w", "-D", "INPUT"] + shlex.split(line)[2:])
+            path = IPTABLES_SAVED[family]
+            if saved[path] is None:
+                if want and p["persist"]:
+                    self.warn("persist: %s does not exist, so the %s rules are not persisted: they last until the "
+                              "next reboot (install iptables-persistent to persist them)" % (path, command))
+                continue
+            expected = dict((rule["comment"], len(rule["sources"])) for rule in want)
+            if (p["persist"] or not present) and saved_comments(saved[path], p["name"]) != expected:
+                self.result["changed"] = True
+                if not self.check_mode:
+                    out = self.command(["%s-save" % command])[1]
+                    self.write_file(path, out.encode("utf-8"))
+            if present and p["persist"]:
+                persisted.append(path)
+        if present and p["persist"]:
+            self.result["persisted"] = persisted or False
+
+
+def main():
+    base.main(HostFirewall)
+
+
+if __name__ == "__main__":
+    main()
