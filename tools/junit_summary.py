@@ -1,12 +1,24 @@
 """Add up the pytest JUnit reports of one test run and print one closing line.
 
-Skipped tests are counted apart and fail the run unless OSDEPLOY_ALLOW_SKIPS=1:
+Each failed test is named with the first lines of its message first, so that
+the tail of a CI log says what failed (the molecule tier's own output wraps
+and interleaves its lines). Skipped tests are counted apart and fail the run unless OSDEPLOY_ALLOW_SKIPS=1:
 a test that did not run has proved nothing.
 """
 import glob
 import os
 import sys
 import xml.etree.ElementTree as ET
+
+
+def report(report_name, case, problem, lines=10):
+    """Print one failed test: its report, name, and the last lines of its message and text
+    (pytest ends its text with the assertion that failed)."""
+    print("FAILED [%s] %s::%s" % (report_name, case.get("classname", ""), case.get("name", "")))
+    text = (problem.get("message") or "").splitlines()[:3]
+    text += (problem.text or "").splitlines()[-lines:]
+    for line in text:
+        print("    " + line[:300])
 
 
 def main(folder):
@@ -17,6 +29,9 @@ def main(folder):
         for suite in suites:
             for key in total:
                 total[key] += int(suite.get(key, 0))
+            for case in suite.iter("testcase"):
+                for problem in list(case.findall("failure")) + list(case.findall("error")):
+                    report(os.path.basename(path), case, problem)
     failed = total["failures"] + total["errors"]
     passed = total["tests"] - failed - total["skipped"]
     print("tests: %d passed, %d failed, %d skipped" % (passed, failed, total["skipped"]))

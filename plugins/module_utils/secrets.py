@@ -31,8 +31,8 @@ _USERINFO = re.compile(r"(?P<pre>(?:[a-zA-Z][a-zA-Z0-9+.\-]*://|,)[^:/@\s,]*:)(?
 
 
 # A setting whose name says it holds a secret, as services log or print it:
-# "password = x", "metadata_proxy_shared_secret: x", "auth_token=x".
-_SECRET_SETTING = re.compile(r"(?i)(?P<key>\w*(?:password|secret|token)\w*['\"]?\s*[=:]\s*)(?P<value>\S+)")
+# "password = x", "metadata_proxy_shared_secret: x", "auth_token=x", "PASSWD=x".
+_SECRET_SETTING = re.compile(r"(?i)(?P<key>\w*(?:password|passwd|secret|token)\w*['\"]?\s*[=:]\s*)(?P<value>\S+)")
 
 
 def _enc(text):

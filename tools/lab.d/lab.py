@@ -6,6 +6,8 @@
     tools/lab status              what runs, exit 0 when every host answers SSH
     tools/lab inventory [--show]  path (or content) of the Ansible inventory
     tools/lab ssh HOST [CMD...]   SSH into a host as root
+    tools/lab report              what went wrong on each host: failed units, the
+                                  journal's warnings, the services' last errors
     tools/lab build [--rebuild]   build (or rebuild) the cached root filesystem only
     tools/lab prune               delete cached root filesystems no lab uses
 
@@ -36,7 +38,9 @@ OSDEPLOY_LAB_BOOT_TIMEOUT (seconds, default 120).
 
 import argparse
 import fcntl
+import functools
 import hashlib
+import importlib.util
 import ipaddress
 import json
 import os
@@ -56,6 +60,9 @@ SUITE = "bookworm"
 DEFAULT_NAME = "osdlab"
 DEFAULT_SUBNET = "192.168.56.0/24"
 GLOBAL_RUN = "/run/osdeploy-lab"
+# The compute machines' second disk: a sparse image on a loop device, bound in as this device.
+INSTANCES_DEVICE = "/dev/osdeploy-instances"
+INSTANCES_DISK_BYTES = 4 * 1024 ** 3
 HOST_RE = re.compile(r"^(controller|compute[1-9][0-9]*)$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,9}$")
 NEEDED_TOOLS = {
@@ -83,6 +90,23 @@ def run(cmd, check=True, capture=True, timeout=120, input_text=None):
         raise LabError("command failed (rc %s): %s\n%s" % (
             proc.returncode, shlex.join(cmd), ((proc.stderr or "") + (proc.stdout or "")).strip()))
     return proc
+
+
+@functools.lru_cache(maxsize=None)
+def collection_secrets():
+    """The collection's plugins/module_utils/secrets.py of this checkout (standard library only)."""
+    path = os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..",
+                        "plugins", "module_utils", "secrets.py")
+    spec = importlib.util.spec_from_file_location("osdeploy_nova_secrets", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def mask_credentials(text):
+    """TEXT with URL passwords and the values of password, secret and token settings masked
+    (the collection's own mask_log)."""
+    return collection_secrets().mask_log(text)
 
 
 def write_file(path, content, mode=0o644):
@@ -728,12 +752,49 @@ class Lab:
         write_file(os.path.join(root, "etc/machine-id"), uuid.uuid4().hex + "\n", 0o444)
         write_file(os.path.join(root, "etc/hosts"), self.hosts_file(hosts))
         self.add_kvm_group(host)
+        if host == "controller":
+            self.add_firewall(host)
         run(["ssh-keygen", "-q", "-A", "-f", root])
         sshdir = os.path.join(root, "root/.ssh")
         os.makedirs(sshdir, mode=0o700, exist_ok=True)
         os.chmod(sshdir, 0o700)
         with open(self.key_path + ".pub") as f:
             write_file(os.path.join(sshdir, "authorized_keys"), f.read(), 0o600)
+
+    FIREWALL = """#!/usr/sbin/nft -f
+# The controller's host firewall in the osdeploy lab, written by tools/lab: it
+# drops what it does not know, as an operator's would. SSH, ICMP and this lab's
+# host (Ansible, the tests) come in; the compute hosts reach RabbitMQ and the
+# APIs only through the rule that site.yml's firewall step adds (nova_firewall).
+flush ruleset
+
+table inet filter {
+    chain input {
+        type filter hook input priority filter; policy drop;
+        ct state established,related accept
+        iif "lo" accept
+        meta l4proto { icmp, ipv6-icmp } accept
+        tcp dport 22 accept
+        ip saddr %(host_ip)s accept
+    }
+    chain forward {
+        type filter hook forward priority filter; policy accept;
+    }
+    chain output {
+        type filter hook output priority filter; policy accept;
+    }
+}
+"""
+
+    def add_firewall(self, host):
+        """A default-drop nftables ruleset, loaded at boot by nftables.service (the package's unit)."""
+        root = self.mroot(host)
+        write_file(os.path.join(root, "etc/nftables.conf"), self.FIREWALL % {"host_ip": self.host_ip}, 0o755)
+        wants = os.path.join(root, "etc/systemd/system/sysinit.target.wants")
+        os.makedirs(wants, exist_ok=True)
+        link = os.path.join(wants, "nftables.service")
+        if not os.path.lexists(link):
+            os.symlink("/lib/systemd/system/nftables.service", link)
 
     def add_kvm_group(self, host):
         """Give the machine a `kvm` group with the host's gid, so that the bound
@@ -771,7 +832,40 @@ class Lab:
                 args.append("--bind=/dev/kvm")
             else:
                 log("warning: /dev/kvm missing on this machine; %s gets none" % host)
+            args.append("--bind=%s:%s" % (self.ensure_instances_disk(host), INSTANCES_DEVICE))
         return args
+
+    # -- the compute hosts' second disk (Nova's instances, nova_instances_device)
+    def instances_image(self, host):
+        return os.path.join(self.mdir(host), "instances.img")
+
+    def instances_loops(self, host):
+        """The loop devices over the host's instances disk image ([] when none)."""
+        if not os.path.exists(self.instances_image(host)):
+            return []
+        out = run(["losetup", "--associated", self.instances_image(host), "--noheadings", "--output", "NAME"],
+                  check=False).stdout
+        return [line.strip() for line in out.splitlines() if line.strip()]
+
+    def ensure_instances_disk(self, host):
+        """A sparse, empty disk image on a loop device: the machine's second disk, made once and kept with
+        the machine (a re-run finds its filesystem), bound into it as INSTANCES_DEVICE."""
+        image = self.instances_image(host)
+        if not os.path.exists(image):
+            with open(image, "wb") as f:
+                f.truncate(INSTANCES_DISK_BYTES)
+            self.changes.append("instances disk of %s" % host)
+        loops = self.instances_loops(host)
+        if loops:
+            return loops[0]
+        return run(["losetup", "--find", "--show", image]).stdout.strip()
+
+    def release_instances_disk(self, host):
+        done = []
+        for loop in self.instances_loops(host):
+            run(["losetup", "--detach", loop], check=False)
+            done.append("loop device %s of %s" % (loop, host))
+        return done
 
     def start_machine(self, host):
         md = self.mdir(host)
@@ -849,6 +943,7 @@ class Lab:
         if mounts_under(self.mdir(host)):
             umount_all_under(self.mdir(host))
             done.append("mount %s" % self.mroot(host))
+        done += self.release_instances_disk(host)
         done += self.remove_netns(host)
         if not keep_disk and os.path.lexists(self.mdir(host)):
             if mounts_under(self.mdir(host)):
@@ -958,7 +1053,9 @@ class Lab:
         """{group: YAML text} of what the hosts need because of what they are."""
         return {"compute": "# Written by `tools/lab up`: what a compute host needs as a systemd-nspawn machine.\n"
                            "# nspawn mounts the cgroup v1 controllers read-only, so libvirt must not use them.\n"
-                           "nova_libvirt_qemu_conf:\n  cgroup_controllers: \"[ ]\"\n",
+                           "nova_libvirt_qemu_conf:\n  cgroup_controllers: \"[ ]\"\n"
+                           "# each compute host's second disk (a loop device), for Nova's instances\n"
+                           "nova_instances_device: %s\n" % INSTANCES_DEVICE,
                 "all": "# Written by `tools/lab up`: the lab's provider network (eth1 of every host, on the\n"
                        "# bridge %s of this machine) and the image site.yml boots to prove Nova works.\n"
                        "baseline_provider_interface: eth1\n"
@@ -1126,6 +1223,44 @@ class Lab:
             log("inventory: %s" % self.inventory)
         return 0 if ok else 3
 
+    # What a failed run needs to be explained after the lab is gone: compact,
+    # and with anything that looks like a credential masked.
+    REPORT_SCRIPT = r"""
+echo "== failed units:"; systemctl --failed --no-legend --plain | sed 's/^/  /'
+echo "== journal, warnings and worse (last 25):"
+journalctl -b -p warning --no-pager -o short-monotonic \
+  | grep -v -e 'pam_env(' -e kex_exchange_identification -e 'Failed to set fd limit' -e 'mlockall failed' -e 'ethtool ioctl error' \
+  | tail -n 25 | sed 's/^/  /'
+echo "== the services' last errors (last 15):"
+grep -h -E ' (ERROR|CRITICAL) ' /var/log/nova/*.log /var/log/neutron/*.log \
+  /var/log/placement/*.log /var/log/glance/*.log /var/log/keystone/*.log 2>/dev/null \
+  | cut -c1-400 | tail -n 15 | sed 's/^/  /'
+echo "== the L2 agent's last port events (last 12):"
+grep -h -E 'ofport|not managed by this agent|Port [0-9a-f-]+ updated|Ports .* removed' \
+  /var/log/neutron/neutron-openvswitch-agent.log 2>/dev/null | tail -n 12 \
+  | sed -E 's/^([0-9-]+ [0-9:.]+) [0-9]+ ([A-Z]+) [a-z0-9_.]*\.([a-z_]+) \[[^]]*\] /\1 \2 \3: /' | cut -c1-240 | sed 's/^/  /'
+"""
+
+    def report(self):
+        """Print, host by host, what tells why a run failed; 0 when it could ask them all."""
+        hosts = self.found_hosts()
+        if self.is_down(hosts):
+            log("lab %s: down, nothing to report" % self.name)
+            return 0
+        ok = True
+        for h in sorted(hosts):
+            log("==== %s" % h)
+            if not self.running(h):
+                log("  not running")
+                continue
+            res = run(self.ssh_cmd(h, self.REPORT_SCRIPT), check=False, timeout=60)
+            sys.stdout.write(mask_credentials(res.stdout))
+            if res.returncode != 0:
+                ok = False
+                log("  (ssh rc %d) %s" % (res.returncode, res.stderr.strip()[:300]))
+        sys.stdout.flush()
+        return 0 if ok else 3
+
     @property
     def boot_timeout(self):
         return float(os.environ.get("OSDEPLOY_LAB_BOOT_TIMEOUT", "120"))
@@ -1173,6 +1308,7 @@ def cli(argv, doc, prog, lab_class, needed_tools, build, prune_cache, max_comput
     p = sub.add_parser("down", help="remove the lab, or only the named hosts")
     p.add_argument("hosts", nargs="*")
     sub.add_parser("status", help="show the lab's hosts")
+    sub.add_parser("report", help="print each host's failed units and last errors")
     p = sub.add_parser("inventory", help="print the inventory path")
     p.add_argument("--show", action="store_true", help="print its content instead")
     p = sub.add_parser("ssh", help="ssh into a host")
@@ -1208,6 +1344,8 @@ def cli(argv, doc, prog, lab_class, needed_tools, build, prune_cache, max_comput
             lab.down(args.hosts)
         elif args.cmd == "status":
             return lab.status()
+        elif args.cmd == "report":
+            return lab.report()
         elif args.cmd == "inventory":
             if not os.path.exists(lab.inventory):
                 raise LabError("lab %s has no inventory: run `%s up` first" % (lab.name, prog))

@@ -136,3 +136,4 @@ def test_mask_values_masks_every_string_of_a_result_and_leaves_the_rest():
 def test_mask_log_masks_url_passwords_and_secret_settings_it_was_not_told_of():
     assert secrets.mask_log("connection = mysql+pymysql://neutron:x%40y@db/neutron\nauth_password: z") == (
         "connection = mysql+pymysql://neutron:********@db/neutron\nauth_password: ********")
+    assert secrets.mask_log("MYSQL_PASSWD=x1 user=nova") == "MYSQL_PASSWD=******** user=nova"
