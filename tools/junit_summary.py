@@ -6,7 +6,9 @@ and interleaves its lines). Skipped tests are counted apart and fail the run unl
 a test that did not run has proved nothing.
 """
 import glob
+import json
 import os
+import re
 import sys
 import xml.etree.ElementTree as ET
 
@@ -19,6 +21,23 @@ def report(report_name, case, problem, lines=10):
     text += (problem.text or "").splitlines()[-lines:]
     for line in text:
         print("    " + line[:300])
+        for msg_line in ansible_message(line)[:40]:
+            print("      | " + msg_line[:300])
+
+
+def ansible_message(line):
+    """The lines of the message of an Ansible result printed on one line
+    (`fatal: [host]: FAILED! => {...}`): one JSON line that holds the whole
+    explanation, too long to print as it is."""
+    match = re.search(r"=> (\{.*\})\s*$", line)
+    if not match:
+        return []
+    try:
+        result = json.loads(match.group(1))
+    except ValueError:
+        return []
+    msg = result.get("msg") if isinstance(result, dict) else None
+    return msg.splitlines() if isinstance(msg, str) else []
 
 
 def main(folder):

@@ -43,3 +43,15 @@ def test_a_skip_fails_the_run_unless_allowed(tmp_path, capsys, monkeypatch):
     assert junit_summary.main(folder) == 1
     monkeypatch.setenv("OSDEPLOY_ALLOW_SKIPS", "1")
     assert junit_summary.main(folder) == 0
+
+
+def test_an_ansible_failure_message_is_printed_line_by_line(tmp_path, capsys):
+    fatal = ('E         fatal: [controller]: FAILED! =&gt; {"changed": false, "msg": '
+             '"DHCP: the guest says: no lease\\nport 20a2: ACTIVE, bound to compute2\\n' + "x" * 400 + '"}')
+    report = ('<testsuite tests="1" failures="1" errors="0" skipped="0"><testcase name="t">'
+              '<failure message="AssertionError">%s</failure></testcase></testsuite>' % fatal)
+    assert junit_summary.main(write(tmp_path, report)) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert "      | DHCP: the guest says: no lease" in out
+    assert "      | port 20a2: ACTIVE, bound to compute2" in out
+    assert "      | " + "x" * 300 in out
