@@ -304,6 +304,19 @@ def tail(text, lines=20):
     return "\n".join((text or "").rstrip().splitlines()[-lines:])
 
 
+def poll_until(check, timeout, interval, on_timeout):
+    """Call check() every interval seconds and return its first truthy value; once timeout seconds have passed
+    without one, return on_timeout() (which here always fails)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done = check()
+        if done:
+            return done
+        if time.monotonic() > deadline:
+            return on_timeout()
+        time.sleep(interval)
+
+
 class ServerCheck(OpenStackModule):
     argument_spec = dict(
         hosts=dict(type="list", elements="str", required=True),
@@ -436,16 +449,17 @@ class ServerCheck(OpenStackModule):
         and an agent that has just been (re)started may not have wired its ports yet."""
         p = self.params
         start = time.monotonic()
-        deadline = start + p["timeout"]
-        while True:
+        blockers = []
+
+        def ready():
+            nonlocal blockers
             blockers = network_blockers(p["hosts"], *self.read_network(net))
-            if not blockers:
-                self.result["network_wait"] = self.elapsed(start)
-                return
-            if time.monotonic() > deadline:
-                self.fail("%s: network %s is not ready to serve servers after %d s: %s" % (
-                    blockers[0][0], net.name, p["timeout"], "; ".join(reason for _stage, reason in blockers)))
-            time.sleep(p["poll_interval"])
+            return not blockers
+
+        poll_until(ready, p["timeout"], p["poll_interval"], lambda: self.fail(
+            "%s: network %s is not ready to serve servers after %d s: %s" % (
+                blockers[0][0], net.name, p["timeout"], "; ".join(reason for _stage, reason in blockers))))
+        self.result["network_wait"] = self.elapsed(start)
 
     def network_report(self, record, net):
         """A few lines on what served (or did not serve) a server's port, for a DHCP, metadata or ping failure."""
@@ -471,12 +485,12 @@ class ServerCheck(OpenStackModule):
     def wait_active(self, record, start, net):
         p = self.params
         compute = self.conn.compute
-        deadline = time.monotonic() + p["timeout"]
-        while True:
+        server = None
+
+        def active():
+            nonlocal server
             server = self.call(compute.get_server, record["id"], doing="read server %s" % record["name"])
             record["status"] = server.status
-            if server.status == "ACTIVE":
-                break
             if server.status == "ERROR":
                 # the raw document: older openstacksdk has no fault attribute
                 raw = self.call(lambda: compute.get("/servers/%s" % record["id"]).json().get("server", {}),
@@ -487,13 +501,16 @@ class ServerCheck(OpenStackModule):
                 stage = classify_fault(host, text)
                 self.fail("%s: server %s on %s is ERROR (%s): %s" % (
                     stage, record["name"], record["host"], STAGE_MESSAGES[stage], tail(text.strip(), 15)))
-            if time.monotonic() > deadline:
-                self.read_states()
-                stage = "scheduling" if not getattr(server, "compute_host", None) else "spawn"
-                self.fail("%s: server %s on %s is still %s (task state %s) after %d s" % (
-                    stage, record["name"], record["host"], server.status,
-                    getattr(server, "task_state", None), p["timeout"]))
-            time.sleep(p["poll_interval"])
+            return server.status == "ACTIVE"
+
+        def timed_out():
+            self.read_states()
+            stage = "scheduling" if not getattr(server, "compute_host", None) else "spawn"
+            self.fail("%s: server %s on %s is still %s (task state %s) after %d s" % (
+                stage, record["name"], record["host"], server.status,
+                getattr(server, "task_state", None), p["timeout"]))
+
+        poll_until(active, p["timeout"], p["poll_interval"], timed_out)
         record["seconds"]["active"] = self.elapsed(start)
         for addrs in (server.addresses or {}).values():
             for addr in addrs:
@@ -519,10 +536,11 @@ class ServerCheck(OpenStackModule):
         markers = p["markers"]
         if not markers:
             return
-        deadline = time.monotonic() + p["timeout"]
         seen = 0
         text = ""
-        while True:
+
+        def all_seen():
+            nonlocal seen, text
             out = self.call(self.conn.compute.get_server_console_output, record["id"],
                             doing="read the console of %s" % record["name"])
             text = (out or {}).get("output", "") if isinstance(out, dict) else str(out or "")
@@ -534,35 +552,39 @@ class ServerCheck(OpenStackModule):
                 stage = markers[index]["stage"]
                 self.fail("%s: the guest of %s on %s says: %s\n%s\nlast console lines:\n%s" % (
                     stage, record["name"], record["host"], failed, self.network_report(record, net), tail(text)))
-            if seen == len(markers):
-                return
-            if time.monotonic() > deadline:
-                stage = markers[seen]["stage"]
-                self.fail("%s: server %s on %s printed no line matching %r within %d s\n%s\nlast console lines:\n%s" % (
-                    stage, record["name"], record["host"], markers[seen]["regex"], p["timeout"],
-                    self.network_report(record, net), tail(text)))
-            time.sleep(p["poll_interval"])
+            return seen == len(markers)
+
+        def timed_out():
+            stage = markers[seen]["stage"]
+            self.fail("%s: server %s on %s printed no line matching %r within %d s\n%s\nlast console lines:\n%s" % (
+                stage, record["name"], record["host"], markers[seen]["regex"], p["timeout"],
+                self.network_report(record, net), tail(text)))
+
+        poll_until(all_seen, p["timeout"], p["poll_interval"], timed_out)
 
     def wait_ping(self, record, start, namespace, net, stage="ping"):
         p = self.params
-        deadline = time.monotonic() + p["timeout"]
         cmd = ["ip", "netns", "exec", namespace, "ping", "-c", "1", "-W", "1", record["address"]]
         key = "ping" if stage == "ping" else "ping_after_move"
         host = record.get("current_host", record["host"])
-        while True:
+        proc = None
+
+        def answers():
+            nonlocal proc
             proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   universal_newlines=True, check=False)
-            if proc.returncode == 0:
-                record["ping"] = True
-                record["seconds"][key] = self.elapsed(start)
-                return
-            if time.monotonic() > deadline:
-                record["ping"] = False
-                self.fail("%s: %s (%s on %s) does not answer ping from %s within %d s (is ICMP allowed by its "
-                          "security groups?):\n%s\n%s" % (stage, record["address"], record["name"], host, namespace,
-                                                          p["timeout"], self.network_report(record, net),
-                                                          tail(proc.stdout, 5)))
-            time.sleep(p["poll_interval"])
+            return proc.returncode == 0
+
+        def timed_out():
+            record["ping"] = False
+            self.fail("%s: %s (%s on %s) does not answer ping from %s within %d s (is ICMP allowed by its "
+                      "security groups?):\n%s\n%s" % (stage, record["address"], record["name"], host, namespace,
+                                                      p["timeout"], self.network_report(record, net),
+                                                      tail(proc.stdout, 5)))
+
+        poll_until(answers, p["timeout"], p["poll_interval"], timed_out)
+        record["ping"] = True
+        record["seconds"][key] = self.elapsed(start)
 
     # -- moving a server --------------------------------------------------------
     def move(self, record, kind, target, namespace, net):
@@ -608,22 +630,26 @@ class ServerCheck(OpenStackModule):
     def wait_moved(self, record, status, target, stage):
         """Wait until the server is in status on target; a server back in ACTIVE elsewhere, idle, failed."""
         p = self.params
-        deadline = time.monotonic() + p["timeout"]
-        while True:
+        server = host = task = None
+
+        def moved():
+            nonlocal server, host, task
             server = self.call(self.conn.compute.get_server, record["id"], doing="read server %s" % record["name"])
             host, task = getattr(server, "compute_host", None), getattr(server, "task_state", None)
             record["status"] = server.status
             if server.status == status and host == target and not task:
-                return server
+                return True
             # the API sets a task state before it answers, so an idle server elsewhere is a move that failed
             if server.status == "ERROR" or (server.status == "ACTIVE" and not task and host != target):
                 self.fail("%s: server %s is %s on %s, not %s on %s:\n%s" % (
                     stage, record["name"], server.status, host, status, target, self.action_report(record)))
-            if time.monotonic() > deadline:
-                self.fail("%s: server %s is still %s on %s (task state %s) after %d s, not %s on %s:\n%s" % (
-                    stage, record["name"], server.status, host, task, p["timeout"], status, target,
-                    self.action_report(record)))
-            time.sleep(p["poll_interval"])
+            return False
+
+        poll_until(moved, p["timeout"], p["poll_interval"], lambda: self.fail(
+            "%s: server %s is still %s on %s (task state %s) after %d s, not %s on %s:\n%s" % (
+                stage, record["name"], server.status, host, task, p["timeout"], status, target,
+                self.action_report(record))))
+        return server
 
     def check_landing(self, record, target, stage):
         """The server's port is ACTIVE and bound to target, and Placement holds its resources there only, none
@@ -631,18 +657,19 @@ class ServerCheck(OpenStackModule):
         p = self.params
         server = self.call(self.conn.compute.get_server, record["id"], doing="read server %s" % record["name"])
         node = getattr(server, "hypervisor_hostname", None)
-        deadline = time.monotonic() + p["timeout"]
-        while True:
+        wrong = []
+
+        def bound():
+            nonlocal wrong
             ports = self.call(lambda: list(self.conn.network.ports(device_id=record["id"])),
                               doing="list the ports of %s" % record["name"])
             wrong = ["port %s is %s, bound to %s" % (port.id, port.status, port.binding_host_id) for port in ports
                      if port.status != "ACTIVE" or port.binding_host_id != target]
-            if ports and not wrong:
-                break
-            if time.monotonic() > deadline:
-                self.fail("%s: server %s runs on %s, but %s after %d s" % (
-                    stage, record["name"], target, "; ".join(wrong) or "it has no port", p["timeout"]))
-            time.sleep(p["poll_interval"])
+            return ports and not wrong
+
+        poll_until(bound, p["timeout"], p["poll_interval"], lambda: self.fail(
+            "%s: server %s runs on %s, but %s after %d s" % (
+                stage, record["name"], target, "; ".join(wrong) or "it has no port", p["timeout"])))
         providers = self.allocation_providers(record["id"])
         names = sorted(self.provider_name(uuid) for uuid in providers)
         if names != [node]:
@@ -706,34 +733,37 @@ class ServerCheck(OpenStackModule):
         p = self.params
         start = time.monotonic()
         self.delete_and_wait(record["id"], record["name"])
-        deadline = time.monotonic() + p["timeout"]
-        while True:
+        ports = []
+
+        def gone():
+            nonlocal ports
             ports = self.call(lambda: list(self.conn.network.ports(device_id=record["id"])),
                               doing="list the ports of %s" % record["name"])
-            if not ports:
-                break
-            if time.monotonic() > deadline:
-                self.fail("delete: the port of %s (%s) is still there %d s after the server was deleted" % (
-                    record["name"], ", ".join(port.id for port in ports), p["timeout"]))
-            time.sleep(p["poll_interval"])
+            return not ports
+
+        poll_until(gone, p["timeout"], p["poll_interval"], lambda: self.fail(
+            "delete: the port of %s (%s) is still there %d s after the server was deleted" % (
+                record["name"], ", ".join(port.id for port in ports), p["timeout"])))
         self.created.pop(record["host"], None)
         record["seconds"]["delete"] = self.elapsed(start)
 
     def delete_and_wait(self, server_id, name):
         compute = self.conn.compute
         self.call(compute.delete_server, server_id, doing="delete server %s" % name, delete=True)
-        deadline = time.monotonic() + self.params["timeout"]
-        while True:
+        server = None
+
+        def gone():
+            nonlocal server
             try:
                 server = compute.get_server(server_id)
             except Exception as e:
                 if is_not_found(e):
-                    return
+                    return True
                 raise
-            if time.monotonic() > deadline:
-                self.fail("delete: server %s is still %s %d s after its delete" % (
-                    name, server.status, self.params["timeout"]))
-            time.sleep(self.params["poll_interval"])
+            return False
+
+        poll_until(gone, self.params["timeout"], self.params["poll_interval"], lambda: self.fail(
+            "delete: server %s is still %s %d s after its delete" % (name, server.status, self.params["timeout"])))
 
     def delete_leftovers(self, names):
         compute = self.conn.compute

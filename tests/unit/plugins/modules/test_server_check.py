@@ -47,6 +47,54 @@ def test_the_summary_says_status_address_ping_and_times():
                     "ping 27.0; deleted in 5.1")
 
 
+class _Clock(object):
+    """time.monotonic and time.sleep without waiting: sleeping moves the clock on."""
+
+    def __init__(self):
+        self.now, self.sleeps = 100.0, []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = _Clock()
+    monkeypatch.setattr(sc.time, "monotonic", fake.monotonic)
+    monkeypatch.setattr(sc.time, "sleep", fake.sleep)
+    return fake
+
+
+def test_polling_returns_the_first_truthy_value_at_once_sleeping_the_interval_between_tries(clock):
+    answers = iter([None, [], {"status": "ACTIVE"}, "never read"])
+
+    def timed_out():
+        raise AssertionError("timed out")
+    assert sc.poll_until(lambda: next(answers), 60, 5, timed_out) == {"status": "ACTIVE"}
+    assert clock.sleeps == [5, 5]
+    assert next(answers) == "never read"
+
+
+def test_polling_fails_with_the_callers_message_once_the_timeout_has_passed(clock):
+    tries = []
+
+    def check():
+        tries.append(clock.now)
+        return False
+
+    def timed_out():
+        raise sc.base.Failure("delete: server x is still ACTIVE %d s after its delete" % 10)
+    with pytest.raises(sc.base.Failure) as failed:
+        sc.poll_until(check, 10, 4, timed_out)
+    assert failed.value.msg == "delete: server x is still ACTIVE 10 s after its delete"
+    assert tries == [100.0, 104.0, 108.0, 112.0]  # the try after the deadline is the last
+    assert clock.sleeps == [4, 4, 4]
+
+
 class _Server(object):
     def __init__(self, status, task_state):
         self.status, self.task_state = status, task_state
