@@ -1231,9 +1231,10 @@ echo "== journal, warnings and worse (last 25):"
 journalctl -b -p warning --no-pager -o short-monotonic \
   | grep -v -e 'pam_env(' -e kex_exchange_identification -e 'Failed to set fd limit' -e 'mlockall failed' -e 'ethtool ioctl error' \
   | tail -n 25 | sed 's/^/  /'
-echo "== the services' last errors (last 15):"
+echo "== the services' last errors (last 15; one line a traceback, Keystone's 'not found' answers left out):"
 grep -h -E ' (ERROR|CRITICAL) ' /var/log/nova/*.log /var/log/neutron/*.log \
   /var/log/placement/*.log /var/log/glance/*.log /var/log/keystone/*.log 2>/dev/null \
+  | grep -v -E -e ' (ERROR|CRITICAL) [A-Za-z0-9_.]+ ( {2}|Traceback |$)' -e 'keystone\.exception\.[A-Za-z]*NotFound' \
   | cut -c1-400 | tail -n 15 | sed 's/^/  /'
 echo "== the L2 agent's last port events (last 12):"
 grep -h -E 'ofport|not managed by this agent|Port [0-9a-f-]+ updated|Ports .* removed' \
