@@ -50,6 +50,8 @@ import ipaddress
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.six import string_types
 
+from ansible_collections.osdeploy.nova.plugins.module_utils.inputs import addresses_in_network
+
 
 def addresses_in(addresses, network):
     """[addresses] | osdeploy.nova.addresses_in(network)"""
@@ -63,15 +65,7 @@ def addresses_in(addresses, network):
     if isinstance(addresses, string_types) or not isinstance(addresses, (list, tuple)):
         raise AnsibleFilterError("osdeploy.nova.addresses_in: the input must be a list of addresses, got %r"
                                  % (addresses,))
-    found = []
-    for text in addresses:
-        try:
-            addr = ipaddress.ip_address(str(text).strip())
-        except ValueError:
-            continue
-        if addr.version == net.version and addr in net:
-            found.append(str(text).strip())
-    return found
+    return addresses_in_network(addresses, net)
 
 
 class FilterModule(object):

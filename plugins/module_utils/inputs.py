@@ -124,6 +124,21 @@ def network_problems(name, value, host_networks=None):
     return []
 
 
+def addresses_in_network(addresses, net):
+    """The texts of `addresses` (stripped) that are addresses in `net` (an ipaddress network); a scope
+    (`%eth0`) is left out of the comparison, anything that is not an address is skipped."""
+    found = []
+    for text in addresses:
+        text = str(text).strip()
+        try:
+            addr = ipaddress.ip_address(text.split("%", 1)[0])
+        except ValueError:
+            continue
+        if addr.version == net.version and addr in net:
+            found.append(text)
+    return found
+
+
 def membership_problems(name, value, host_addresses=None):
     """`value`, when set, must be a network (CIDR) that this host has an address in (`host_addresses`, when
     known): the network a host is reached at for some purpose, such as migrations."""
@@ -133,15 +148,8 @@ def membership_problems(name, value, host_addresses=None):
         net = ipaddress.ip_network(str(value).strip(), strict=False)
     except ValueError as exc:
         return ["%s must be a network in CIDR notation such as 10.0.5.0/24, got %r (%s)" % (name, value, exc)]
-    if host_addresses is None:
+    if host_addresses is None or addresses_in_network(host_addresses, net):
         return []
-    for text in host_addresses:
-        try:
-            addr = ipaddress.ip_address(str(text).split("%", 1)[0])
-        except ValueError:
-            continue
-        if addr.version == net.version and addr in net:
-            return []
     return ["%s is %s, but this host has no address in it (its addresses: %s): give the host an address there, "
             "or set %s to a network that every compute host is on (empty: the management network)"
             % (name, net, ", ".join(str(a) for a in host_addresses) or "none", name)]

@@ -1258,7 +1258,7 @@ grep -h -E 'ofport|not managed by this agent|Port [0-9a-f-]+ updated|Ports .* re
             sys.stdout.write(mask_credentials(res.stdout))
             if res.returncode != 0:
                 ok = False
-                log("  (ssh rc %d) %s" % (res.returncode, res.stderr.strip()[:300]))
+                log("  (ssh rc %d) %s" % (res.returncode, mask_credentials(res.stderr.strip()[:300])))
         sys.stdout.flush()
         return 0 if ok else 3
 

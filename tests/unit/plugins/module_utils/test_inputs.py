@@ -1,4 +1,6 @@
 """The input rules of the roles (module_utils/inputs.py)."""
+import ipaddress
+
 import pytest
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import inputs
@@ -112,3 +114,9 @@ def test_a_migration_network_the_host_is_not_on_is_named_with_the_fix():
 def test_a_migration_network_that_is_no_network():
     problems = inputs.membership_problems("nova_migration_network", "10.0.9.0/33", ["10.0.9.1"])
     assert problems and "must be a network in CIDR notation" in problems[0]
+
+
+def test_addresses_in_network_keeps_the_given_texts_in_order():
+    net = ipaddress.ip_network("10.0.5.0/24")
+    found = inputs.addresses_in_network([" 10.0.5.11", "192.0.2.1", "not-an-address", "10.0.5.2%eth1", "fd00::1"], net)
+    assert found == ["10.0.5.11", "10.0.5.2%eth1"]
