@@ -16,7 +16,8 @@ description:
   - On a controller whose host firewall drops what it does not allow, opens O(tcp_ports) and O(udp_ports) to
     O(sources) (the compute hosts' addresses, or a management network), idempotently, and persists the rules
     where the host keeps its firewall.
-  - With O(backend=auto) the firewall in use is detected, iptables first. iptables counts as active when
+  - With O(backend=auto) the firewall in use is detected, firewalld first, then iptables. firewalld counts as active
+    when C(firewall-cmd --state) says it runs (its zones reject what they do not allow). iptables counts as active when
     C(iptables -S INPUT) or C(ip6tables -S INPUT) shows the policy C(DROP) or a rule that jumps to C(DROP) or
     C(REJECT). Else nftables counts as active when a base chain with hook C(input) (family C(inet), C(ip) or
     C(ip6)) has the policy C(drop) or a rule whose verdict is C(drop) or C(reject). Else nothing is touched
@@ -34,8 +35,13 @@ description:
     transaction.
   - iptables, rules inserted at the top of C(INPUT) (C(iptables -I)) with the C(multiport) match, 15 ports per
     rule at most; C(ip6tables) for the IPv6 sources.
-  - O(state=absent) removes every rule whose comment starts with C(NAME:) and the module's persistence (with
-    O(backend=auto) in nftables and in iptables, wherever they are).
+  - firewalld, a policy named O(name) (ingress zone C(ANY), egress zone C(HOST), priority C(-1), so before the
+    zones' rules) holding one rich rule per source, protocol and port, in firewalld's permanent configuration; then
+    C(firewall-cmd --reload) when the permanent or the running policy differs from the one wanted. The policy is
+    the module's own, so rich rules in it that are not wanted are removed. firewalld rebuilds its nftables rules on every
+    reload, so with firewalld running the module never edits nftables or iptables directly.
+  - O(state=absent) removes every rule whose comment starts with C(NAME:), the firewalld policy O(name) and the
+    module's persistence (with O(backend=auto) in firewalld, nftables and iptables, wherever they are).
 author:
   - osdeploy.nova developers (@osdeploy)
 options:
@@ -71,9 +77,10 @@ options:
       - C(auto) opens the ports only where a firewall is active (see the description) and does nothing on a host
         without one.
       - C(nftables) or C(iptables) opens them in that firewall even when it drops nothing yet. C(nftables) needs
-        at least one base chain with hook C(input) (load your ruleset first).
+        at least one base chain with hook C(input) (load your ruleset first). Both are refused while firewalld runs.
+      - C(firewalld) opens them in firewalld, which must be running.
     type: str
-    choices: [auto, nftables, iptables]
+    choices: [auto, firewalld, nftables, iptables]
     default: auto
   state:
     description:
@@ -91,6 +98,8 @@ options:
         /etc/nftables.conf) must then pass, else both files are restored and the module fails.
       - iptables, when C(/etc/iptables/rules.v4) or C(rules.v6) exists (iptables-persistent), the current rules are
         saved there with C(iptables-save) or C(ip6tables-save), as C(netfilter-persistent save) does.
+      - firewalld, the policy is in firewalld's permanent configuration (C(/etc/firewalld/policies/NAME.xml)), as a
+        policy can only be made there, so V(false) is refused with firewalld.
       - Without these files the rules are not persisted (RV(persisted) is V(false), with a warning) and last until
         the next reboot.
       - With V(false), the persistence files are left as they are.
@@ -105,9 +114,10 @@ attributes:
     support: full
     description: The owned rules before and after, one per line, each with its chain.
 notes:
-  - firewalld is not edited (it rebuilds its rules on every reload) - with O(state=present), a running firewalld
-    fails the module with the C(firewall-cmd) commands that open the ports in it.
-  - Needs C(nft) (Debian package nftables) or C(iptables) (Debian package iptables) on the host.
+  - firewalld needs policies (firewalld 0.9 or later; Debian 12 ships 1.3). A C(firewall-cmd --reload) rebuilds
+    firewalld's rules and drops what was added to its running configuration only; established connections stay.
+  - Needs C(nft) (Debian package nftables), C(iptables) (Debian package iptables) or C(firewall-cmd) (Debian package
+    firewalld) on the host.
   - Only one backend is managed per run (with O(backend=auto), iptables when it drops, else nftables). A packet
     must be accepted by every base chain it passes; a host where both iptables and native nftables chains drop
     needs the ports opened in both (two tasks with an explicit O(backend)).
@@ -134,6 +144,12 @@ EXAMPLES = r"""
     tcp_ports: [5000, 5672]
     backend: nftables
 
+- name: The same in firewalld (a policy osdeploy-nova with rich rules, made permanent and reloaded)
+  osdeploy.nova.host_firewall:
+    sources: [192.168.58.0/24]
+    tcp_ports: [5000, 5672]
+    backend: firewalld
+
 - name: Remove the rules and their persistence
   osdeploy.nova.host_firewall:
     state: absent
@@ -151,7 +167,8 @@ active:
   type: bool
   sample: true
 chains:
-  description: The chains the module manages, nftables ones as C(FAMILY TABLE CHAIN).
+  description: The chains the module manages, nftables ones as C(FAMILY TABLE CHAIN), firewalld's as
+    C(firewalld policy NAME).
   returned: always
   type: list
   elements: str
@@ -200,6 +217,8 @@ from ansible_collections.osdeploy.nova.plugins.module_utils import base
 NFTABLES_CONF = "/etc/nftables.conf"
 NFTABLES_D = "/etc/nftables.d"
 IPTABLES_SAVED = {4: "/etc/iptables/rules.v4", 6: "/etc/iptables/rules.v6"}
+FIREWALLD_POLICIES = "/etc/firewalld/policies"
+PACKAGES = {"nft": "nftables", "firewall-cmd": "firewalld"}
 
 MULTIPORT_MAX = 15
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -212,6 +231,10 @@ IPT_DROP = re.compile(r"\s-j\s+(DROP|REJECT)\b")
 IPT_COMMENT = re.compile(r'\s--comment\s+"?([^"\s]+)"?')
 NFT_HANDLE = re.compile(r"^(.*?)\s*# handle (\d+)$")
 INCLUDE_RE = re.compile(r'^\s*include\s+"([^"]+)"\s*$')
+RICH_RULE_RE = re.compile(r'^rule family="(ipv4|ipv6)" source address="([^"]+)" port port="(\d+)" '
+                          r'protocol="(tcp|udp)" accept$')
+# the policy the firewalld backend keeps: traffic from any zone to the host itself, before the zones' own rules
+FIREWALLD_POLICY = dict(priority="-1", target="CONTINUE", ingress=["ANY"], egress=["HOST"])
 
 
 # -- the desired rules --------------------------------------------------------------------------
@@ -441,13 +464,104 @@ def saved_comments(text, name):
     return counts
 
 
+# -- firewalld ----------------------------------------------------------------------------------
+def rich_rule(family, net, port, protocol):
+    """A rich rule as firewall-cmd prints it."""
+    return 'rule family="ipv%d" source address="%s" port port="%d" protocol="%s" accept' % (
+        family, address_text(net), port, protocol)
+
+
+def rich_rule_key(text):
+    """(family, network, port, protocol) of a rule this module writes, None for any other rich rule."""
+    match = RICH_RULE_RE.match(text.strip())
+    if not match:
+        return None
+    try:
+        net = ipaddress.ip_network(match.group(2), strict=False)
+    except ValueError:
+        return None
+    return (int(match.group(1)[-1]), net, int(match.group(3)), match.group(4))
+
+
+def desired_rich_rules(sources, tcp_ports, udp_ports):
+    """{key: rich rule text}, one rule per source, protocol and port."""
+    rules = {}
+    for family in (4, 6):
+        for net in sources.get(family, []):
+            for protocol, ports in (("tcp", tcp_ports), ("udp", udp_ports)):
+                for port in sorted(set(ports)):
+                    rules[(family, net, port, protocol)] = rich_rule(family, net, port, protocol)
+    return rules
+
+
+def parse_policy_info(text):
+    """`firewall-cmd --info-policy NAME` -> dict(priority, target, ingress, egress, rich_rules=[texts])."""
+    info = dict(priority=None, target=None, ingress=[], egress=[], rich_rules=[])
+    rich = False
+    for line in (text or "").splitlines():
+        if rich and line.startswith(("\t", "        ")) and line.strip():
+            info["rich_rules"].append(line.strip())
+            continue
+        rich = False
+        key, sep, value = line.strip().partition(":")
+        if not sep:
+            continue
+        value = value.strip()
+        if key == "priority":
+            info["priority"] = value
+        elif key == "target":
+            info["target"] = value
+        elif key in ("ingress-zones", "egress-zones"):
+            info[key.split("-")[0]] = value.split()
+        elif key == "rich rules":
+            rich = True
+            if value:
+                info["rich_rules"].append(value)
+    return info
+
+
+def firewalld_plan(info, desired):
+    """(rich rules to add, rich rules to remove) so that a policy (parsed info, None: missing) holds exactly the
+    desired ones (dict key -> text); a wanted rule written twice or in another form is removed and added once."""
+    have = {}
+    remove = []
+    for text in (info or {}).get("rich_rules", []):
+        key = rich_rule_key(text)
+        if key in desired and key not in have:
+            have[key] = text
+        else:
+            remove.append(text)
+    add = [text for key, text in sorted(desired.items(), key=lambda item: (item[0][0], item[0][1], item[0][3],
+                                                                           item[0][2]))
+           if key not in have]
+    return add, remove
+
+
+def policy_settings_differ(info):
+    """The policy's settings (not its rules) that differ from FIREWALLD_POLICY, as firewall-cmd option lists."""
+    changes = []
+    if info["priority"] != FIREWALLD_POLICY["priority"]:
+        changes.append(["--set-priority", FIREWALLD_POLICY["priority"]])
+    if info["target"] != FIREWALLD_POLICY["target"]:
+        changes.append(["--set-target", FIREWALLD_POLICY["target"]])
+    for side in ("ingress", "egress"):
+        wanted = FIREWALLD_POLICY[side]
+        extra = [zone for zone in info[side] if zone not in wanted]
+        missing = [zone for zone in wanted if zone not in info[side]]
+        if extra:
+            changes.append([arg for zone in extra for arg in ("--remove-%s-zone" % side, zone)])
+        if missing:
+            changes.append([arg for zone in missing for arg in ("--add-%s-zone" % side, zone)])
+    return changes
+
+
 class HostFirewall(base.OsdeployModule):
     argument_spec = dict(
         name=dict(type="str", default="osdeploy-nova"),
         sources=dict(type="list", elements="str", default=[]),
         tcp_ports=dict(type="list", elements="int", default=[]),
         udp_ports=dict(type="list", elements="int", default=[]),
-        backend=dict(type="str", choices=["auto", "nftables", "iptables"], default="auto"),
+        backend=dict(type="str", choices=["auto", "firewalld", "nftables", "iptables"], default="auto"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         persist=dict(type="bool", default=True),
     )
@@ -458,7 +572,7 @@ class HostFirewall(base.OsdeployModule):
         path = self.module.get_bin_path(argv[0])
         if path is None:
             self.fail("%s is not installed on this host: install it (Debian package %s), or choose another backend" % (
-                argv[0], "nftables" if argv[0] == "nft" else "iptables"))
+                argv[0], PACKAGES.get(argv[0], "iptables")))
         rc, out, err = self.module.run_command([path] + argv[1:], data=data, binary_data=data is not None)
         if allowed is not None and rc not in allowed:
             msg = "%s failed (rc %s): %s" % (" ".join(shlex.quote(arg) for arg in argv), rc, (err or out).strip())
@@ -535,9 +649,25 @@ class HostFirewall(base.OsdeployModule):
         present = p["state"] == "present"
         self.result = dict(changed=False, backend="none", active=False, chains=[], rules=[], added=[], removed=[],
                            persisted=False)
+        self.before, self.after = [], []
         explicit = p["backend"] != "auto"
-        if present:
-            self.refuse_firewalld(sources, tcp, udp)
+        firewalld = self.firewalld_running()
+        if p["backend"] == "firewalld" and not firewalld:
+            self.fail("backend: firewalld %s on this host: start it (systemctl enable --now firewalld), or use "
+                      "backend: auto, nftables or iptables" % (
+                          "is not installed" if firewalld is None else "does not run"))
+        if firewalld and p["backend"] in ("nftables", "iptables") and present:
+            self.fail("backend: %s: firewalld runs on this host and rebuilds the %s rules on every reload, so they "
+                      "are not edited directly; use backend: firewalld (or auto)" % (p["backend"], p["backend"]))
+        if p["backend"] == "firewalld" or (p["backend"] == "auto" and firewalld):
+            if present and not p["persist"]:
+                self.fail("persist: false is not possible with firewalld: a firewalld policy can only be made in "
+                          "its permanent configuration; leave persist at true, or stop firewalld and use "
+                          "nftables or iptables")
+            self.result.update(backend="firewalld", active=True)
+            self.firewalld(sources, tcp, udp)
+            if present or explicit:
+                return self.finish(present)
         ipt = {}
         if p["backend"] in ("auto", "iptables"):
             ipt = dict((family, self.read_iptables(family, explicit)) for family in (4, 6))
@@ -560,16 +690,17 @@ class HostFirewall(base.OsdeployModule):
             backend, active = "nftables", nft_active
         else:
             backend, active = "none", False
-        self.result.update(backend=backend, active=active)
+        if self.result["backend"] != "firewalld":       # state=absent after the firewalld policy: keep it named
+            self.result.update(backend=backend, active=active)
         if present and backend == "nftables" and not chains:
             self.fail("backend: nftables has no base chain with hook input on this host (no nftables input chain): "
                       "load your ruleset first (e.g. systemctl enable --now nftables), or use backend: auto")
 
-        before, after = [], []
+        before, after = self.before, self.after
         if present and backend == "none":
-            self.result["msg"] = ("no active host firewall found (iptables INPUT does not drop, no nftables input "
-                                  "chain drops): nothing opened; set backend to nftables or iptables to open the "
-                                  "ports anyway")
+            self.result["msg"] = ("no active host firewall found (firewalld does not run, iptables INPUT does not "
+                                  "drop, no nftables input chain drops): nothing opened; set backend to nftables or "
+                                  "iptables to open the ports anyway")
             return self.result
 
         # with state=absent and backend auto, owned rules go wherever they are
@@ -577,32 +708,89 @@ class HostFirewall(base.OsdeployModule):
             self.nftables(chains, sources, tcp, udp, before, after)
         if backend == "iptables" or (not present and not explicit and any(v is not None for v in ipt.values())):
             self.iptables(ipt, sources, tcp, udp, before, after)
+        return self.finish(present)
+
+    def finish(self, present):
         if self.diff_mode:
-            self.result["diff"] = dict(before="".join(line + "\n" for line in before),
-                                       after="".join(line + "\n" for line in after))
+            self.result["diff"] = dict(before="".join(line + "\n" for line in self.before),
+                                       after="".join(line + "\n" for line in self.after))
         if present:
             self.result["msg"] = "%s: %d rule(s) added, %d removed" % (
-                backend, len(self.result["added"]), len(self.result["removed"]))
+                self.result["backend"], len(self.result["added"]), len(self.result["removed"]))
         else:
             self.result["msg"] = "%d owned rule(s) removed" % len(self.result["removed"])
         if not self.result["changed"]:
             self.result["msg"] += "; nothing to change"
         return self.result
 
-    def refuse_firewalld(self, sources, tcp, udp):
-        """firewalld owns its rules (a reload rebuilds them): fail with the commands that open the ports in it."""
+    # -- firewalld -------------------------------------------------------------------------------
+    def firewalld_running(self):
+        """None when firewall-cmd is not installed, else whether firewalld runs."""
         if self.module.get_bin_path("firewall-cmd") is None:
-            return
-        rc = self.command(["firewall-cmd", "--state"], allowed=None)[0]
+            return None
+        return self.command(["firewall-cmd", "--state"], allowed=None)[0] == 0
+
+    def policy_info(self, permanent):
+        """The policy O(name), parsed; None when firewalld has no such policy."""
+        argv = ["firewall-cmd"] + (["--permanent"] if permanent else []) + ["--info-policy", self.params["name"]]
+        rc, out, err = self.command(argv, allowed=None)
         if rc != 0:
-            return
-        commands = ["firewall-cmd --permanent --add-rich-rule='rule family=ipv%d source address=%s port port=%d "
-                    "protocol=%s accept'" % (family, address_text(net), port, protocol)
-                    for family in (4, 6) for net in sources[family]
-                    for protocol, ports in (("tcp", tcp), ("udp", udp)) for port in ports]
-        self.fail("firewalld runs on this host and rebuilds its rules on every reload, so this module does not edit "
-                  "them. Open the ports in firewalld (then firewall-cmd --reload), and leave the firewall to it "
-                  "(nova_firewall: none in the roles):\n%s" % "\n".join(commands))
+            if "INVALID_POLICY" in (err + out):
+                return None
+            self.fail("%s failed (rc %s): %s" % (" ".join(argv), rc, (err or out).strip()))
+        return parse_policy_info(out)
+
+    def firewalld(self, sources, tcp, udp):
+        """Make the permanent policy O(name) hold exactly the wanted rich rules (state=absent: delete it), and
+        reload firewalld when the permanent or the running policy differs from the one wanted."""
+        name, present = self.params["name"], self.params["state"] == "present"
+        label = "firewalld policy %s" % name
+        desired = desired_rich_rules(sources, tcp, udp) if present else {}
+        self.result["chains"].append(label)
+        self.result["rules"] = [desired[key] for key in sorted(desired, key=lambda k: (k[0], k[1], k[3], k[2]))]
+        permanent, running = self.policy_info(True), self.policy_info(False)
+        calls = []
+        base = ["firewall-cmd", "--permanent"]
+        if permanent is not None:
+            self.before.extend("%s: %s" % (label, text) for text in permanent["rich_rules"])
+        if not present:
+            if permanent is not None:
+                calls.append(base + ["--delete-policy", name])
+                self.result["removed"].extend("%s: %s" % (label, text) for text in permanent["rich_rules"])
+        else:
+            if permanent is None:
+                calls.append(base + ["--new-policy", name])
+                settings = policy_settings_differ(dict(priority="-1", target="CONTINUE", ingress=[], egress=[]))
+            else:
+                settings = policy_settings_differ(permanent)
+            calls.extend(base + ["--policy", name] + options for options in settings)
+            add, remove = firewalld_plan(permanent, desired)
+            if remove:
+                calls.append(base + ["--policy", name] + [arg for text in remove for arg in ("--remove-rich-rule",
+                                                                                             text)])
+            if add:
+                calls.append(base + ["--policy", name] + [arg for text in add for arg in ("--add-rich-rule", text)])
+            self.result["added"].extend("%s: %s" % (label, text) for text in add)
+            self.result["removed"].extend("%s: %s" % (label, text) for text in remove)
+            self.after.extend("%s: %s" % (label, text) for text in self.result["rules"])
+            self.result["persisted"] = [os.path.join(FIREWALLD_POLICIES, "%s.xml" % name)]
+        # the running policy follows the permanent one after a reload; reload when they differ
+        stale = (running is not None) if not present else (
+            running is None or policy_settings_differ(running) or firewalld_plan(running, desired) != ([], []))
+        if calls or stale:
+            self.result["changed"] = True
+            if self.check_mode:
+                return
+            for argv in calls:
+                self.command(argv)
+            self.command(["firewall-cmd", "--reload"])
+            running = self.policy_info(False)
+            if present and (running is None or firewalld_plan(running, desired) != ([], [])):
+                self.fail("firewalld: after firewall-cmd --reload the running policy %s does not hold the rules "
+                          "wanted: check firewall-cmd --info-policy %s and firewalld's log" % (name, name))
+            if not present and running is not None:
+                self.fail("firewalld: after firewall-cmd --reload the policy %s still runs: check firewalld's log"
+                          % name)
 
     # -- nftables --------------------------------------------------------------------------------
     def nftables(self, chains, sources, tcp, udp, before, after):

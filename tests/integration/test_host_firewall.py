@@ -21,9 +21,11 @@ Nothing here touches this machine's own firewall, network or /etc:
 import os
 import secrets
 import shlex
+import shutil
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -49,8 +51,8 @@ while True:
     c, _ = s.accept()
     c.close()
 """
-CONNECT = "import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=%s).close()" % (
-    CONNECT_TIMEOUT)
+CONNECT = ("import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=%s, "
+           "source_address=(sys.argv[3], 0) if sys.argv[3:] else None).close()" % CONNECT_TIMEOUT)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(NFT), reason="nft is missing: bash tools/install-deps")
 
@@ -125,9 +127,11 @@ class Host(object):
         self.procs.append(proc)
         assert proc.stdout.readline().strip() == "listening", "the listener did not start"
 
-    def connects(self, address, port):
-        """Whether a TCP connect from this namespace to address:port succeeds within CONNECT_TIMEOUT."""
-        return self.run(sys.executable, "-c", CONNECT, address, str(port), check=False).returncode == 0
+    def connects(self, address, port, source=None):
+        """Whether a TCP connect from this namespace (from its address source, if given) to address:port succeeds
+        within CONNECT_TIMEOUT."""
+        return self.run(sys.executable, "-c", CONNECT, address, str(port), *([source] if source else []),
+                        check=False).returncode == 0
 
     def remove(self):
         for proc in self.procs:
@@ -316,3 +320,176 @@ def test_a_bad_source_is_refused_naming_sources_and_nothing_changes(ansible_modu
     assert res.failed
     assert res["msg"].startswith("sources: '10.99.0.300' is not an IPv4/IPv6 address or network"), res["msg"]
     assert a.ruleset() == before and os.listdir(a.upper) == []
+
+
+# -- firewalld ------------------------------------------------------------------------------------
+def firewalld_root():
+    """The firewalld package tools/install-deps extracted into the cache (never installed), None when missing."""
+    cache = os.environ.get("OSDEPLOY_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "osdeploy-nova")
+    folder = os.path.join(cache, "firewalld")
+    found = sorted(os.path.join(folder, name, "root") for name in os.listdir(folder)) if os.path.isdir(folder) else []
+    found = [root for root in found if os.path.exists(os.path.join(root, "usr", "sbin", "firewalld"))]
+    return found[-1] if found else None
+
+
+BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="root"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+class Firewalld(object):
+    """firewalld from the extracted package, running in a host's network namespace on a D-Bus of its own.
+
+    Its permanent configuration is a copy of the package's /etc/firewalld in the test's folder
+    (``--system-config``); a tmpfs hides /run from it (it keeps temporary files in /run/firewalld). The module
+    reaches it through ``bin/firewall-cmd``, a wrapper the host's Python wrapper puts first on PATH. polkit is not
+    on this bus, so firewalld authorises by uid (root).
+    """
+
+    def __init__(self, host, root):
+        self.host, self.root = host, root
+        self.folder = os.path.join(host.folder, "firewalld")
+        self.etc = os.path.join(self.folder, "etc")
+        self.bus = os.path.join(self.folder, "bus")
+        self.bin = os.path.join(self.folder, "bin")
+        self.env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=%s" % self.bus,
+                        PYTHONPATH=os.path.join(root, "usr", "lib", "python3", "dist-packages"))
+        self.procs = []
+
+    def start(self):
+        os.makedirs(self.bin)
+        shutil.copytree(os.path.join(self.root, "etc", "firewalld"), self.etc)
+        conf = os.path.join(self.folder, "bus.conf")
+        with open(conf, "w") as f:
+            f.write(BUS_CONF % self.bus)
+        self.procs.append(subprocess.Popen(["dbus-daemon", "--nofork", "--config-file=%s" % conf],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_for(lambda: os.path.exists(self.bus), "the private D-Bus")
+        daemon = "mount -t tmpfs osdfw-run /run && exec /usr/bin/python3 %s --nofork --nopid --system-config %s " \
+                 "--default-config %s --log-file %s" % (
+                     shlex.quote(os.path.join(self.root, "usr", "sbin", "firewalld")), shlex.quote(self.etc),
+                     shlex.quote(os.path.join(self.root, "usr", "lib", "firewalld")),
+                     shlex.quote(os.path.join(self.folder, "log")))
+        self.procs.append(subprocess.Popen(
+            ["ip", "netns", "exec", self.host.ns, "unshare", "--mount", "--propagation", "private", "sh", "-c", daemon],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wrapper = os.path.join(self.bin, "firewall-cmd")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\nexport DBUS_SYSTEM_BUS_ADDRESS=%s PYTHONPATH=%s\nexec /usr/bin/python3 %s \"$@\"\n" % (
+                shlex.quote(self.env["DBUS_SYSTEM_BUS_ADDRESS"]), shlex.quote(self.env["PYTHONPATH"]),
+                shlex.quote(os.path.join(self.root, "usr", "bin", "firewall-cmd"))))
+        os.chmod(wrapper, 0o755)
+        wait_for(lambda: self.cmd("--state", check=False).returncode == 0, "firewalld", timeout=60)
+        # the module's interpreter finds this firewall-cmd first
+        with open(self.host.python, "w") as f:
+            f.write("#!/bin/sh\nPATH=%s:$PATH exec %s /usr/bin/python3 \"$@\"\n" % (
+                shlex.quote(self.bin), shlex.quote(self.host.enter)))
+        return self
+
+    def cmd(self, *args, check=True):
+        return sh(os.path.join(self.bin, "firewall-cmd"), *args, check=check)
+
+    def stop(self):
+        for proc in reversed(self.procs):
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def wait_for(ready, what, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise AssertionError("%s did not come up within %d s" % (what, timeout))
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def firewalld(hosts):
+    """start(host): firewalld running in that host's namespace; stopped at the end."""
+    root = firewalld_root()
+    if root is None:
+        pytest.fail("the extracted firewalld package is missing: run bash tools/install-deps")
+    started = []
+
+    def start(host):
+        started.append(Firewalld(host, root))
+        return started[-1].start()
+
+    try:
+        yield start
+    finally:
+        for daemon in started:
+            daemon.stop()
+
+
+def test_firewalld_gets_a_policy_that_opens_the_ports_to_the_sources_survives_a_reload_and_goes(
+        ansible_module, hosts, firewalld):
+    a, b = hosts(), hosts()
+    net = hosts.link(a, b)
+    other_source = net + ".3"           # b's second address, not among the sources
+    b.run("ip", "addr", "add", other_source + "/24", "dev", "osdfw0")
+    fw = firewalld(a)
+    port, other = 7000 + secrets.randbelow(500), 7600 + secrets.randbelow(300)
+    a.listen(port)
+    a.listen(other)
+    assert not b.connects(a.address, port), "firewalld's default zone let the connect through"
+
+    args = {"sources": [b.address, "fd00:99::/64"], "tcp_ports": [port]}
+    preview = ok(ansible_module("host_firewall", args, check=True, diff=True, python=a.python))
+    assert (preview["changed"], preview["backend"], preview["active"]) == (True, "firewalld", True), preview
+    assert fw.cmd("--permanent", "--info-policy", "osdeploy-nova", check=False).returncode != 0, \
+        "check mode made the policy"
+    assert not b.connects(a.address, port)
+
+    res = ok(ansible_module("host_firewall", args, python=a.python))
+    assert res["changed"] is True and res["added"] == preview["added"] and len(res["added"]) == 2, res
+    assert res["persisted"] == ["/etc/firewalld/policies/osdeploy-nova.xml"]
+    assert b.connects(a.address, port)
+    assert not b.connects(a.address, port, source=other_source), "an address that was not asked for got in"
+    assert not b.connects(a.address, other), "a port that was not asked for is open"
+    with open(os.path.join(fw.etc, "policies", "osdeploy-nova.xml")) as f:
+        xml = f.read()
+    assert '<source address="%s"/>' % b.address in xml and '<port port="%d" protocol="tcp"/>' % port in xml
+    info = fw.cmd("--info-policy", "osdeploy-nova").stdout
+    assert "osdeploy-nova (active)" in info and "ingress-zones: ANY" in info and "egress-zones: HOST" in info
+    # firewalld's own nftables rules were not edited by the module: no rule carries its tag
+    assert a.owned() == []
+
+    again = ok(ansible_module("host_firewall", args, python=a.python))
+    assert again["changed"] is False and again["added"] == again["removed"] == [], again
+
+    # the rules are firewalld's own: a reload (or a restart) keeps them
+    fw.cmd("--reload")
+    assert b.connects(a.address, port)
+    # a runtime-only change is put back
+    fw.cmd("--policy", "osdeploy-nova", "--remove-rich-rule", res["rules"][0])
+    assert not b.connects(a.address, port)
+    fixed = ok(ansible_module("host_firewall", args, python=a.python))
+    assert fixed["changed"] is True and fixed["added"] == [], fixed
+    assert b.connects(a.address, port)
+
+    # nftables directly, under firewalld: refused before anything changes
+    refused = ansible_module("host_firewall", dict(args, backend="nftables"), python=a.python)
+    assert refused.failed and "firewalld runs on this host" in refused["msg"], refused.output
+
+    gone = ok(ansible_module("host_firewall", {"state": "absent"}, python=a.python))
+    assert gone["changed"] is True and len(gone["removed"]) == 2, gone
+    assert not b.connects(a.address, port)
+    assert not os.path.exists(os.path.join(fw.etc, "policies", "osdeploy-nova.xml"))
+    assert ok(ansible_module("host_firewall", {"state": "absent"}, python=a.python))["changed"] is False

@@ -4,6 +4,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import json
 import os
 
@@ -44,6 +45,15 @@ REJECT = [{"reject": {"type": "icmpx", "expr": "port-unreachable"}}]
 XT = [{"xt": {"type": "match", "name": "comment"}}, {"accept": None}]
 
 
+def policy_text(name, policy):
+    """What `firewall-cmd --info-policy NAME` prints (firewalld 1.3)."""
+    lines = ["%s (active)" % name, "  priority: %s" % policy["priority"], "  target: %s" % policy["target"],
+             "  ingress-zones: %s" % " ".join(policy["ingress"]), "  egress-zones: %s" % " ".join(policy["egress"]),
+             "  services: ", "  ports: ", "  protocols: ", "  masquerade: no", "  forward-ports: ",
+             "  source-ports: ", "  icmp-blocks: ", "  rich rules: "]
+    return "\n".join(lines + ["\t" + text for text in policy["rich"]]) + "\n"
+
+
 def ruleset(*items):
     return {"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}] + list(items)}
 
@@ -67,6 +77,7 @@ class FakeHost(object):
         self.calls = []
         self.warnings = []
         self.firewalld = None               # None: no firewall-cmd; True/False: firewalld running or not
+        self.policies = dict(permanent={}, running={})
 
     def installed(self, name):
         if name == "nft":
@@ -89,6 +100,8 @@ class FakeHost(object):
             return 0, self.chain_text, ""
         if argv[:2] == ["firewall-cmd", "--state"]:
             return (0, "running\n", "") if self.firewalld else (252, "", "not running\n")
+        if argv[0] == "firewall-cmd":
+            return self.firewall_cmd(argv[1:])
         if argv[:2] == ["nft", "-c"]:
             return self.check[0], "", self.check[1]
         if "-S" in argv:
@@ -98,9 +111,42 @@ class FakeHost(object):
                 NAME), ""
         return 0, "", ""
 
+    def firewall_cmd(self, args):
+        """A small firewalld: the policies of its permanent and its running configuration, as dicts."""
+        store = self.policies["permanent" if "--permanent" in args else "running"]
+        args = [arg for arg in args if arg != "--permanent"]
+        if args[0] == "--reload":
+            self.policies["running"] = copy.deepcopy(self.policies["permanent"])
+            return 0, "success\n", ""
+        if args[0] == "--info-policy":
+            policy = store.get(args[1])
+            if policy is None:
+                return 140, "", "Error: INVALID_POLICY: %s\n" % args[1]
+            return 0, policy_text(args[1], policy), ""
+        if args[0] == "--new-policy":
+            store[args[1]] = dict(priority="-1", target="CONTINUE", ingress=[], egress=[], rich=[])
+            return 0, "success\n", ""
+        if args[0] == "--delete-policy":
+            del store[args[1]]
+            return 0, "success\n", ""
+        assert args[0] == "--policy", args
+        policy = store[args[1]]
+        for option, value in zip(args[2::2], args[3::2]):
+            verb, what = option[2:].split("-", 1)
+            if what == "priority" or what == "target":
+                policy[what] = value
+            else:
+                key = "rich" if what == "rich-rule" else what.split("-")[0]
+                if verb == "add":
+                    policy[key].append(value)
+                else:
+                    policy[key].remove(value)
+        return 0, "success\n", ""
+
     def writes(self):
         return [argv for argv, data in self.calls
-                if any(tuple(argv[:len(w)]) == w for w in WRITERS) or argv[0].endswith("-save")]
+                if any(tuple(argv[:len(w)]) == w for w in WRITERS) or argv[0].endswith("-save")
+                or (argv[0] == "firewall-cmd" and not any(a in argv for a in ("--state", "--info-policy")))]
 
     def script(self):
         """The nft -f input of the run (one transaction), '' when there was none."""
@@ -284,14 +330,112 @@ def test_nothing_active_touches_nothing(host, capsys):
     assert host.writes() == [] and out["added"] == out["removed"] == []
 
 
-def test_a_running_firewalld_is_refused_with_the_commands_that_open_it(host, capsys):
+def rich(address, port, protocol="tcp", family=4):
+    return 'rule family="ipv%d" source address="%s" port port="%d" protocol="%s" accept' % (
+        family, address, port, protocol)
+
+
+def firewalld_host(host):
+    """firewalld runs (its own nftables table, which the module must leave alone)."""
     host.firewalld = True
-    host.nft = ruleset(table("inet", "firewalld"), chain("inet", "firewalld", "filter_INPUT", "accept"))
-    rc, out = run_main(capsys, dict(sources=[B, "10.0.0.0/24"], tcp_ports=[5000, 5672]))
-    assert rc == 1 and "firewalld runs on this host" in out["msg"], out
-    assert "rule family=ipv4 source address=10.0.0.0/24 port port=5672 protocol=tcp accept" in out["msg"]
-    assert out["msg"].count("firewall-cmd --permanent") == 4
+    host.nft = ruleset(table("inet", "firewalld"), chain("inet", "firewalld", "filter_INPUT", "accept"),
+                       rule("inet", "firewalld", "filter_INPUT", 5, REJECT))
+    return host
+
+
+def test_a_running_firewalld_gets_a_policy_with_one_rich_rule_per_source_and_port(host, capsys):
+    firewalld_host(host)
+    rc, out = run_main(capsys, dict(sources=[B, "10.0.0.0/24", "fd00::/64"], tcp_ports=[5672, 5000], udp_ports=[53]))
+    assert rc == 0 and (out["backend"], out["active"], out["changed"]) == ("firewalld", True, True), out
+    policy = host.policies["running"][NAME]
+    assert (policy["priority"], policy["target"], policy["ingress"], policy["egress"]) == (
+        "-1", "CONTINUE", ["ANY"], ["HOST"])
+    assert sorted(policy["rich"]) == sorted(
+        [rich(a, p) for a in ("10.0.0.0/24", B) for p in (5000, 5672)] + [rich(a, 53, "udp") for a in ("10.0.0.0/24", B)]
+        + [rich("fd00::/64", 5000, family=6), rich("fd00::/64", 5672, family=6), rich("fd00::/64", 53, "udp", 6)])
+    assert out["chains"] == ["firewalld policy %s" % NAME] and len(out["added"]) == 9
+    assert out["persisted"] == ["/etc/firewalld/policies/%s.xml" % NAME]
+    # firewalld's own nftables rules are never edited, and firewalld is reloaded once, at the end
+    firewall_calls = [argv for argv in host.writes() if argv[0] == "firewall-cmd"]
+    assert host.writes() == firewall_calls and firewall_calls[-1] == ["firewall-cmd", "--reload"]
+    assert sum(1 for argv in firewall_calls if argv == ["firewall-cmd", "--reload"]) == 1
+    host.calls = []
+    rc, out = run_main(capsys, dict(sources=[B, "10.0.0.0/24", "fd00::/64"], tcp_ports=[5672, 5000], udp_ports=[53]))
+    assert rc == 0 and out["changed"] is False and host.writes() == [] and out["added"] == [], out
+
+
+def test_check_mode_predicts_the_firewalld_policy_and_writes_nothing(host, capsys):
+    firewalld_host(host)
+    rc, out = run_main(capsys, dict(sources=[B], tcp_ports=[5000]), check=True, diff=True)
+    assert rc == 0 and out["changed"] is True and host.writes() == [], out
+    assert out["added"] == ["firewalld policy %s: %s" % (NAME, rich(B, 5000))]
+    assert out["diff"] == dict(before="", after="firewalld policy %s: %s\n" % (NAME, rich(B, 5000)))
+    assert host.policies == dict(permanent={}, running={})
+
+
+def test_unwanted_rich_rules_in_the_policy_go_and_its_settings_are_put_back(host, capsys):
+    firewalld_host(host)
+    run_main(capsys, dict(sources=[B, C], tcp_ports=[5000]))
+    policy = host.policies["permanent"][NAME]
+    policy["rich"].append('rule family="ipv4" source address="10.9.9.9" service name="ssh" accept')
+    policy["priority"], policy["ingress"] = "10", ["public"]
+    host.policies["running"] = copy.deepcopy(host.policies["permanent"])
+    rc, out = run_main(capsys, dict(sources=[B], tcp_ports=[5000]))
+    assert rc == 0 and out["changed"] is True, out
+    running = host.policies["running"][NAME]
+    assert (running["rich"], running["priority"], running["ingress"]) == ([rich(B, 5000)], "-1", ["ANY"])
+    assert sorted(out["removed"]) == sorted("firewalld policy %s: %s" % (NAME, text) for text in (
+        rich(C, 5000), 'rule family="ipv4" source address="10.9.9.9" service name="ssh" accept'))
+
+
+def test_a_running_policy_that_differs_from_the_permanent_one_is_reloaded(host, capsys):
+    firewalld_host(host)
+    run_main(capsys, dict(sources=[B], tcp_ports=[5000]))
+    host.policies["running"][NAME]["rich"] = []         # e.g. firewall-cmd --remove-rich-rule without --permanent
+    host.calls = []
+    rc, out = run_main(capsys, dict(sources=[B], tcp_ports=[5000]))
+    assert rc == 0 and out["changed"] is True and host.writes() == [["firewall-cmd", "--reload"]], out
+    assert host.policies["running"][NAME]["rich"] == [rich(B, 5000)]
+
+
+def test_state_absent_deletes_the_policy(host, capsys):
+    firewalld_host(host)
+    run_main(capsys, dict(sources=[B], tcp_ports=[5000]))
+    rc, out = run_main(capsys, dict(state="absent"))
+    assert rc == 0 and out["changed"] is True and host.policies == dict(permanent={}, running={}), out
+    assert out["removed"] == ["firewalld policy %s: %s" % (NAME, rich(B, 5000))]
+    rc, out = run_main(capsys, dict(state="absent"))
+    assert rc == 0 and out["changed"] is False, out
+
+
+@pytest.mark.parametrize("backend", ["nftables", "iptables"])
+def test_editing_nftables_or_iptables_under_a_running_firewalld_is_refused(host, capsys, backend):
+    firewalld_host(host)
+    host.ipt = {"iptables": ["-P INPUT ACCEPT"], "ip6tables": ["-P INPUT ACCEPT"]}
+    rc, out = run_main(capsys, dict(sources=[B], tcp_ports=[5000], backend=backend))
+    assert rc == 1 and "firewalld runs on this host" in out["msg"] and "backend: firewalld" in out["msg"], out
     assert host.writes() == []
+
+
+@pytest.mark.parametrize("running", [None, False])
+def test_backend_firewalld_without_a_running_firewalld_is_refused(host, capsys, running):
+    host.firewalld = running
+    rc, out = run_main(capsys, dict(sources=[B], tcp_ports=[5000], backend="firewalld"))
+    assert rc == 1 and out["msg"].startswith("backend: firewalld %s" % (
+        "is not installed" if running is None else "does not run")), out
+
+
+def test_persist_false_is_refused_with_firewalld(host, capsys):
+    firewalld_host(host)
+    rc, out = run_main(capsys, dict(sources=[B], tcp_ports=[5000], persist=False))
+    assert rc == 1 and out["msg"].startswith("persist: false is not possible with firewalld"), out
+    assert host.writes() == []
+
+
+def test_rich_rules_firewalld_prints_in_another_form_are_read_back(host):
+    info = hf.parse_policy_info(policy_text(NAME, dict(priority="-1", target="CONTINUE", ingress=["ANY"],
+                                                       egress=["HOST"], rich=[rich("fd00:0::/64", 22, family=6)])))
+    assert hf.firewalld_plan(info, hf.desired_rich_rules(hf.parse_sources(["fd00::/64"]), [22], [])) == ([], [])
 
 
 def test_an_installed_but_stopped_firewalld_is_no_firewall(host, capsys):
