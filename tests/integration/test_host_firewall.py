@@ -64,6 +64,17 @@ def sh(*cmd, check=True, stdin=None):
     return proc
 
 
+def stop(procs, timeout=15):
+    """Terminate the processes, in order; kill what does not end within timeout."""
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def real_files():
     """The machine's own persistence files, to prove that the tests leave them alone."""
     found = {}
@@ -134,13 +145,7 @@ class Host(object):
                         check=False).returncode == 0
 
     def remove(self):
-        for proc in self.procs:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(self.procs)
         sh("ip", "netns", "delete", self.ns, check=False)
 
 
@@ -402,13 +407,7 @@ class Firewalld(object):
         return sh(os.path.join(self.bin, "firewall-cmd"), *args, check=check)
 
     def stop(self):
-        for proc in reversed(self.procs):
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(reversed(self.procs))      # firewalld before its D-Bus
 
 
 def wait_for(ready, what, timeout=30):
