@@ -175,3 +175,15 @@ def test_a_compute_without_a_management_address_is_named_with_the_variable_to_se
            "of each compute host" in said, out
     assert "Nova's databases" not in out and "Install" not in out.split("Check the firewall inputs")[1]
     assert_no_secret(out)
+
+
+def test_a_platform_the_collection_does_not_support_is_refused_naming_the_supported_ones(tmp_path):
+    # this machine is Debian 12; a platform list without it makes it unsupported, as Ubuntu or Debian 11 would be
+    rc, out = play("site.yml", write_inventory(tmp_path, ["controller", "compute"]),
+                   {"__osdeploy_platforms": {"Debian-99": "Debian 99 (test) with OpenStack Test"}})
+    assert rc != 0
+    assert "Refuse a platform the collection does not support" in out
+    assert "runs Debian 12" in out and "(bookworm), which osdeploy.nova does not deploy on" in out
+    assert "Supported: Debian 99 (test) with OpenStack Test." in out
+    assert "changed=0" in out.split("PLAY RECAP")[1]
+    assert_no_secret(out)

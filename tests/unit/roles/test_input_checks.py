@@ -25,8 +25,10 @@ def run_role(tmp_path, host_vars="osdeploy_management_ip=127.0.0.1", **extra):
     play = tmp_path / "play.yml"
     play.write_text(PLAY)
     inventory = tmp_path / "inventory.ini"
-    # no facts are gathered: the inventory gives the address the defaults would take from them
-    inventory.write_text("[controller]\nlocalhost ansible_connection=local %s\n[compute]\ncompute9\n" % host_vars)
+    # no facts are gathered: the inventory gives the address the defaults would take from them (the osdeploy
+    # role reads the distribution facts itself, with the target's Python, as on a Debian host)
+    inventory.write_text("[controller]\nlocalhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3 "
+                         "%s\n[compute]\ncompute9\n" % host_vars)
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="1")
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
            str(play), "-e", json.dumps(extra)]
