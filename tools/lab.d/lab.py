@@ -1,21 +1,27 @@
-"""The local lab: Debian 12 hosts with systemd as PID 1 on this one machine.
+"""The local lab: Debian hosts with systemd as PID 1 on this one machine.
 
-    tools/lab up [--computes N]   bring up `controller` and compute1..N (default: as
-                                  before, else 1); idempotent; adds or removes computes
+    tools/lab up [--computes N] [--release R]
+                                  bring up `controller` and compute1..N (default: as
+                                  before, else 1); idempotent; adds or removes computes;
+                                  R: the hosts' Debian release (bookworm, the default,
+                                  or trixie), kept with the lab
     tools/lab down [HOST...]      remove the whole lab (or only the named hosts)
     tools/lab status              what runs, exit 0 when every host answers SSH
     tools/lab inventory [--show]  path (or content) of the Ansible inventory
     tools/lab ssh HOST [CMD...]   SSH into a host as root
     tools/lab report              what went wrong on each host: failed units, the
                                   journal's warnings, the services' last errors
-    tools/lab build [--rebuild]   build (or rebuild) the cached root filesystem only
+    tools/lab build [--rebuild] [--release R]
+                                  build (or rebuild) the cached root filesystem only
     tools/lab prune               delete cached root filesystems no lab uses
 
 Each host is a systemd-nspawn machine booted (`-b`, systemd as PID 1) from a
-copy-on-write overlay of a Debian 12 root filesystem that tools/lab.d/build-rootfs
-makes with mmdebstrap from Debian's packages, cached under $OSDEPLOY_CACHE
-(default ~/.cache/osdeploy-nova)/rootfs/<key>, key = sha256 of the build scripts,
-the package list and the apt sources. Each host lives in its own named network
+copy-on-write overlay of a Debian root filesystem (Debian 12 bookworm, or the
+lab's --release) that tools/lab.d/build-rootfs makes with mmdebstrap from Debian's
+packages, cached under $OSDEPLOY_CACHE (default ~/.cache/osdeploy-nova)/rootfs/<key>,
+key = sha256 of the build scripts, the release's package lists, the apt sources
+and the release. Another release's apt sources are this machine's with the suites
+renamed (bookworm-updates -> trixie-updates). Each host lives in its own named network
 namespace joined by a veth pair to the lab's bridge (<name>0); this machine has
 the bridge's first address, the hosts .10 (controller) and .10+N (computeN).
 Outbound traffic is NATed (iptables MASQUERADE, net.ipv4.ip_forward=1) and
@@ -31,8 +37,9 @@ interrupted and its state file is lost: processes (command line carries
 net.ipv4.ip_forward (refcounted across labs in /run/osdeploy-lab).
 
 Environment: OSDEPLOY_LAB_NAME, OSDEPLOY_LAB_SUBNET (default 192.168.56.0/24),
-OSDEPLOY_LAB_DIR, OSDEPLOY_CACHE, OSDEPLOY_LAB_SOURCES (apt sources for the
-rootfs, default /etc/apt/sources.list.d/debian.sources),
+OSDEPLOY_LAB_RELEASE (default bookworm; --release wins), OSDEPLOY_LAB_DIR,
+OSDEPLOY_CACHE, OSDEPLOY_LAB_SOURCES (apt sources for the rootfs, default
+/etc/apt/sources.list.d/debian.sources),
 OSDEPLOY_LAB_BOOT_TIMEOUT (seconds, default 120).
 """
 
@@ -55,8 +62,15 @@ import uuid
 
 HERE = os.path.dirname(os.path.realpath(__file__))   # tools/lab.d
 LABD = HERE
-ROOTFS_INPUTS = ("build-rootfs", "customize-rootfs", "packages.txt")
-SUITE = "bookworm"
+SUITE = "bookworm"      # the default release (also the VM lab's, tools/vm.d)
+# The Debian releases the lab's hosts can run, and what differs between them, as
+# data: the package lists (files in tools/lab.d) installed on top of minbase. A
+# list only one release needs goes beside packages.txt and is named here. (Debian
+# 13's systemd 257 boots in this machine's systemd-nspawn 252 as Debian 12's does.)
+RELEASES = {
+    "bookworm": {"packages": ("packages.txt",)},
+    "trixie": {"packages": ("packages.txt",)},
+}
 DEFAULT_NAME = "osdlab"
 DEFAULT_SUBNET = "192.168.56.0/24"
 GLOBAL_RUN = "/run/osdeploy-lab"
@@ -266,13 +280,43 @@ def rootfs_sources():
     raise LabError("no apt sources found: set OSDEPLOY_LAB_SOURCES to a deb822 .sources or sources.list file")
 
 
-def rootfs_key(sources):
+def check_release(release):
+    if release not in RELEASES:
+        raise LabError("release %r: use one of %s" % (release, ", ".join(RELEASES)))
+    return release
+
+
+def release_sources(sources, release):
+    """The text of the apt sources file `sources` (deb822 or one-line) for `release`:
+    each suite of a release the lab knows renamed to `release`, its suffix kept
+    (bookworm -> trixie, bookworm-updates -> trixie-updates, bookworm-security ->
+    trixie-security). URIs, components, keys and comments stay as they are."""
+    with open(sources) as f:
+        text = f.read()
+    others = "|".join(re.escape(r) for r in sorted(RELEASES) if r != release)
+    suite = re.compile(r"(?<![^\s])(?:%s)(?=[-/]|\s|$)" % others)
+
+    def deb822(m):
+        return m.group(1) + suite.sub(release, m.group(2))
+
+    def one_line(m):
+        return m.group(1) + suite.sub(release, m.group(2)) + m.group(3)
+
+    text = re.sub(r"(?im)^(Suites:[ \t]*)(.*)$", deb822, text)
+    return re.sub(r"(?m)^(\s*deb(?:-src)?\s+(?:\[[^\]]*\]\s+)?\S+\s+)(\S+)(.*)$", one_line, text)
+
+
+def rootfs_inputs(release):
+    """The files of tools/lab.d that make the release's root filesystem."""
+    return ("build-rootfs", "customize-rootfs") + tuple(RELEASES[release]["packages"])
+
+
+def rootfs_key(sources, release=SUITE):
     h = hashlib.sha256()
-    for name in ROOTFS_INPUTS:
+    for name in rootfs_inputs(release):
         with open(os.path.join(LABD, name), "rb") as f:
             h.update(name.encode() + b"\0" + f.read() + b"\0")
-    with open(sources, "rb") as f:
-        h.update(b"sources\0" + f.read() + b"\0" + SUITE.encode())
+    h.update(b"sources\0" + release_sources(sources, release).encode() + b"\0" + release.encode())
     return h.hexdigest()[:16]
 
 
@@ -323,15 +367,24 @@ def cached_build(kind, key, build, rebuild=False, in_use=None):
         return final
 
 
-def ensure_rootfs(rebuild=False):
-    """Return the path of the cached root filesystem, building it when missing."""
+def ensure_rootfs(rebuild=False, release=SUITE):
+    """Return the path of the cached root filesystem of the release, building it when missing."""
+    check_release(release)
     sources = rootfs_sources()
-    key = rootfs_key(sources)
+    key = rootfs_key(sources, release)
 
     def build(tmp, logf, lockf):
-        log("building the lab root filesystem %s (mmdebstrap, %s, sources %s)..." % (key, SUITE, sources))
+        text = release_sources(sources, release)
+        with open(sources) as f:
+            same = f.read() == text
+        if not same:    # this machine's sources, the suites renamed: kept beside the rootfs
+            derived = os.path.join(tmp, os.path.basename(sources))
+            write_file(derived, text)
+        log("building the lab root filesystem %s (mmdebstrap, %s, sources %s%s)..." % (
+            key, release, sources, "" if same else " with the suites of %s" % release))
         return subprocess.run([os.path.join(LABD, "build-rootfs"), os.path.join(tmp, "root"),
-                               sources, os.path.join(LABD, "packages.txt")],
+                               sources if same else derived, release]
+                              + [os.path.join(LABD, name) for name in RELEASES[release]["packages"]],
                               stdout=logf, stderr=subprocess.STDOUT, check=False,
                               pass_fds=(lockf.fileno(),))   # an orphaned build keeps the lock
 
@@ -345,7 +398,7 @@ class Lab:
     DEFAULT_NAME = DEFAULT_NAME
     DEFAULT_SUBNET = DEFAULT_SUBNET
 
-    def __init__(self, name=None, subnet=None):
+    def __init__(self, name=None, subnet=None, release=None):
         self.name = name or os.environ.get("OSDEPLOY_LAB_NAME") or self.DEFAULT_NAME
         if not NAME_RE.match(self.name):
             raise LabError("lab name %r: use 1-10 characters a-z0-9, starting with a letter "
@@ -365,6 +418,11 @@ class Lab:
             raise LabError("subnet: %s" % exc)
         if self.net.version != 4 or not self.net.is_private or self.net.prefixlen > 24:
             raise LabError("subnet %s: use a private IPv4 network of /24 or larger" % self.net)
+        # The hosts' Debian release: the one the lab was made with (a lab made
+        # before releases were recorded runs the default); `up` refuses another.
+        self.requested_release = check_release(release) if release else None
+        made_with = self.state.get("release") or (SUITE if self.state.get("rootfs") else None)
+        self.release = check_release(made_with or self.requested_release or SUITE)
         self.bridge = "%s0" % self.name
         # The provider network's wire (eth1 of every host): a bridge without an
         # address on this machine, so that guests reach each other and the
@@ -1068,6 +1126,9 @@ table inet filter {
     def up(self, computes=None):
         self.lock()
         start = time.monotonic()
+        if self.requested_release and self.requested_release != self.release:
+            raise LabError("lab %s exists with release %s; `%s down` first to use %s" % (
+                self.name, self.release, self.TOOL, self.requested_release))
         if computes is None:
             computes = self.state.get("computes", 1)
         hosts = self.hosts_for(computes)
@@ -1077,7 +1138,8 @@ table inet filter {
             self.check_subnet_free()    # before creating anything
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o700)
-        self.state.update({"name": self.name, "subnet": str(self.net), "computes": computes})
+        self.state.update({"name": self.name, "subnet": str(self.net), "computes": computes,
+                           "release": self.release})
         self.save_state()
 
         # Hosts beyond the requested count go (declarative --computes).
@@ -1088,7 +1150,7 @@ table inet filter {
 
         lower = self.state.get("rootfs")
         if not lower or not os.path.isdir(lower):
-            lower = ensure_rootfs()
+            lower = ensure_rootfs(release=self.release)
             self.state["rootfs"] = lower
             self.save_state()
         self.ensure_key()
@@ -1198,8 +1260,8 @@ table inet filter {
         return not hosts and self.bridge not in self.lab_links()
 
     def status_header(self):
-        return "lab %s: network %s (this machine %s on %s), state %s" % (
-            self.name, self.net, self.host_ip, self.bridge, self.dir)
+        return "lab %s: %s, network %s (this machine %s on %s), state %s" % (
+            self.name, self.release, self.net, self.host_ip, self.bridge, self.dir)
 
     PROCESS_LABEL = "nspawn pid"
 
@@ -1270,7 +1332,8 @@ grep -h -E 'ofport|not managed by this agent|Port [0-9a-f-]+ updated|Ports .* re
 def prune():
     base = os.path.join(cache_root(), "rootfs")
     used = set()
-    current = os.path.join(base, rootfs_key(rootfs_sources()), "root")
+    sources = rootfs_sources()
+    current = {os.path.join(base, rootfs_key(sources, release), "root") for release in RELEASES}
     labs = os.path.join(cache_root(), "lab")
     if os.path.isdir(labs):
         for lab in os.listdir(labs):
@@ -1284,7 +1347,7 @@ def prune():
             if entry.startswith(".") or not os.path.isdir(path):
                 continue
             root = os.path.join(path, "root")
-            if root == current or root in used or mounts_using(root):
+            if root in current or root in used or mounts_using(root):
                 continue
             umount_all_under(path)
             rm_tree(path)
@@ -1295,8 +1358,10 @@ def prune():
     log("prune: removed %s" % (", ".join(removed) or "nothing"))
 
 
-def cli(argv, doc, prog, lab_class, needed_tools, build, prune_cache, max_computes, why_root):
-    """The command line of tools/lab and tools/vmlab (same verbs, other machines)."""
+def cli(argv, doc, prog, lab_class, needed_tools, build, prune_cache, max_computes, why_root, releases=None):
+    """The command line of tools/lab and tools/vmlab (same verbs, other machines). With
+    releases (names), `up` and `build` take --release (default $OSDEPLOY_LAB_RELEASE),
+    passed to lab_class and build as release=."""
     parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n", maxsplit=1)[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n\n".join(doc.split("\n\n")[1:]))
@@ -1304,8 +1369,12 @@ def cli(argv, doc, prog, lab_class, needed_tools, build, prune_cache, max_comput
     parser.add_argument("--subnet", help="private IPv4 network (default $OSDEPLOY_LAB_SUBNET or %s)"
                         % lab_class.DEFAULT_SUBNET)
     sub = parser.add_subparsers(dest="cmd", required=True)
+    release_help = ("the hosts' Debian release: %s (default $OSDEPLOY_LAB_RELEASE, else the lab's, else %s)"
+                    % (", ".join(releases or ()), (releases or ("",))[0]))
     p = sub.add_parser("up", help="bring the lab up (idempotent)")
     p.add_argument("--computes", type=int, help="number of compute hosts (default: as before, else 1)")
+    if releases:
+        p.add_argument("--release", choices=list(releases), help=release_help)
     p = sub.add_parser("down", help="remove the lab, or only the named hosts")
     p.add_argument("hosts", nargs="*")
     sub.add_parser("status", help="show the lab's hosts")
@@ -1317,6 +1386,8 @@ def cli(argv, doc, prog, lab_class, needed_tools, build, prune_cache, max_comput
     p.add_argument("command", nargs=argparse.REMAINDER)
     p = sub.add_parser("build", help="build the cached image of the hosts; print its path")
     p.add_argument("--rebuild", action="store_true")
+    if releases:
+        p.add_argument("--release", choices=list(releases), help=release_help)
     sub.add_parser("prune", help="remove cached images no lab uses")
     args = parser.parse_args(argv)
 
@@ -1330,15 +1401,22 @@ def cli(argv, doc, prog, lab_class, needed_tools, build, prune_cache, max_comput
                                      for d in os.environ["PATH"].split(":"))})
         if missing:
             raise LabError("missing tools; install: apt-get install %s (or run tools/install-deps)" % " ".join(missing))
+        release = {}     # only up and build choose one; the other commands use the lab's
+        if releases and args.cmd in ("up", "build"):
+            chosen = args.release or os.environ.get("OSDEPLOY_LAB_RELEASE")
+            if chosen and chosen not in releases:
+                raise LabError("OSDEPLOY_LAB_RELEASE=%s: use one of %s" % (chosen, ", ".join(releases)))
+            if chosen:
+                release = {"release": chosen}
         if args.cmd == "build":
-            print(build(rebuild=args.rebuild), flush=True)
+            print(build(rebuild=args.rebuild, **release), flush=True)
             return 0
         if args.cmd == "prune":
             prune_cache()
             return 0
         if args.cmd == "up" and args.computes is not None and not 0 <= args.computes <= max_computes:
             raise LabError("--computes: 0..%d" % max_computes)
-        lab = lab_class(args.name, args.subnet)
+        lab = lab_class(args.name, args.subnet, **release)
         if args.cmd == "up":
             lab.up(args.computes)
         elif args.cmd == "down":
@@ -1372,7 +1450,7 @@ def cli(argv, doc, prog, lab_class, needed_tools, build, prune_cache, max_comput
 
 def main(argv=None):
     return cli(argv, __doc__, "tools/lab", Lab, NEEDED_TOOLS, ensure_rootfs, prune, 100,
-               "network namespaces, bridge, iptables, systemd-nspawn")
+               "network namespaces, bridge, iptables, systemd-nspawn", releases=tuple(RELEASES))
 
 
 if __name__ == "__main__":
