@@ -149,6 +149,46 @@ def read_json(path, default=None):
         return default
 
 
+# Each machine's cgroups (tools/lab.d/run-machine makes them): osdeploy-MACHINE under the cgroup of the
+# process that started it, in the hierarchies systemd uses.
+CGROUP_MOUNTS = (("/sys/fs/cgroup/systemd", re.compile(r"^\d+:name=systemd:(.*)$")),
+                 ("/sys/fs/cgroup/unified", re.compile(r"^0::(.*)$")),
+                 ("/sys/fs/cgroup", re.compile(r"^0::(.*)$")))
+
+
+def machine_cgroups(machine):
+    """The machine's cgroup directories that exist (searched under this process's cgroup and the root)."""
+    found = []
+    with open("/proc/self/cgroup") as f:
+        lines = f.read().splitlines()
+    for mount, pattern in CGROUP_MOUNTS:
+        if not os.path.exists(os.path.join(mount, "cgroup.procs")):
+            continue
+        for line in lines:
+            m = pattern.match(line)
+            if not m:
+                continue
+            for base in (m.group(1).rstrip("/"), ""):
+                path = "%s%s/osdeploy-%s" % (mount, base, machine)
+                if os.path.isdir(path) and path not in found:
+                    found.append(path)
+    return found
+
+
+def remove_machine_cgroups(machine):
+    """Remove the machine's cgroups, deepest first (a cgroup goes once no process is left in it)."""
+    done = []
+    for top in machine_cgroups(machine):
+        for dirpath, _dirs, _files in sorted(os.walk(top), key=lambda entry: -entry[0].count("/")):
+            try:
+                os.rmdir(dirpath)
+            except OSError as exc:
+                log("warning: cgroup %s not removed: %s" % (dirpath, exc))
+        if not os.path.isdir(top):
+            done.append("cgroup %s" % top)
+    return done
+
+
 def rm_tree(path):
     """rm -rf that never crosses into another file system (a mount left inside)."""
     if os.path.lexists(path):
@@ -998,6 +1038,7 @@ table inet filter {
 
     def remove_machine(self, host, keep_disk=False):
         done = self.stop_machine(host)
+        done += remove_machine_cgroups(self.machine(host))
         if mounts_under(self.mdir(host)):
             umount_all_under(self.mdir(host))
             done.append("mount %s" % self.mroot(host))
