@@ -52,6 +52,8 @@ attributes:
     description: The device's filesystem type before and after.
 notes:
   - Needs C(blkid) (util-linux) and C(mkfs.ext4) (e2fsprogs) or C(mkfs.xfs) (xfsprogs) on the host.
+  - Where udev runs, a new filesystem is announced to it (C(udevadm trigger --settle)) before RV(mount_source)
+    is chosen, so that the run that makes it and every later run name the same C(/dev/disk/by-uuid) link.
 seealso:
   - name: The compute role's instance storage
     description: C(nova_instances_device) mounts the result at the instances path before nova-compute starts.
@@ -113,6 +115,8 @@ from ansible_collections.osdeploy.nova.plugins.module_utils import base
 
 # How much of each end of the device must be zeros for a device without a signature to count as empty.
 PROBE_BYTES = 1024 * 1024
+# systemd-udevd's control socket: there only where udev runs (not in a container), and makes /dev/disk links.
+UDEV_CONTROL = "/run/udev/control"
 
 
 def parse_blkid(text):
@@ -144,6 +148,23 @@ def mount_source(given, uuid, exists=os.path.exists):
         if exists(link):
             return link
     return given
+
+
+def wait_for_udev(run_command, udevadm, device):
+    """After mkfs: make udev see the new filesystem now, and wait until it has (its by-uuid link made).
+
+    udev learns of it from an event of its own when mkfs closes the device, which may come after this
+    run has looked for the link: the run that formats would name the device as given and the next run
+    the link, and rewrite what names it. Returns the commands run.
+    """
+    if not udevadm:
+        return []
+    done = [[udevadm, "trigger", "--action=change", "--settle", device]]
+    if run_command(done[0])[0] != 0:
+        # a udevadm older than trigger --settle (systemd 238): wait for its whole queue instead
+        done.append([udevadm, "settle", "--timeout=60"])
+        run_command(done[1])
+    return done
 
 
 def plan(device, fstype, path, probe, mounted, holders, partitions, empty):
@@ -253,6 +274,8 @@ class InstanceStorage(base.OsdeployModule):
                 self.fail("device: mkfs.%s ran on %s but blkid finds %s there" % (
                     p["fstype"], device, made.get("TYPE") or "no filesystem"))
             self.result["uuid"] = made.get("UUID")
+            if os.path.exists(UDEV_CONTROL):
+                wait_for_udev(self.module.run_command, self.module.get_bin_path("udevadm"), device)
         self.result["mount_source"] = mount_source(given, self.result["uuid"])
         return self.result
 

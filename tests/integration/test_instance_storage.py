@@ -54,6 +54,8 @@ def test_an_empty_device_is_previewed_then_formatted_once(ansible_module, loop):
     assert again["changed"] is False and again["uuid"] == made["uuid"]
     again = ansible_module("instance_storage", {"device": loop})
     assert again["changed"] is False and again["created"] is False and again["uuid"] == made["uuid"]
+    # the run that formats names what every later run names (where udev runs, it has made the link by then)
+    assert again["mount_source"] == made["mount_source"]
 
 
 def test_a_filesystem_with_files_is_kept_and_its_files_with_it(ansible_module, loop):

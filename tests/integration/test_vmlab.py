@@ -5,10 +5,12 @@ compute VM from the project's image (built on the first run, about 4 minutes;
 then cached), and checks each VM as a user would: SSH through the forwarded
 port with the host key known beforehand, hostname, systemd with no failed
 unit, the private network between the VMs (and only between them), the baked
-packages installed but not started, Ansible, and hw_accel_fact's decision
-inside a compute VM. Then that `up` again changes nothing, that a VM killed
-hard comes back with its disk, that an interrupted `up` of a second lab is
-cleaned by `down`, and that `down` leaves no process or file behind.
+packages installed but not started, Ansible, hw_accel_fact's decision inside a
+compute VM, and the compute VM's second disk for Nova's instances (empty, at
+the stable path the inventory gives as nova_instances_device; none on the
+controller). Then that `up` again changes nothing, that a VM killed hard comes
+back with its disks, that an interrupted `up` of a second lab is cleaned by
+`down`, and that `down` leaves no process or file behind.
 
 Under TCG each boot takes 1-3 minutes on a 2-core machine; the whole module
 about 6-8 minutes.
@@ -31,6 +33,9 @@ NAME_B = "osdtvmb"
 SUBNET = "192.168.161.0/24"
 # Failed units we accept in a lab VM: none.
 EXPECTED_FAILED_UNITS = set()
+# each compute VM's second disk (tools/vm.d/vmlab.py), by the name its virtio serial gives it
+INSTANCES_DEVICE = "/dev/disk/by-id/virtio-osdeploy-instances"
+INSTANCES_DISK_BYTES = 4 * 1024 ** 3
 
 
 def proc_cmdlines():
@@ -91,12 +96,19 @@ def inventory(lab):
         return f.read()
 
 
+def instances_image(lab, host="compute1"):
+    return os.path.join(lab.dir, "machines", host, "instances.img")
+
+
 def test_inventory_reaches_the_vms_on_loopback_with_known_host_keys(lab):
     text = inventory(lab)
     for host in ("controller", "compute1"):
-        m = re.search(r"^%s ansible_host=127\.0\.0\.1 ansible_port=(\d+) osdeploy_management_ip=(\S+)$" % host, text, re.M)
+        m = re.search(r"^%s ansible_host=127\.0\.0\.1 ansible_port=(\d+) osdeploy_management_ip=(\S+)"
+                      r"( nova_instances_device=\S+)?$" % host, text, re.M)
         assert m, text
         assert m.group(2) == lab.ip(host)
+        # a compute's instances on its second disk, by its stable name; the controller has none
+        assert m.group(3) == (None if host == "controller" else " nova_instances_device=%s" % INSTANCES_DEVICE)
     assert "StrictHostKeyChecking=yes" in text
     accel = re.search(r"^lab_accel=(kvm|tcg)$", text, re.M)
     assert accel
@@ -166,18 +178,47 @@ def test_ansible_and_hw_accel_fact_inside_the_compute_vm(lab):
     assert facts["reason"]
 
 
+def test_the_compute_vm_has_an_empty_instances_disk_at_a_stable_path(lab):
+    # the guest's view: a second virtio disk named by its serial, not the system disk, of the lab's size, and
+    # empty (no signature of any kind, no partition): what the compute role's instance_storage formats
+    out = lab.ssh("compute1", "readlink -e %s; findmnt -n -o SOURCE /; blockdev --getsize64 %s; ls /sys/block" % (
+        INSTANCES_DEVICE, INSTANCES_DEVICE)).stdout.split("\n")
+    device, root, size = out[:3]
+    assert re.match(r"^/dev/vd[b-z]$", device) and root == "/dev/vda", out
+    assert int(size) == INSTANCES_DISK_BYTES
+    assert sorted(b for b in out[3:] if b.startswith("vd")) == ["vda", os.path.basename(device)]
+    probe = lab.ssh("compute1", "blkid -p %s; echo blkid rc=$?; wipefs --no-act %s; lsblk -n -o NAME %s" % (
+        device, device, device)).stdout
+    assert probe == "blkid rc=2\n%s\n" % os.path.basename(device), probe
+    # this machine's view: a sparse image beside the VM's overlay
+    st = os.stat(instances_image(lab))
+    assert st.st_size == INSTANCES_DISK_BYTES and st.st_blocks * 512 <= 1024 ** 2, st
+    # the controller has the system disk only
+    out = lab.ssh("controller", "ls /sys/block; ls /dev/disk/by-id 2>/dev/null; true").stdout
+    assert [b for b in out.split() if b.startswith("vd")] == ["vda"] and "osdeploy-instances" not in out, out
+    assert not os.path.exists(instances_image(lab, "controller"))
+
+
 def test_up_again_changes_nothing(lab):
     pids = lab.qemu_pids()
     mtime = os.stat(os.path.join(lab.dir, "inventory.ini")).st_mtime_ns
+    disk = os.stat(instances_image(lab))
     out = lab.run("up").stdout
     assert "up: no change" in out, out
     assert lab.qemu_pids() == pids and sorted(pids) == ["compute1", "controller"]
     assert os.stat(os.path.join(lab.dir, "inventory.ini")).st_mtime_ns == mtime
+    # the instances disk is the same file, untouched, and still the VM's
+    again = os.stat(instances_image(lab))
+    assert (again.st_ino, again.st_size, again.st_mtime_ns) == (disk.st_ino, disk.st_size, disk.st_mtime_ns)
+    assert lab.ssh("compute1", "readlink -e %s" % INSTANCES_DEVICE).stdout.strip().startswith("/dev/vd")
 
 
-def test_a_killed_vm_comes_back_with_its_disk(lab):
+def test_a_killed_vm_comes_back_with_its_disks(lab):
     pids = lab.qemu_pids()
     lab.ssh("compute1", "echo survived > /root/marker && sync")
+    # and on the instances disk, 1 MiB in (raw, no filesystem needed)
+    write_marker = "printf instances-survived | dd of=%s bs=1M seek=1 conv=fsync status=none"
+    lab.ssh("compute1", write_marker % INSTANCES_DEVICE)
     os.kill(pids["compute1"], signal.SIGKILL)
     deadline = time.monotonic() + 30
     while "compute1" in lab.qemu_pids() and time.monotonic() < deadline:
@@ -188,6 +229,8 @@ def test_a_killed_vm_comes_back_with_its_disk(lab):
     assert "started compute1" in out and "started controller" not in out, out
     assert lab.qemu_pids()["controller"] == pids["controller"]
     assert lab.ssh("compute1", "cat /root/marker; hostname").stdout == "survived\ncompute1\n"
+    read_marker = "dd if=%s bs=18 count=1 skip=1M iflag=skip_bytes status=none"
+    assert lab.ssh("compute1", read_marker % INSTANCES_DEVICE).stdout == "instances-survived"
     assert "2 received" in lab.ssh("compute1", "ping -c2 -W5 controller").stdout
     assert lab.run("status").returncode == 0
 

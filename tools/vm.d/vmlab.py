@@ -14,7 +14,11 @@ Debian 12 disk image that tools/vm.d/build-image makes with mmdebstrap, with
 every Debian package the roles install already installed (not started):
 cached under $OSDEPLOY_CACHE (default ~/.cache/osdeploy-nova)/vm-image/<key>,
 key = sha256 of the build scripts, the package lists and the apt sources. Each
-VM writes to a qcow2 overlay of it (copy-on-write, deleted by `down`).
+VM writes to a qcow2 overlay of it (copy-on-write, deleted by `down`). Each
+compute VM also has a second, empty disk for Nova's instances: a sparse raw
+image beside its overlay (made at its first `up`, kept until `down`) that the
+guest sees as /dev/disk/by-id/virtio-osdeploy-instances (a fixed virtio
+serial), the inventory's `nova_instances_device` of that host.
 
 Accelerator: KVM when hw_accel_fact's decision on this machine says it works
 for unmodified guests, else TCG (multi-threaded); OSDEPLOY_VM_ACCEL=kvm|tcg
@@ -60,6 +64,11 @@ IMAGE_INPUTS = (("vm.d", "build-image"), ("vm.d", "customize-image"), ("vm.d", "
 DEFAULT_NAME = "osdvm"
 DEFAULT_SUBNET = "192.168.57.0/24"
 KERNEL_CMDLINE = "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet"
+# Each compute VM's second disk, for Nova's instances (nova_instances_device): the
+# fixed virtio serial gives it a stable name in the guest, whatever its vdX.
+INSTANCES_SERIAL = "osdeploy-instances"
+INSTANCES_DEVICE = "/dev/disk/by-id/virtio-%s" % INSTANCES_SERIAL
+INSTANCES_DISK_BYTES = lab.INSTANCES_DISK_BYTES    # the nspawn lab's size (4 GiB, sparse)
 NEEDED_TOOLS = {"qemu-system-x86_64": "qemu-system-x86", "qemu-img": "qemu-utils", "mmdebstrap": "mmdebstrap",
                 "mkfs.ext4": "e2fsprogs", "ssh": "openssh-client", "ssh-keygen": "openssh-client"}
 
@@ -227,6 +236,30 @@ class VmLab(lab.Lab):
         digest = hashlib.sha256(("%s/%s/%s" % (self.name, host, nic)).encode()).digest()
         return ":".join("%02x" % b for b in (0x52, 0x54, 0x00) + tuple(digest[:3]))
 
+    # -- the compute VMs' second disk (Nova's instances, nova_instances_device)
+    def instances_image(self, host):
+        return os.path.join(self.mdir(host), "instances.img")
+
+    def ensure_instances_disk(self, host):
+        """The compute VM's second disk: a sparse, empty raw image beside its overlay, made once and kept
+        with the VM (a restart finds its filesystem), seen in the guest as INSTANCES_DEVICE."""
+        path = self.instances_image(host)
+        if not os.path.exists(path):
+            with open(path, "wb") as f:
+                f.truncate(INSTANCES_DISK_BYTES)
+            self.changes.append("instances disk of %s" % host)
+        return path
+
+    def release_instances_disk(self, host):
+        # no loop device to detach: qemu opens the image itself, and it goes with the VM's directory
+        return []
+
+    def runs_with_instances_disk(self, host):
+        """Whether the host's running qemu has its instances disk (a VM started before the lab had one has not)."""
+        argv = qemu_processes().get("%s-%s" % (self.name, host), [])
+        path = self.instances_image(host)
+        return os.path.exists(path) and any(path in a for a in argv)
+
     def qemu_argv(self, host, image, meta, accel):
         md = self.mdir(host)
         cfg = os.path.join(md, "fw_cfg")
@@ -241,8 +274,18 @@ class VmLab(lab.Lab):
         argv += ["-smp", os.environ.get("OSDEPLOY_VM_CPUS", "2"), "-m", memory,
                  "-kernel", os.path.join(image, "vmlinuz"), "-initrd", os.path.join(image, "initrd.img"),
                  "-append", KERNEL_CMDLINE,
-                 "-drive", "file=%s,if=virtio,format=qcow2,cache=unsafe,discard=unmap" % os.path.join(md, "disk.qcow2"),
-                 "-netdev", "user,id=mgmt,hostfwd=tcp:127.0.0.1:%d-:22" % meta["ssh_port"],
+                 # The disks as explicit devices, the system disk first: it gets the
+                 # lowest PCI slot, so the guest names it vda (root=/dev/vda), and the
+                 # instances disk after it (an if=virtio drive would come after
+                 # every -device and lose vda to the instances disk).
+                 "-drive", "file=%s,if=none,id=system,format=qcow2,cache=unsafe,discard=unmap" % os.path.join(
+                     md, "disk.qcow2"),
+                 "-device", "virtio-blk-pci,drive=system"]
+        if host != "controller":
+            argv += ["-drive", "file=%s,if=none,id=instances,format=raw,cache=unsafe,discard=unmap" %
+                     self.instances_image(host),
+                     "-device", "virtio-blk-pci,drive=instances,serial=%s" % INSTANCES_SERIAL]
+        argv += ["-netdev", "user,id=mgmt,hostfwd=tcp:127.0.0.1:%d-:22" % meta["ssh_port"],
                  "-device", "virtio-net-pci,netdev=mgmt,mac=%s" % self.mac_for(host, "mgmt"),
                  "-netdev", "dgram,id=lab,local.type=unix,local.path=%s,remote.type=unix,remote.path=%s" % (
                      os.path.join(self.netdir, "%s.sock" % host), os.path.join(self.netdir, "hub.sock")),
@@ -321,8 +364,12 @@ class VmLab(lab.Lab):
     TOOL = "tools/vmlab"
 
     def inventory_host_vars(self, host):
-        return "ansible_host=127.0.0.1 ansible_port=%d osdeploy_management_ip=%s" % (
+        out = "ansible_host=127.0.0.1 ansible_port=%d osdeploy_management_ip=%s" % (
             self.ssh_endpoint(host)[1], self.ip(host))
+        if host != "controller":
+            # the compute VM's second disk, by its stable name
+            out += " nova_instances_device=%s" % INSTANCES_DEVICE
+        return out
 
     def inventory_lab_vars(self, hosts):
         out = ["lab_network=%s" % self.net] + lab.accel_inventory_vars(self.state.get("accel", "tcg"))
@@ -378,13 +425,18 @@ class VmLab(lab.Lab):
             cfg_changed = False
             if meta:
                 cfg_changed = any([write_file(os.path.join(md, "fw_cfg", "hosts"), self.hosts_file(hosts))])
+            restart = False
             if meta and self.running(h):
-                if cfg_changed:
-                    # /etc/hosts of a running VM: its fw_cfg copy is read at the next
-                    # boot; now, over SSH
-                    run(self.ssh_cmd(h, "cat > /etc/hosts"), input_text=self.hosts_file(hosts))
-                    self.changes.append("/etc/hosts of %s" % h)
-                continue
+                if h == "controller" or self.runs_with_instances_disk(h):
+                    if cfg_changed:
+                        # /etc/hosts of a running VM: its fw_cfg copy is read at the next
+                        # boot; now, over SSH
+                        run(self.ssh_cmd(h, "cat > /etc/hosts"), input_text=self.hosts_file(hosts))
+                        self.changes.append("/etc/hosts of %s" % h)
+                    continue
+                log("%s: runs without its instances disk (started before the lab gave it one); "
+                    "restarting it with one" % h)
+                restart = True
             if self.running(h):
                 self.stop_machine(h)
             if not meta:
@@ -398,8 +450,11 @@ class VmLab(lab.Lab):
                 write_file(meta_path, json.dumps(meta, indent=1) + "\n")
                 self.changes.append("created %s" % h)
             else:
-                log("%s: not running; starting it again" % h)
+                if not restart:
+                    log("%s: not running; starting it again" % h)
                 self.fw_cfg(h, hosts)
+            if h != "controller":
+                self.ensure_instances_disk(h)
             started[h] = self.start_vm(h, image, meta, accel)
 
         self.write_known_hosts(hosts)

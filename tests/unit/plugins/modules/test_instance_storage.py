@@ -54,6 +54,23 @@ def test_blkid_export_and_mountinfo_are_read():
     assert ist.mount_points(mountinfo, 254, 32) == []
 
 
+def test_after_mkfs_udev_is_made_to_see_the_filesystem_before_the_link_is_looked_for():
+    calls = []
+
+    def run_command(argv, rc=0):
+        calls.append(argv)
+        return rc, "", ""
+
+    assert ist.wait_for_udev(run_command, "/usr/bin/udevadm", "/dev/vdb") == calls == [
+        ["/usr/bin/udevadm", "trigger", "--action=change", "--settle", "/dev/vdb"]]
+    # an older udevadm without trigger --settle: its whole queue is waited for
+    calls.clear()
+    ist.wait_for_udev(lambda argv: run_command(argv, rc=1 if "trigger" in argv else 0), "/sbin/udevadm", "/dev/vdb")
+    assert calls[1] == ["/sbin/udevadm", "settle", "--timeout=60"]
+    # no udevadm: nothing to wait for
+    assert ist.wait_for_udev(run_command, None, "/dev/vdb") == []
+
+
 def test_the_mount_names_the_uuid_link_where_udev_made_one():
     assert ist.mount_source("/dev/vdb", "u-1", exists=lambda p: True) == "/dev/disk/by-uuid/u-1"
     # a container without udev, or a check-mode run before the filesystem exists
