@@ -78,6 +78,11 @@ REMOVED_HINTS = {
     ("DEFAULT", "rpc_backend"): "oslo.messaging takes the driver from the scheme of [DEFAULT] transport_url "
                                 "(rabbit://...); delete the line",
     ("DEFAULT", "network_api_class"): "nova-network was removed; delete the line",
+    # deprecated in Zed (26.0.0), where it still works; gone by Epoxy (31.0.0): measured with both packages
+    ("api", "use_forwarded_for"): "removed after Zed deprecated it: oslo.middleware's HTTPProxyToWSGI does this; "
+                                  "set [oslo_middleware] enable_proxy_headers_parsing = true instead",
+    ("DEFAULT", "use_forwarded_for"): "removed after Zed deprecated it as [api] use_forwarded_for: set "
+                                      "[oslo_middleware] enable_proxy_headers_parsing = true instead",
 }
 
 _SECRET_NAME = re.compile(r"password|passwd|secret", re.I)

@@ -187,6 +187,16 @@ def test_prepare_controller_settings(schema):
     assert "NOVA$PASS" in plan["secret_values"] and "NOVA$$PASS" in plan["secret_values"]
 
 
+def test_an_option_a_later_nova_removed_is_refused_with_what_replaces_it(schema):
+    # [api] use_forwarded_for: deprecated in Zed, removed by Epoxy (this schema does not have it)
+    plan = prepare({"api": {"use_forwarded_for": True}}, schema=schema)
+    assert plan["errors"] == [
+        "[api] use_forwarded_for is not an option of Nova 26.2.2 (removed after Zed deprecated it: oslo.middleware's "
+        "HTTPProxyToWSGI does this; set [oslo_middleware] enable_proxy_headers_parsing = true instead)"]
+    removing = prepare({"api": {"use_forwarded_for": None}}, schema=schema)
+    assert removing["errors"] == [] and "removing it anyway" in removing["warnings"][0]
+
+
 def test_prepare_hides_urls_with_passwords_anywhere(schema):
     plan = prepare({"DEFAULT": {"state_path": "http://user:pw@host/x", "my_ip": "10.0.0.1"}}, schema=schema)
     assert plan["secret_values"] == ["http://user:pw@host/x"]
