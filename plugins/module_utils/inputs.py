@@ -36,7 +36,7 @@ def _no_slash(value):
 
 def _url_unreserved(value):
     if any(ch not in _UNRESERVED for ch in value):
-        return ("must consist of letters, digits and . _ ~ - only: keystone-manage of this release passes its "
+        return ("must consist of letters, digits and . _ ~ - only: keystone-manage (Zed and Epoxy alike) passes its "
                 "[database] connection URL to alembic without escaping, and the percent-encoding any other "
                 "character needs makes every keystone-manage db_sync fail. Choose such a value (longer instead)")
     return None

@@ -62,14 +62,17 @@ def db_url(user, password, host, database, port=None, driver="mysql+pymysql", qu
     return build_url(driver, user, password, host, database, port=port, query=query)
 
 
-# oslo.messaging 14 (Zed) decodes the credentials of a transport_url and encodes
-# them again for kombu with urllib's quote(), which leaves "/" as it is: kombu
-# then reads the rest of the password as the port, and every service that uses
-# RabbitMQ exits at start ("Port could not be cast to integer value").
+# oslo.messaging 14 (Zed) and 16 (Epoxy) decode the credentials of a
+# transport_url and encode them again for kombu with urllib's quote(), which
+# leaves "/" as it is (measured with both, and kombu 5.2 and 5.5): with one in
+# the password kombu reads the rest of it as the port, and every service that
+# uses RabbitMQ exits at start ("Port could not be cast to integer value"); with
+# one in the user kombu logs in as guest to a host named after its first part.
 RABBITMQ_SLASH_ERROR = (
-    "the RabbitMQ %s must not contain '/': oslo.messaging of Zed passes it to kombu "
-    "with the '/' unencoded, and every Nova service that uses RabbitMQ then exits at "
-    "start (\"Port could not be cast to integer value\"). Choose one without '/'")
+    "the RabbitMQ %s must not contain '/': oslo.messaging (Zed and Epoxy alike) passes it to "
+    "kombu with the '/' unencoded, and every Nova service that uses RabbitMQ then fails at "
+    "start (\"Port could not be cast to integer value\" for a password; a login as guest to "
+    "the wrong host for a user). Choose one without '/'")
 
 
 def transport_url(user, password, hosts, port=5672, vhost="/", scheme="rabbit"):

@@ -34,8 +34,8 @@ options:
       rules:
         description:
           - Rules the value must follow. C(printable_ascii) (database passwords, which PyMySQL sends as latin-1),
-            C(no_slash) (RabbitMQ credentials with oslo.messaging of Zed), C(url_unreserved) (letters, digits and
-            C(._~-) only, for Keystone 22's database URL).
+            C(no_slash) (RabbitMQ credentials with oslo.messaging of Zed and Epoxy), C(url_unreserved) (letters, digits
+            and C(._~-) only, for the database URL of Keystone 22 and 27).
         type: list
         elements: str
         choices: [printable_ascii, no_slash, url_unreserved]
