@@ -1,19 +1,27 @@
 """The VM lab: the same hosts as tools/lab, as full qemu virtual machines.
 
-    tools/vmlab up [--computes N]   start `controller` and compute1..N (default: as
-                                    before, else 1); idempotent; adds or removes computes
+    tools/vmlab up [--computes N] [--release R]
+                                    start `controller` and compute1..N (default: as
+                                    before, else 1); idempotent; adds or removes computes;
+                                    R: the VMs' Debian release (bookworm, the default,
+                                    or trixie), kept with the lab
     tools/vmlab down [HOST...]      remove the whole lab (or only the last computes)
     tools/vmlab status              what runs, exit 0 when every VM answers SSH
     tools/vmlab inventory [--show]  path (or content) of the Ansible inventory
     tools/vmlab ssh HOST [CMD...]   SSH into a VM as root
-    tools/vmlab build [--rebuild]   build (or rebuild) the cached disk image only; prints its directory
+    tools/vmlab build [--rebuild] [--release R]
+                                    build (or rebuild) the cached disk image of the
+                                    release only; prints its directory
     tools/vmlab prune               delete cached images no lab uses
 
 Each host is a qemu VM (systemd, sshd) booted directly from the kernel of a
-Debian 12 disk image that tools/vm.d/build-image makes with mmdebstrap, with
-every Debian package the roles install already installed (not started):
-cached under $OSDEPLOY_CACHE (default ~/.cache/osdeploy-nova)/vm-image/<key>,
-key = sha256 of the build scripts, the package lists and the apt sources. Each
+Debian disk image (Debian 12 bookworm, or the lab's --release) that
+tools/vm.d/build-image makes with mmdebstrap, with every Debian package the
+roles install already installed (not started): cached under $OSDEPLOY_CACHE
+(default ~/.cache/osdeploy-nova)/vm-image/<key>, key = sha256 of the build
+scripts, the release's package lists, the apt sources and the release (one
+image per release). Another release's apt sources are this machine's with the
+suites renamed, as for the nspawn lab (tools/lab.d/lab.py). Each
 VM writes to a qcow2 overlay of it (copy-on-write, deleted by `down`). Each
 compute VM also has a second, empty disk for Nova's instances: a sparse raw
 image beside its overlay (made at its first `up`, kept until `down`) that the
@@ -35,7 +43,8 @@ processes `-name <lab>-<host>`, the hub `hub.py --lab=<lab>`, the state dir
 (default $OSDEPLOY_CACHE/lab/<name>, env OSDEPLOY_LAB_DIR).
 
 Environment: OSDEPLOY_LAB_NAME (default osdvm), OSDEPLOY_LAB_SUBNET,
-OSDEPLOY_LAB_DIR, OSDEPLOY_CACHE, OSDEPLOY_LAB_SOURCES, OSDEPLOY_VM_ACCEL,
+OSDEPLOY_LAB_RELEASE (default bookworm; --release wins), OSDEPLOY_LAB_DIR,
+OSDEPLOY_CACHE, OSDEPLOY_LAB_SOURCES, OSDEPLOY_VM_ACCEL,
 OSDEPLOY_VM_CPUS (default 2), OSDEPLOY_VM_MEMORY_CONTROLLER (MiB, default 4096),
 OSDEPLOY_VM_MEMORY_COMPUTE (default 2560), OSDEPLOY_LAB_BOOT_TIMEOUT (seconds,
 default 600).
@@ -58,9 +67,18 @@ sys.path.insert(0, os.path.join(HERE, "..", "lab.d"))
 import lab  # noqa: E402  (tools/lab.d/lab.py: the nspawn lab, whose plumbing this reuses)
 from lab import LabError, log, run, write_file, read_json, rm_tree, pid_alive, proc_cmdlines  # noqa: E402
 
+# The files of tools/ that make every image; each release's package lists come on top.
 IMAGE_INPUTS = (("vm.d", "build-image"), ("vm.d", "customize-image"), ("vm.d", "osdeploy-vm-config"),
-                ("vm.d", "packages-vm.txt"), ("vm.d", "packages-baked.txt"),
-                ("lab.d", "customize-rootfs"), ("lab.d", "packages.txt"))
+                ("lab.d", "customize-rootfs"))
+# What the image installs for each release of the lab (lab.RELEASES): the nspawn
+# lab's package lists of that release (in tools/lab.d) and these lists of
+# tools/vm.d. A list only one release needs goes beside packages-vm.txt and is
+# named here. (Every package of these lists has the same name in trixie as in
+# bookworm: checked against trixie's package index, 13.x.)
+IMAGE_PACKAGES = {
+    "bookworm": ("packages-vm.txt", "packages-baked.txt"),
+    "trixie": ("packages-vm.txt", "packages-baked.txt"),
+}
 DEFAULT_NAME = "osdvm"
 DEFAULT_SUBNET = "192.168.57.0/24"
 KERNEL_CMDLINE = "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet"
@@ -73,28 +91,38 @@ NEEDED_TOOLS = {"qemu-system-x86_64": "qemu-system-x86", "qemu-img": "qemu-utils
                 "mkfs.ext4": "e2fsprogs", "ssh": "openssh-client", "ssh-keygen": "openssh-client"}
 
 
-def image_key(sources):
+def package_files(release):
+    """The package lists the image of the release installs, as (directory of tools/, name)."""
+    return (tuple(("lab.d", name) for name in lab.RELEASES[release]["packages"])
+            + tuple(("vm.d", name) for name in IMAGE_PACKAGES[release]))
+
+
+def image_key(sources, release=lab.SUITE):
     h = hashlib.sha256()
-    for sub, name in IMAGE_INPUTS:
+    for sub, name in IMAGE_INPUTS + package_files(release):
         with open(os.path.join(HERE, "..", sub, name), "rb") as f:
             h.update(("%s/%s" % (sub, name)).encode() + b"\0" + f.read() + b"\0")
-    with open(sources, "rb") as f:
-        h.update(b"sources\0" + f.read() + b"\0" + lab.SUITE.encode())
+    h.update(b"sources\0" + lab.release_sources(sources, release).encode() + b"\0" + release.encode())
     return h.hexdigest()[:16]
 
 
-def ensure_image(rebuild=False):
-    """Return the directory of the cached VM image (disk.qcow2, vmlinuz, initrd.img)."""
+def ensure_image(rebuild=False, release=lab.SUITE):
+    """Return the directory of the release's cached VM image (disk.qcow2, vmlinuz, initrd.img)."""
+    lab.check_release(release)
     sources = lab.rootfs_sources()
-    key = image_key(sources)
+    key = image_key(sources, release)
 
     def build(tmp, logf, lockf):
-        log("building the VM image %s (mmdebstrap, %s, every package the roles install; "
-            "several minutes, log in %s)..." % (key, lab.SUITE, logf.name))
-        lists = [os.path.join(HERE, "..", "lab.d", "packages.txt"), os.path.join(HERE, "packages-vm.txt"),
-                 os.path.join(HERE, "packages-baked.txt")]
-        return subprocess.run([os.path.join(HERE, "build-image"), os.path.join(tmp, "image"), sources] + lists,
-                              stdout=logf, stderr=subprocess.STDOUT, check=False, pass_fds=(lockf.fileno(),))
+        # this machine's apt sources with the suites of the release (the same file
+        # for the default release), kept beside the image
+        apt_sources = os.path.join(tmp, os.path.basename(sources))
+        write_file(apt_sources, lab.release_sources(sources, release))
+        log("building the VM image %s (mmdebstrap, %s, the apt sources of %s for %s, every package "
+            "the roles install; several minutes, log in %s)..." % (key, release, sources, release, logf.name))
+        lists = [os.path.join(HERE, "..", sub, name) for sub, name in package_files(release)]
+        return subprocess.run([os.path.join(HERE, "build-image"), os.path.join(tmp, "image"), apt_sources, release]
+                              + lists, stdout=logf, stderr=subprocess.STDOUT, check=False,
+                              pass_fds=(lockf.fileno(),))
 
     def in_use(directory):
         return sorted(h for h, argv in qemu_processes().items() if any(directory in a for a in argv))
@@ -151,8 +179,10 @@ class VmLab(lab.Lab):
     DEFAULT_NAME = DEFAULT_NAME
     DEFAULT_SUBNET = DEFAULT_SUBNET
 
-    def __init__(self, name=None, subnet=None):
-        super().__init__(name, subnet)
+    def __init__(self, name=None, subnet=None, release=None):
+        super().__init__(name, subnet, release)
+        if not self.state.get("release") and self.state.get("image"):
+            self.release = lab.SUITE     # a VM lab made before releases were recorded: Debian 12's image
         self.netdir = os.path.join(self.dir, "net")
 
     # -- naming and discovery
@@ -384,6 +414,9 @@ class VmLab(lab.Lab):
     def up(self, computes=None):
         self.lock()
         start = time.monotonic()
+        if self.requested_release and self.requested_release != self.release:
+            raise LabError("lab %s exists with release %s; `%s down` first to use %s" % (
+                self.name, self.release, self.TOOL, self.requested_release))
         if computes is None:
             computes = self.state.get("computes", 1)
         hosts = self.hosts_for(computes)
@@ -398,7 +431,7 @@ class VmLab(lab.Lab):
                 self.stop_machine(h)
         log("accelerator: %s (%s)" % (accel, why))
         self.state.update({"name": self.name, "subnet": str(self.net), "computes": computes, "accel": accel,
-                           "kind": "vm"})
+                           "kind": "vm", "release": self.release})
         self.save_state()
         for h in self.found_hosts():
             if h not in hosts:
@@ -406,7 +439,7 @@ class VmLab(lab.Lab):
                 self.changes += self.remove_machine(h)
         image = self.state.get("image")
         if not image or not os.path.isfile(os.path.join(image, "disk.qcow2")):
-            image = ensure_image()
+            image = ensure_image(release=self.release)
             self.state["image"] = image
             self.save_state()
         self.ensure_key()
@@ -510,8 +543,8 @@ class VmLab(lab.Lab):
         return not hosts
 
     def status_header(self):
-        return "VM lab %s: private network %s, accelerator %s, state %s" % (
-            self.name, self.net, self.state.get("accel", "?"), self.dir)
+        return "VM lab %s: %s, private network %s, accelerator %s, state %s" % (
+            self.name, self.release, self.net, self.state.get("accel", "?"), self.dir)
 
     PROCESS_LABEL = "qemu pid"
 
@@ -522,14 +555,15 @@ class VmLab(lab.Lab):
 
 def prune():
     base = os.path.join(lab.cache_root(), "vm-image")
-    current = image_key(lab.rootfs_sources())
+    sources = lab.rootfs_sources()
+    current = {image_key(sources, release) for release in lab.RELEASES}
     used = {os.path.basename(os.path.dirname(argv_path))
             for argv in qemu_processes().values() for argv_path in argv if "/vm-image/" in argv_path}
     removed = []
     if os.path.isdir(base):
         for entry in sorted(os.listdir(base)):
             path = os.path.join(base, entry)
-            if entry.startswith(".") or not os.path.isdir(path) or entry == current:
+            if entry.startswith(".") or not os.path.isdir(path) or entry in current:
                 continue
             if any(entry in u for u in used):
                 continue
@@ -543,7 +577,7 @@ def prune():
 
 def main(argv=None):
     return lab.cli(argv, __doc__, "tools/vmlab", VmLab, NEEDED_TOOLS, ensure_image, prune, 20,
-                   "mmdebstrap builds the image as root")
+                   "mmdebstrap builds the image as root", releases=tuple(lab.RELEASES))
 
 
 if __name__ == "__main__":

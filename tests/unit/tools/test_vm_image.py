@@ -7,10 +7,16 @@ this test makes that drift visible at once.
 import glob
 import os
 import re
+import sys
 
+import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+sys.path.insert(0, os.path.join(ROOT, "tools", "vm.d"))
+
+import vmlab  # noqa: E402  (it puts tools/lab.d on the path)
+from vmlab import lab  # noqa: E402
 
 
 def package_list(path):
@@ -64,18 +70,35 @@ def test_the_roles_install_packages_at_all():
     assert {"mariadb-server", "keystone", "nova-api", "nova-compute"} <= set(role_packages())
 
 
-def test_every_role_package_is_baked_into_the_vm_image():
+@pytest.mark.parametrize("release", sorted(lab.RELEASES))
+def test_every_role_package_is_baked_into_the_vm_image(release):
     # the image holds the lab's base list and the VM's own besides the roles' packages
     baked = set()
-    for path in (("vm.d", "packages-baked.txt"), ("vm.d", "packages-vm.txt"), ("lab.d", "packages.txt")):
-        baked |= package_list(os.path.join(ROOT, "tools", *path))
+    for sub, name in vmlab.package_files(release):
+        baked |= package_list(os.path.join(ROOT, "tools", sub, name))
     missing = {name: where for name, where in role_packages().items() if name not in baked}
-    assert not missing, "add to tools/vm.d/packages-baked.txt: %s" % missing
+    assert not missing, "add to the %s lists of tools/vm.d/vmlab.py (IMAGE_PACKAGES): %s" % (release, missing)
 
 
-def test_the_image_key_covers_every_file_the_build_reads():
-    with open(os.path.join(ROOT, "tools", "vm.d", "vmlab.py")) as f:
-        source = f.read()
-    for name in ("build-image", "customize-image", "osdeploy-vm-config", "packages-vm.txt",
-                 "packages-baked.txt", "customize-rootfs", "packages.txt"):
-        assert '"%s")' % name in source.split("IMAGE_INPUTS = ", 1)[1].split("\n\n", 1)[0], name
+def files_run_by(sub, name):
+    """The files of tools/ that the script tools/SUB/NAME runs or reads through "$here/...", and theirs."""
+    with open(os.path.join(ROOT, "tools", sub, name)) as f:
+        found = {os.path.normpath(os.path.join(sub, ref))
+                 for ref in re.findall(r"\$here/([\w.-]+(?:/[\w.-]+)*)", f.read())}
+    for path in sorted(found):
+        found |= files_run_by(*os.path.split(path))
+    return found
+
+
+def test_the_build_runs_scripts_at_all():
+    # guards the search below: an empty result would make the next test vacuous
+    assert {"vm.d/customize-image", "vm.d/osdeploy-vm-config", "lab.d/customize-rootfs"} <= files_run_by(
+        "vm.d", "build-image")
+
+
+@pytest.mark.parametrize("release", sorted(lab.RELEASES))
+def test_the_image_key_covers_every_file_the_build_reads(release):
+    hashed = {"%s/%s" % entry for entry in vmlab.IMAGE_INPUTS + vmlab.package_files(release)}
+    # the package lists it is given are package_files(release) (tests/unit/tools/test_vm_release.py)
+    read = files_run_by("vm.d", "build-image") | {"vm.d/build-image"}
+    assert read <= hashed, read - hashed
