@@ -19,6 +19,15 @@ description:
     tasks with their wall-clock time (from the first host starting the task to the last one finishing).
   - Used by the Molecule scenarios to report the duration of the first converge and of the
     idempotent re-run. Enable it with C(callbacks_enabled = osdeploy.nova.timing).
+  - With O(json) set, it also writes every task of the run to that file as JSON (used by
+    C(tools/bench/deploy)), in the order they started. The file has C(start), C(end) (epoch seconds) and
+    C(changed) (the number of changed results) of the whole run, and C(tasks), a list of objects with
+    C(name) (as displayed), C(role) (or null), C(action) (the resolved module or action, for example
+    C(ansible.builtin.systemd_service)), C(args) (the task's own, untemplated C(state), C(action), C(cmd),
+    C(argv) and C(_raw_params) arguments, those that say what it runs; none for a C(no_log) task), C(play),
+    C(strategy) (of its play), C(handler), C(start) and C(end) (the first host starting it, the last
+    result), and C(hosts), per host C(start), C(end), C(status) (C(ok), C(failed), C(skipped),
+    C(unreachable)) and C(changed).
 options:
   top:
     description: How many of the slowest tasks to list.
@@ -29,13 +38,29 @@ options:
     ini:
       - section: osdeploy_timing
         key: top
+  json:
+    description:
+      - Path of a file to write every task's per-host timing to, as JSON, at the end of the run (replaced
+        when it exists). Not written when unset or empty.
+    type: path
+    version_added: 0.1.0
+    env:
+      - name: OSDEPLOY_TIMING_JSON
+    ini:
+      - section: osdeploy_timing
+        key: json
 requirements:
   - enable in configuration
 """
 
+import json
 import time
 
 from ansible.plugins.callback import CallbackBase
+
+# The arguments that say what a task runs (a command, a service's state, a cell_v2 step); the
+# others (files' content, passwords) are never written.
+_ARGS_KEPT = ("state", "action", "cmd", "argv", "_raw_params")
 
 
 class CallbackModule(CallbackBase):
@@ -50,44 +75,80 @@ class CallbackModule(CallbackBase):
         self._tasks = {}
         self._order = []
         self._changed = 0
+        self._play = None
+        self._strategy = None
 
-    def _task_start(self, task):
+    def v2_playbook_on_play_start(self, play):
+        self._play = play.get_name().strip()
+        self._strategy = play.strategy
+
+    def _task_start(self, task, handler=False):
         key = task._uuid
         if key not in self._tasks:
-            name = task.get_name().strip() or task.action  # carries the role's name
-            self._tasks[key] = [name, time.time(), time.time()]
+            now = time.time()
+            args = {} if task.no_log else dict((k, v) for k, v in task.args.items() if k in _ARGS_KEPT)
+            self._tasks[key] = {
+                "name": task.get_name().strip() or task.action,  # carries the role's name
+                "role": task._role.get_name() if task._role else None,
+                "action": getattr(task, "resolved_action", None) or task.action,
+                "args": args,
+                "play": self._play,
+                "strategy": self._strategy,
+                "handler": handler,
+                "start": now,
+                "end": now,
+                "hosts": {},
+            }
             self._order.append(key)
+        return self._tasks[key]
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         self._task_start(task)
 
     def v2_playbook_on_handler_task_start(self, task):
-        self._task_start(task)
+        self._task_start(task, handler=True)
 
-    def _task_end(self, result):
+    def v2_runner_on_start(self, host, task):
+        entry = self._tasks.get(task._uuid)
+        if entry is not None and host.get_name() not in entry["hosts"]:
+            entry["hosts"][host.get_name()] = {"start": time.time(), "end": None, "status": None, "changed": False}
+
+    def _task_end(self, result, status):
         entry = self._tasks.get(result._task._uuid)
-        if entry is not None:
-            entry[2] = time.time()
+        if entry is None:
+            return
+        now = time.time()
+        entry["end"] = now
+        host = entry["hosts"].setdefault(result._host.get_name(), {"start": now, "changed": False})
+        host.update(end=now, status=status, changed=bool(host["changed"] or result._result.get("changed")))
 
     def v2_runner_on_ok(self, result):
         if result._result.get("changed"):
             self._changed += 1
-        self._task_end(result)
+        self._task_end(result, "ok")
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
-        self._task_end(result)
+        self._task_end(result, "failed")
 
     def v2_runner_on_skipped(self, result):
-        self._task_end(result)
+        self._task_end(result, "skipped")
 
     def v2_runner_on_unreachable(self, result):
-        self._task_end(result)
+        self._task_end(result, "unreachable")
 
     def v2_playbook_on_stats(self, stats):
-        total = time.time() - self._start
+        end = time.time()
+        total = end - self._start
         top = self.get_option("top")
-        rows = sorted(((e[2] - e[1], e[0]) for e in self._tasks.values()), reverse=True)[:top]
+        tasks = [self._tasks[key] for key in self._order]
+        rows = sorted(((t["end"] - t["start"], t["name"]) for t in tasks), reverse=True)[:top]
         self._display.display("TIMING: %.1f s in total, %d tasks, %d changed results" % (
-            total, len(self._tasks), self._changed))
+            total, len(tasks), self._changed))
         for seconds, name in rows:
             self._display.display("TIMING: %8.1f s  %s" % (seconds, name))
+        path = self.get_option("json")
+        if path:
+            with open(path, "w") as out:
+                json.dump({"start": self._start, "end": end, "changed": self._changed, "tasks": tasks},
+                          out, indent=1, default=str)
+            self._display.display("TIMING: every task's per-host timing is in %s" % path)
