@@ -15,19 +15,7 @@ sys.path.insert(0, os.path.join(TOOLS, "vm.d"))
 
 import vmlab  # noqa: E402  (it puts tools/lab.d on the path)
 from vmlab import lab  # noqa: E402
-
-DEB822 = """Types: deb
-URIs: http://mirror.example/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb
-URIs: http://mirror.example/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-"""
+from apt_sources_sample import DEB822  # noqa: E402  (tests/unit/tools)
 
 
 @pytest.fixture
