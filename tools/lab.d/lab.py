@@ -435,6 +435,9 @@ def ensure_rootfs(rebuild=False, release=SUITE):
 # ---------------------------------------------------------------- the lab
 
 class Lab:
+    # The state key of what the lab's hosts were built from (a lab that has one
+    # but no recorded release was made before releases were recorded).
+    BUILT_FROM = "rootfs"
     DEFAULT_NAME = DEFAULT_NAME
     DEFAULT_SUBNET = DEFAULT_SUBNET
 
@@ -461,7 +464,7 @@ class Lab:
         # The hosts' Debian release: the one the lab was made with (a lab made
         # before releases were recorded runs the default); `up` refuses another.
         self.requested_release = check_release(release) if release else None
-        made_with = self.state.get("release") or (SUITE if self.state.get("rootfs") else None)
+        made_with = self.state.get("release") or (SUITE if self.state.get(self.BUILT_FROM) else None)
         self.release = check_release(made_with or self.requested_release or SUITE)
         self.bridge = "%s0" % self.name
         # The provider network's wire (eth1 of every host): a bridge without an
@@ -1164,12 +1167,16 @@ table inet filter {
                        "osdeploy_verify_timeout: 600\n" % (self.pbridge, self.PROVIDER_CIDR, json.dumps(self.test_image()))}
 
     # -- commands
-    def up(self, computes=None):
-        self.lock()
-        start = time.monotonic()
+    def refuse_other_release(self):
+        """`up` keeps the release the lab was made with: another one needs `down` first."""
         if self.requested_release and self.requested_release != self.release:
             raise LabError("lab %s exists with release %s; `%s down` first to use %s" % (
                 self.name, self.release, self.TOOL, self.requested_release))
+
+    def up(self, computes=None):
+        self.lock()
+        start = time.monotonic()
+        self.refuse_other_release()
         if computes is None:
             computes = self.state.get("computes", 1)
         hosts = self.hosts_for(computes)

@@ -178,11 +178,10 @@ def choose_accel():
 class VmLab(lab.Lab):
     DEFAULT_NAME = DEFAULT_NAME
     DEFAULT_SUBNET = DEFAULT_SUBNET
+    BUILT_FROM = "image"     # a VM lab made before releases were recorded runs Debian 12's image
 
     def __init__(self, name=None, subnet=None, release=None):
         super().__init__(name, subnet, release)
-        if not self.state.get("release") and self.state.get("image"):
-            self.release = lab.SUITE     # a VM lab made before releases were recorded: Debian 12's image
         self.netdir = os.path.join(self.dir, "net")
 
     # -- naming and discovery
@@ -414,9 +413,7 @@ class VmLab(lab.Lab):
     def up(self, computes=None):
         self.lock()
         start = time.monotonic()
-        if self.requested_release and self.requested_release != self.release:
-            raise LabError("lab %s exists with release %s; `%s down` first to use %s" % (
-                self.name, self.release, self.TOOL, self.requested_release))
+        self.refuse_other_release()
         if computes is None:
             computes = self.state.get("computes", 1)
         hosts = self.hosts_for(computes)
