@@ -100,7 +100,6 @@ class CallbackModule(CallbackBase):
                 "hosts": {},
             }
             self._order.append(key)
-        return self._tasks[key]
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         self._task_start(task)
@@ -108,10 +107,15 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_handler_task_start(self, task):
         self._task_start(task, handler=True)
 
+    @staticmethod
+    def _host_entry(start):
+        """A host's record of a task, from when it started it (a result without a start: from the result)."""
+        return {"start": start, "end": None, "status": None, "changed": False}
+
     def v2_runner_on_start(self, host, task):
         entry = self._tasks.get(task._uuid)
         if entry is not None and host.get_name() not in entry["hosts"]:
-            entry["hosts"][host.get_name()] = {"start": time.time(), "end": None, "status": None, "changed": False}
+            entry["hosts"][host.get_name()] = self._host_entry(time.time())
 
     def _task_end(self, result, status):
         entry = self._tasks.get(result._task._uuid)
@@ -119,7 +123,7 @@ class CallbackModule(CallbackBase):
             return
         now = time.time()
         entry["end"] = now
-        host = entry["hosts"].setdefault(result._host.get_name(), {"start": now, "changed": False})
+        host = entry["hosts"].setdefault(result._host.get_name(), self._host_entry(now))
         host.update(end=now, status=status, changed=bool(host["changed"] or result._result.get("changed")))
 
     def v2_runner_on_ok(self, result):
