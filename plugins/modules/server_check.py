@@ -25,7 +25,10 @@ description:
     C(API), C(delete)) with the fault or the console lines that explain it (for DHCP, metadata and ping also
     the server's port, the network's DHCP ports and the agents involved), and deletes what this run
     created. Servers left by an earlier failed run (same names) are deleted first.
-  - The cloud is left as it was found, so the result is never C(changed).
+  - With O(flavor_spec) the flavor O(flavor) is created when absent, and with O(open_icmp) each of
+    O(security_groups) is created when absent and given a rule letting ping in when it has none; both are
+    kept. The result is C(changed) only when one of them was created (RV(created)); the servers are deleted,
+    so the boot itself leaves no trace.
   - Runs where the DHCP agent of O(network) runs (its C(qdhcp-) network namespace), as root, when O(ping)
     is on.
 author:
@@ -45,18 +48,36 @@ options:
     type: str
     required: true
   flavor:
-    description: Name or id of the flavor.
+    description:
+      - Name or id of the flavor. When it does not exist, the module fails, unless O(flavor_spec) is given.
     type: str
     required: true
+  flavor_spec:
+    description:
+      - The flavor to create when O(flavor) does not exist, as a dict with C(vcpus), C(ram) (MiB) and C(disk)
+        (GiB), each a positive integer. The module then creates a public flavor named O(flavor) (what
+        C(openstack flavor create --vcpus --ram --disk NAME) creates) and keeps it.
+      - An existing flavor is used as it is, even when its size differs.
+      - Unset, the flavor must exist.
+    type: dict
   network:
     description: Name or id of the network the servers get a port on.
     type: str
     required: true
   security_groups:
-    description: Security groups of the servers (they must let the ping in).
+    description: Security groups of the servers, by name or id (they must let the ping in, see O(open_icmp)).
     type: list
     elements: str
     default: []
+  open_icmp:
+    description:
+      - Make each of O(security_groups) let ping in. A group that does not exist in the project of the
+        connection (where Nova looks for the servers' groups) is created, and a group without an ingress ICMP
+        rule for IPv4 gets one (any source, as C(openstack security group rule create --ingress --protocol icmp)
+        makes). Both are kept.
+      - Off, the groups are used as they are.
+    type: bool
+    default: false
   availability_zone:
     description: The availability zone of the hosts (pinning uses C(ZONE:HOST)).
     type: str
@@ -98,18 +119,26 @@ options:
     type: bool
     default: false
   poll_interval:
-    description: Seconds between two reads of a server's state, console or ping.
+    description:
+      - Seconds between two reads of a server's state, console or ping. Each read is one API call or one ping;
+        each stage of a server (active, console markers, ping, deleted) is seen at most this long after it is
+        reached.
     type: float
-    default: 2
+    default: 0.5
 notes:
-  - Check mode boots nothing and reports what it would check.
+  - Check mode boots and creates nothing. With O(flavor_spec) or O(open_icmp) it connects and reads the flavor
+    and the security groups, and reports what it would create (RV(created), C(changed) when something is
+    missing). A cloud that cannot be reached then (a service that this run would start, e.g. after a drift)
+    is a warning that says the preview cannot tell, not a failure; any other error fails as in a real run.
 attributes:
   check_mode:
     support: full
-    description: In check mode nothing is booted.
+    description:
+      - Nothing is booted or created; with O(flavor_spec) or O(open_icmp) the flavor and the security groups are
+        read and RV(created) says what would be created.
   diff_mode:
     support: none
-    description: Nothing is changed.
+    description: No diff; RV(created) names what was created.
 requirements:
   - openstacksdk (Debian's python3-openstacksdk 0.101 or newer)
   - ip and ping on the host, when O(ping) is on
@@ -126,6 +155,17 @@ EXAMPLES = r"""
     security_groups: [osdeploy-check]
     timeout: 600
   register: check
+
+- name: The same, creating the flavor and the security group (with a rule letting ping in) when absent
+  osdeploy.nova.server_check:
+    cloud: osdeploy-admin
+    hosts: [compute1, compute2]
+    image: osdeploy-test-image
+    flavor: osdeploy-check
+    flavor_spec: {vcpus: 1, ram: 128, disk: 1}
+    network: provider
+    security_groups: [osdeploy-check]
+    open_icmp: true
 
 - name: Also move the first server to the second host and back (resize, cold and live migration)
   osdeploy.nova.server_check:
@@ -196,6 +236,19 @@ leftovers_deleted:
   returned: always
   type: list
   elements: str
+created:
+  description:
+    - What this run created and keeps (O(flavor_spec), O(open_icmp)); in check mode, what it would create.
+      Empty when everything existed, and then the result is not C(changed).
+  returned: always
+  type: list
+  elements: str
+  sample: ["flavor osdeploy-check", "security group osdeploy-check", "ICMP rule of osdeploy-check"]
+msg:
+  description: In check mode, that no server was booted and what would be created.
+  returned: in check mode
+  type: str
+  sample: "check mode: no server booted on compute1, compute2; would create flavor osdeploy-check"
 """
 
 import re
@@ -203,7 +256,7 @@ import subprocess
 import time
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import base
-from ansible_collections.osdeploy.nova.plugins.module_utils.openstack import OpenStackModule, is_not_found
+from ansible_collections.osdeploy.nova.plugins.module_utils.openstack import OpenStackModule, is_not_found, is_transient
 
 STAGE_MESSAGES = {
     "scheduling": "no compute host was chosen",
@@ -286,6 +339,59 @@ def dnsmasq_lines(mac, read=None):
     return ["dnsmasq: %s" % line for line in seen[-5:]]
 
 
+FLAVOR_SPEC_KEYS = ("vcpus", "ram", "disk")
+
+
+def parse_flavor_spec(spec):
+    """flavor_spec as a dict of ints; fails (ValueError, with the sentence to show) on a missing, unknown or
+    non-positive key. Strings of digits are taken: templated values arrive as strings."""
+    problems = []
+    unknown = sorted(str(key) for key in spec if key not in FLAVOR_SPEC_KEYS)
+    if unknown:
+        problems.append("unknown key%s %s" % ("s" if len(unknown) > 1 else "", ", ".join(unknown)))
+    parsed = {}
+    for key in FLAVOR_SPEC_KEYS:
+        value = spec.get(key)
+        if value is None:
+            problems.append("%s is missing" % key)
+            continue
+        number = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and value.strip().isdigit():
+            number = int(value.strip())
+        if number is None or number < 1:
+            problems.append("%s is %r, not a positive integer" % (key, value))
+            continue
+        parsed[key] = number
+    if problems:
+        raise ValueError("flavor_spec: %s. Give vcpus, ram (MiB) and disk (GiB) as positive integers, e.g. "
+                         "flavor_spec: {vcpus: 1, ram: 128, disk: 1}" % "; ".join(problems))
+    return parsed
+
+
+# What says that a service could not be reached at all (stopped, not listening, not in the catalog); not TLS.
+UNREACHABLE_ERRORS = ("ConnectFailure", "ConnectTimeout", "ConnectionError", "UnknownConnectionError",
+                      "EndpointNotFound", "EmptyCatalog")
+
+
+def unreachable(failure):
+    """Whether a Failure of call()/connect() comes from a service that could not be reached (or answered 502,
+    503 or 504), as opposed to a refusal, a wrong setting or a missing resource. The exception it was raised on
+    and those that one was raised from count (keystoneauth wraps a refused connection to Keystone into a
+    DiscoveryFailure)."""
+    cause, seen = failure.__context__, set()
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        names = [cls.__name__ for cls in type(cause).__mro__]
+        if "SSLError" in names:
+            return False
+        if is_transient(cause) or any(name in UNREACHABLE_ERRORS for name in names):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def summary(record):
     seconds = dict(record["seconds"])
     deleted = seconds.pop("delete", None)
@@ -335,13 +441,16 @@ class ServerCheck(OpenStackModule):
         ]),
         ping=dict(type="bool", default=True),
         migrate=dict(type="bool", default=False),
-        poll_interval=dict(type="float", default=2),
+        poll_interval=dict(type="float", default=0.5),
+        flavor_spec=dict(type="dict"),
+        open_icmp=dict(type="bool", default=False),
     )
     module_kwargs = dict(supports_check_mode=True)
 
     def __init__(self):
         super(ServerCheck, self).__init__()
         self.created = {}
+        self.flavor_spec = None
 
     # -- input -----------------------------------------------------------------
     def check_params(self):
@@ -362,6 +471,11 @@ class ServerCheck(OpenStackModule):
                         re.compile(marker[key])
                     except re.error as e:
                         self.fail("markers[%d].%s is not a valid regular expression: %s" % (i, key, e))
+        if p.get("flavor_spec") is not None:
+            try:
+                self.flavor_spec = parse_flavor_spec(p["flavor_spec"])
+            except ValueError as e:
+                self.fail(str(e))
 
     def find(self, find_func, name_or_id, what):
         item = self.call(find_func, name_or_id, ignore_missing=True, doing="look up %s %s" % (what, name_or_id))
@@ -369,18 +483,101 @@ class ServerCheck(OpenStackModule):
             self.fail("setup: %s %r does not exist at %s (option %s)" % (what, name_or_id, self.auth_url, what))
         return item
 
+    # -- what the servers need: flavor and security groups ------------------------------------------------------
+    def note_created(self, what):
+        """Record one thing this run created (in check mode: would create)."""
+        self.result["created"].append(what)
+        self.result["changed"] = True
+
+    def ensure_flavor(self, dry_run=False):
+        """The flavor of the servers. With flavor_spec, one that does not exist is created (public) and kept
+        (dry_run: only reported); without, it must exist."""
+        p = self.params
+        compute = self.conn.compute
+        if self.flavor_spec is None:
+            return self.find(compute.find_flavor, p["flavor"], "flavor")
+
+        def find():
+            return compute.find_flavor(p["flavor"], ignore_missing=True)
+
+        flavor = self.call(find, doing="look up flavor %s" % p["flavor"])
+        if flavor is None:
+            if not dry_run:
+                flavor = self.call(compute.create_flavor, name=p["flavor"], is_public=True, recheck=find,
+                                   doing="create flavor %s" % p["flavor"], **self.flavor_spec)
+            self.note_created("flavor %s" % p["flavor"])
+        return flavor
+
+    def ensure_security_groups(self, dry_run=False):
+        """With open_icmp: each security group exists in the connection's project (where Nova looks the servers'
+        groups up by name) and has an ingress ICMP rule for IPv4; what is missing is created and kept (dry_run:
+        only reported)."""
+        p = self.params
+        if not p["open_icmp"]:
+            return
+        network = self.conn.network
+        project_id = self.call(lambda: self.conn.current_project_id, doing="read the project of the connection")
+        scope = dict(project_id=project_id) if project_id else {}
+
+        def icmp_rules(group):
+            """The group's ingress ICMP rules for IPv4 (what lets the ping in), None when it has none."""
+            return list(network.security_group_rules(security_group_id=group.id, direction="ingress",
+                                                     protocol="icmp", ether_type="IPv4")) or None
+
+        for name in dict.fromkeys(p["security_groups"]):  # each once, in order
+            def find(name=name):
+                return network.find_security_group(name, ignore_missing=True, **scope)
+
+            group = self.call(find, doing="look up security group %s" % name)
+            if group is None:
+                if not dry_run:
+                    group = self.call(network.create_security_group, name=name,
+                                      description="Lets ping in (osdeploy.nova.server_check)", recheck=find,
+                                      doing="create security group %s" % name)
+                self.note_created("security group %s" % name)
+                has_rule = False  # a new group has egress rules only
+            else:
+                has_rule = self.call(icmp_rules, group, doing="list the ICMP rules of security group %s" % name)
+            if not has_rule:
+                if not dry_run:
+                    self.call(network.create_security_group_rule, security_group_id=group.id, direction="ingress",
+                              protocol="icmp", ether_type="IPv4", remote_ip_prefix="0.0.0.0/0",
+                              recheck=lambda group=group: icmp_rules(group),
+                              doing="let ping into security group %s" % name)
+                self.note_created("ICMP rule of %s" % name)
+
+    def preview(self):
+        """Check mode: read what the run would create; boot and create nothing."""
+        p = self.params
+        msg = "check mode: no server booted on %s" % ", ".join(p["hosts"])
+        if self.flavor_spec is not None or (p["open_icmp"] and p["security_groups"]):
+            try:
+                self.connect()
+                if self.flavor_spec is not None:
+                    self.ensure_flavor(dry_run=True)
+                self.ensure_security_groups(dry_run=True)
+            except base.Failure as e:
+                if not unreachable(e):
+                    raise  # (a failure's msg is its own: self.result holds none yet)
+                self.result.update(changed=False, created=[])
+                self.warn("check mode: cannot tell whether the flavor or the security groups would be created, as "
+                          "the cloud cannot be read: %s (a real run fails on this too, unless an earlier step, e.g. "
+                          "starting a stopped service, makes it readable)" % e.msg)
+        if self.result["created"]:
+            msg += "; would create %s" % ", ".join(self.result["created"])
+        self.result["msg"] = msg
+        return self.result
+
     # -- the run ---------------------------------------------------------------
     def run(self):
         p = self.params
         self.check_params()
-        self.result = dict(changed=False, servers=[], leftovers_deleted=[])
+        self.result = dict(changed=False, servers=[], leftovers_deleted=[], created=[])
         if self.check_mode:
-            self.result["msg"] = "check mode: no server booted on %s" % ", ".join(p["hosts"])
-            return self.result
+            return self.preview()
         self.connect()
         compute, network = self.conn.compute, self.conn.network
         image = self.find(self.conn.image.find_image, p["image"], "image")
-        flavor = self.find(compute.find_flavor, p["flavor"], "flavor")
         net = self.find(network.find_network, p["network"], "network")
         namespace = "qdhcp-%s" % net.id
         if p["ping"]:
@@ -389,6 +586,9 @@ class ServerCheck(OpenStackModule):
             if namespace not in [line.split()[0] for line in out.splitlines() if line.split()]:
                 self.fail("setup: network %s has no DHCP namespace %s on this host: run the check where its "
                           "DHCP agent runs, or set ping: false" % (p["network"], namespace))
+        # what the servers need, created (and kept) only once nothing above failed
+        flavor = self.ensure_flavor()
+        self.ensure_security_groups()
 
         names = dict((host, p["name_prefix"] + host) for host in p["hosts"])
         self.delete_leftovers(names)
@@ -419,8 +619,10 @@ class ServerCheck(OpenStackModule):
             first["moves"] = []
             self.move(first, "cold", p["hosts"][1], namespace, net)
             self.move(first, "live", p["hosts"][0], namespace, net)
+        # every delete asked for first, then each waited for: the computes tear their servers down at once
+        deleting = dict((host, self.request_delete(by_host[host]["id"], by_host[host]["name"])) for host in p["hosts"])
         for host in p["hosts"]:
-            self.delete(by_host[host])
+            self.wait_deleted(by_host[host], deleting[host])
         self.result["summary"] = [summary(by_host[host]) for host in p["hosts"]]
         return self.result
 
@@ -729,10 +931,10 @@ class ServerCheck(OpenStackModule):
         if missing:
             self.fail("API: server list does not show %s" % ", ".join(missing))
 
-    def delete(self, record):
+    def wait_deleted(self, record, start):
+        """Wait for the server of record, whose delete was asked for at start (monotonic), and its port to go."""
         p = self.params
-        start = time.monotonic()
-        self.delete_and_wait(record["id"], record["name"])
+        self.wait_gone(record["id"], record["name"])
         ports = []
 
         def gone():
@@ -747,9 +949,14 @@ class ServerCheck(OpenStackModule):
         self.created.pop(record["host"], None)
         record["seconds"]["delete"] = self.elapsed(start)
 
-    def delete_and_wait(self, server_id, name):
+    def request_delete(self, server_id, name):
+        """Ask Nova to delete a server; return when it was asked (time.monotonic())."""
+        start = time.monotonic()
+        self.call(self.conn.compute.delete_server, server_id, doing="delete server %s" % name, delete=True)
+        return start
+
+    def wait_gone(self, server_id, name):
         compute = self.conn.compute
-        self.call(compute.delete_server, server_id, doing="delete server %s" % name, delete=True)
         server = None
 
         def gone():
@@ -770,7 +977,8 @@ class ServerCheck(OpenStackModule):
         for name in names.values():
             for server in self.call(lambda name=name: list(compute.servers(all_projects=True, name="^%s$" % re.escape(name))),
                                     doing="look for an earlier %s" % name):
-                self.delete_and_wait(server.id, name)
+                self.request_delete(server.id, name)
+                self.wait_gone(server.id, name)
                 self.result["leftovers_deleted"].append(name)
 
     def cleanup(self):

@@ -368,3 +368,301 @@ def test_moving_needs_two_hosts():
     with pytest.raises(sc.base.Failure) as failed:
         check.check_params()
     assert failed.value.msg.startswith("migrate needs two hosts to move a server between, hosts has compute1")
+
+
+class _NotFound(Exception):
+    status_code = 404
+
+
+class _Deleting(object):
+    """A cloud where a server is gone once its delete was asked for and two reads passed."""
+
+    def __init__(self):
+        self.events, self.reads = [], {}
+        self.compute, self.network = self, self
+
+    def delete_server(self, server_id):
+        self.events.append(("delete", server_id))
+
+    def get_server(self, server_id):
+        self.events.append(("read", server_id))
+        self.reads[server_id] = self.reads.get(server_id, 0) + 1
+        if self.reads[server_id] > 2:
+            raise _NotFound()
+        return _Obj(status="DELETING")
+
+    def ports(self, device_id=None):
+        return []
+
+
+def test_every_server_is_asked_to_go_before_any_is_waited_for():
+    cloud = _Deleting()
+    check = _mover(cloud)
+    check.created = {"compute1": "s1", "compute2": "s2"}
+    records = [dict(_record(), host=h, id=i, name="osdeploy-check-" + h, seconds={})
+               for h, i in (("compute1", "s1"), ("compute2", "s2"))]
+    starts = [check.request_delete(r["id"], r["name"]) for r in records]
+    for record, start in zip(records, starts):
+        check.wait_deleted(record, start)
+    assert cloud.events[:2] == [("delete", "s1"), ("delete", "s2")]
+    assert cloud.events[2:] == [("read", "s1")] * 3 + [("read", "s2")] * 3
+    assert check.created == {}
+    assert all("delete" in r["seconds"] for r in records)
+
+
+# -- the flavor and the security groups (flavor_spec, open_icmp) ----------------------------------------------------
+class _Setup(object):
+    """A cloud with the proof's flavor and security groups (present or not); records every write."""
+
+    def __init__(self, flavor=False, groups=(), icmp=(), fail_with=None):
+        self.flavors = {"osdeploy-check": _Obj(id="f1", name="osdeploy-check")} if flavor else {}
+        self.groups = dict((name, _Obj(id="sg-" + name, name=name)) for name in groups)
+        self.rules = [dict(security_group_id="sg-" + name, direction="ingress", protocol="icmp", ether_type="IPv4")
+                      for name in icmp]
+        self.writes, self.queries = [], []
+        self.fail_with = fail_with
+        self.compute, self.network, self.image = self, self, self
+        self.current_project_id = "p-admin"
+
+    # compute
+    def find_flavor(self, name_or_id, ignore_missing=True):
+        if self.fail_with:
+            raise self.fail_with
+        return self.flavors.get(name_or_id)
+
+    def create_flavor(self, **attrs):
+        self.writes.append(("flavor", attrs))
+        self.flavors[attrs["name"]] = _Obj(id="f-new", **attrs)
+        return self.flavors[attrs["name"]]
+
+    # network
+    def find_security_group(self, name_or_id, ignore_missing=True, **query):
+        self.queries.append(("security group", name_or_id, query))
+        return self.groups.get(name_or_id)
+
+    def create_security_group(self, **attrs):
+        self.writes.append(("security group", attrs))
+        self.groups[attrs["name"]] = _Obj(id="sg-" + attrs["name"], **attrs)
+        return self.groups[attrs["name"]]
+
+    def security_group_rules(self, **query):
+        self.queries.append(("rules", query))
+        return [_Obj(**rule) for rule in self.rules if all(rule.get(k) == v for k, v in query.items())]
+
+    def create_security_group_rule(self, **attrs):
+        self.writes.append(("rule", attrs))
+        self.rules.append(attrs)
+        return _Obj(id="r-new", **attrs)
+
+    # image (for the run's first lookups)
+    def find_image(self, name_or_id, ignore_missing=True):
+        return None
+
+
+class _AnsibleModule(object):
+    argument_spec = {}
+    no_log_values = set()
+
+
+SPEC = {"vcpus": 1, "ram": 128, "disk": 1}
+
+
+def _setup_check(cloud, check_mode=False, **params):
+    """A ServerCheck on a fake cloud, as run() starts it (connect() only records that it was called)."""
+    check = sc.ServerCheck.__new__(sc.ServerCheck)
+    check.module = _AnsibleModule()
+    check.params = dict(hosts=["compute1"], image="osdeploy-test-image", flavor="osdeploy-check", network="provider",
+                        security_groups=["osdeploy-check"], timeout=300, markers=[], migrate=False, ping=False,
+                        poll_interval=0, api_retries=0, flavor_spec=None, open_icmp=False)
+    check.params.update(params)
+    check.check_mode = check_mode
+    check.conn, check.auth_url, check.retry_count = None, "http://controller:5000/v3", 0
+    check.created, check.flavor_spec, check.warnings, check._secrets = {}, None, [], []
+    check.result = dict(changed=False, servers=[], leftovers_deleted=[], created=[])
+    check.connects = []
+
+    def connect():
+        check.connects.append(True)
+        check.conn = cloud
+        return cloud
+
+    check.connect = connect
+    return check
+
+
+def test_an_absent_flavor_is_created_public_with_the_spec():
+    cloud = _Setup()
+    check = _setup_check(cloud, flavor_spec=dict(vcpus="1", ram="128", disk="1"))  # templated: strings
+    check.check_params()
+    check.conn = cloud
+    flavor = check.ensure_flavor()
+    assert flavor.id == "f-new"
+    assert cloud.writes == [("flavor", dict(name="osdeploy-check", is_public=True, vcpus=1, ram=128, disk=1))]
+    assert check.result["created"] == ["flavor osdeploy-check"] and check.result["changed"] is True
+
+
+def test_an_existing_flavor_is_used_as_it_is():
+    cloud = _Setup(flavor=True)
+    check = _setup_check(cloud, flavor_spec=dict(vcpus=4, ram=4096, disk=40))
+    check.check_params()
+    check.conn = cloud
+    assert check.ensure_flavor().id == "f1"
+    assert cloud.writes == []
+    assert check.result["created"] == [] and check.result["changed"] is False
+
+
+def test_without_a_spec_an_absent_flavor_fails_as_before():
+    cloud = _Setup()
+    check = _setup_check(cloud)
+    check.conn = cloud
+    with pytest.raises(sc.base.Failure) as failed:
+        check.ensure_flavor()
+    assert failed.value.msg == ("setup: flavor 'osdeploy-check' does not exist at http://controller:5000/v3 "
+                                "(option flavor)")
+    assert cloud.writes == []
+
+
+def test_an_absent_security_group_is_created_in_the_connections_project_and_lets_ping_in():
+    cloud = _Setup()
+    check = _setup_check(cloud, open_icmp=True)
+    check.conn = cloud
+    check.ensure_security_groups()
+    assert cloud.queries[0] == ("security group", "osdeploy-check", {"project_id": "p-admin"})
+    assert [w[0] for w in cloud.writes] == ["security group", "rule"]
+    assert cloud.writes[0][1]["name"] == "osdeploy-check"
+    assert cloud.writes[1][1] == dict(security_group_id="sg-osdeploy-check", direction="ingress", protocol="icmp",
+                                      ether_type="IPv4", remote_ip_prefix="0.0.0.0/0")
+    assert check.result["created"] == ["security group osdeploy-check", "ICMP rule of osdeploy-check"]
+    assert check.result["changed"] is True
+
+
+def test_a_group_without_an_icmp_rule_gets_one():
+    cloud = _Setup(groups=["osdeploy-check"])
+    check = _setup_check(cloud, open_icmp=True)
+    check.conn = cloud
+    check.ensure_security_groups()
+    assert [w[0] for w in cloud.writes] == ["rule"]
+    assert ("rules", dict(security_group_id="sg-osdeploy-check", direction="ingress", protocol="icmp",
+                          ether_type="IPv4")) in cloud.queries
+    assert check.result["created"] == ["ICMP rule of osdeploy-check"]
+
+
+def test_a_group_with_an_icmp_rule_is_left_alone():
+    cloud = _Setup(groups=["osdeploy-check"], icmp=["osdeploy-check"])
+    check = _setup_check(cloud, open_icmp=True)
+    check.conn = cloud
+    check.ensure_security_groups()
+    assert cloud.writes == []
+    assert check.result["created"] == [] and check.result["changed"] is False
+
+
+def test_without_open_icmp_the_groups_are_not_even_read():
+    cloud = _Setup()
+    check = _setup_check(cloud)
+    check.conn = cloud
+    check.ensure_security_groups()
+    assert cloud.queries == [] and cloud.writes == []
+
+
+def test_check_mode_reads_and_reports_what_it_would_create_without_creating():
+    cloud = _Setup(groups=["osdeploy-check"])
+    check = _setup_check(cloud, check_mode=True, flavor_spec=SPEC, open_icmp=True)
+    result = check.run()
+    assert check.connects == [True]
+    assert cloud.writes == []
+    assert result["changed"] is True
+    assert result["created"] == ["flavor osdeploy-check", "ICMP rule of osdeploy-check"]
+    assert result["msg"] == ("check mode: no server booted on compute1; would create flavor osdeploy-check, "
+                             "ICMP rule of osdeploy-check")
+    assert result["servers"] == []
+
+
+def test_check_mode_on_a_converged_cloud_predicts_no_change():
+    cloud = _Setup(flavor=True, groups=["osdeploy-check"], icmp=["osdeploy-check"])
+    result = _setup_check(cloud, check_mode=True, flavor_spec=SPEC, open_icmp=True).run()
+    assert result["changed"] is False and result["created"] == []
+    assert result["msg"] == "check mode: no server booted on compute1"
+
+
+def test_check_mode_without_anything_to_create_does_not_connect():
+    check = _setup_check(_Setup(), check_mode=True)
+    assert check.run()["msg"] == "check mode: no server booted on compute1"
+    assert check.connects == []
+
+
+class ConnectFailure(Exception):
+    """Named like keystoneauth's: the service does not answer (e.g. stopped)."""
+
+
+class _Forbidden(Exception):
+    status_code = 403
+
+
+def test_check_mode_on_a_cloud_that_cannot_be_reached_warns_that_it_cannot_tell():
+    cloud = _Setup(fail_with=ConnectFailure("Unable to establish connection to http://controller:8774/v2.1"))
+    check = _setup_check(cloud, check_mode=True, flavor_spec=SPEC, open_icmp=True)
+    result = check.run()
+    assert result["changed"] is False and result["created"] == [] and cloud.writes == []
+    assert len(check.warnings) == 1
+    assert check.warnings[0].startswith("check mode: cannot tell whether the flavor or the security groups would be "
+                                        "created, as the cloud cannot be read: cannot reach")
+
+
+class DiscoveryFailure(Exception):
+    """Named like keystoneauth's: what a refused connection to Keystone arrives as."""
+
+
+def test_check_mode_on_a_keystone_that_cannot_be_reached_warns_too():
+    def refused():
+        try:
+            raise ConnectFailure("Unable to establish connection to http://controller:5000/v3")
+        except ConnectFailure:
+            raise DiscoveryFailure("Could not find versioned identity endpoints")
+
+    check = _setup_check(_Setup(), check_mode=True, flavor_spec=SPEC)
+    check.connect = lambda: check.call(refused, doing="authenticate as the admin user")
+    result = check.run()
+    assert result["changed"] is False and result["msg"] == "check mode: no server booted on compute1"
+    assert "cannot be read: no usable identity API" in check.warnings[0]
+
+
+def test_check_mode_fails_on_a_refusal_as_a_real_run_does():
+    check = _setup_check(_Setup(fail_with=_Forbidden("Policy doesn't allow")), check_mode=True, flavor_spec=SPEC)
+    with pytest.raises(sc.base.Failure) as failed:
+        check.run()
+    assert "(HTTP 403)" in failed.value.msg
+    assert "msg" not in check.result  # the skeleton's fail_json takes msg from the failure
+
+
+def test_a_missing_image_fails_before_anything_is_created():
+    cloud = _Setup()
+    check = _setup_check(cloud, flavor_spec=SPEC, open_icmp=True)
+    with pytest.raises(sc.base.Failure) as failed:
+        check.run()
+    assert failed.value.msg.startswith("setup: image 'osdeploy-test-image' does not exist")
+    assert cloud.writes == [] and check.result["created"] == []
+
+
+@pytest.mark.parametrize("spec,says", [
+    ({"vcpus": 1, "ram": 128}, "disk is missing"),
+    ({"vcpus": 0, "ram": 128, "disk": 1}, "vcpus is 0, not a positive integer"),
+    ({"vcpus": 1, "ram": "lots", "disk": 1}, "ram is 'lots', not a positive integer"),
+    ({"vcpus": 1, "ram": 128, "disk": -1}, "disk is -1, not a positive integer"),
+    ({"vcpus": True, "ram": 128, "disk": 1}, "vcpus is True, not a positive integer"),
+    ({"vcpus": 1.5, "ram": 128, "disk": 1}, "vcpus is 1.5, not a positive integer"),
+    ({"name": "x", "vcpus": 1, "ram": 128, "disk": 1}, "unknown key name"),
+])
+def test_a_bad_flavor_spec_is_refused_before_connecting(spec, says):
+    cloud = _Setup()
+    check = _setup_check(cloud, flavor_spec=spec, open_icmp=True)
+    with pytest.raises(sc.base.Failure) as failed:
+        check.run()
+    msg = failed.value.msg
+    assert msg.startswith("flavor_spec: ") and says in msg, msg
+    assert msg.endswith("Give vcpus, ram (MiB) and disk (GiB) as positive integers, e.g. "
+                        "flavor_spec: {vcpus: 1, ram: 128, disk: 1}")
+    assert check.connects == [] and cloud.writes == []
+
+
+def test_a_flavor_spec_of_digit_strings_is_taken_as_numbers():
+    assert sc.parse_flavor_spec({"vcpus": "2", "ram": " 512", "disk": 10}) == {"vcpus": 2, "ram": 512, "disk": 10}
