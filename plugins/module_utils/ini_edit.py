@@ -155,30 +155,32 @@ def parse(text):
     first_nl = text.find("\n")
     newline = "\r\n" if first_nl > 0 and text[first_nl - 1] == "\r" else "\n"
     items = []
+    append = items.append
     section = None
     current = None  # the open option item, which continuation lines extend
     for lineno, line in enumerate(text.splitlines(True), 1):
-        body = _strip_eol(line).rstrip()
+        body = line.rstrip()  # the line ending is white space: the same as _strip_eol(line).rstrip()
         if not body:
-            items.append(Item(BLANK, [line], section, lineno=lineno))
+            append(Item(BLANK, [line], section, None, lineno))
             current = None
             continue
-        if body.startswith((" ", "\t")):
+        first = body[0]
+        if first == " " or first == "\t":
             if current is None:
                 raise IniError("line %d: unexpected continuation line (an indented line that does not "
                                "follow an option): %r" % (lineno, body.strip()[:60]))
             current.lines.append(line)
             continue
         current = None
-        if body.startswith("["):
+        if first == "#" or first == ";":
+            append(Item(COMMENT, [line], section, None, lineno))
+        elif first == "[":
             if not body.endswith("]"):
                 raise IniError("line %d: invalid section header (must end with ']'): %r" % (lineno, body[:60]))
             if len(body) <= 2:
                 raise IniError("line %d: empty section name" % lineno)
             section = normalize_section(body[1:-1])
-            items.append(Item(SECTION, [line], section, key=body[1:-1], lineno=lineno))
-        elif body.startswith(("#", ";")):
-            items.append(Item(COMMENT, [line], section, lineno=lineno))
+            append(Item(SECTION, [line], section, body[1:-1], lineno))
         else:
             kv = _split_key_value(body)
             if kv is None:
@@ -187,8 +189,8 @@ def parse(text):
                 raise IniError("line %d: empty option name" % lineno)
             if section is None:
                 raise IniError("line %d: option %r comes before any [section]" % (lineno, kv[0]))
-            current = Item(OPTION, [line], section, key=kv[0], lineno=lineno)
-            items.append(current)
+            current = Item(OPTION, [line], section, kv[0], lineno)
+            append(current)
     return Document(items, newline)
 
 
@@ -282,41 +284,49 @@ def _commented_default(key):
     return re.compile(r"^[#;]\s?%s\s*[=:]" % re.escape(key))
 
 
-def _insert_position(doc, section, key, after_comment):
-    """Where a new option of `section` goes (index into doc.items), or None if no such section."""
-    items = doc.items
-    header = None
-    last_option = None
-    comment_at = None
-    pattern = _commented_default(key) if after_comment else None
-    for idx, item in enumerate(items):
-        if item.section != section:
-            continue
+def _runs(items):
+    """The items cut at each section header: first those before any header, then one list per header with
+    the items under it (all of that section: parse() gives every item the section of the header above it)."""
+    runs = [[]]
+    for item in items:
         if item.kind == SECTION:
-            header = idx
-        elif item.kind == OPTION:
-            last_option = idx
-        elif pattern is not None and comment_at is None and item.kind == COMMENT and pattern.match(item.lines[0]):
-            comment_at = idx
-    if header is None:
+            runs.append([item])
+        else:
+            runs[-1].append(item)
+    return runs
+
+
+def _insert_point(runs, key, after_comment):
+    """Where a new option goes among the runs of its section: (run, index), or None when there is none.
+
+    Right after the first commented-out default of `key` in the section (and after the options already
+    added right after it), else after the section's last option, else right after its last header.
+    """
+    if not runs:
         return None
+    pattern = _commented_default(key) if after_comment else None
+    comment_at = None
+    last_option = None
+    for run in runs:
+        for idx, item in enumerate(run):
+            kind = item.kind
+            if kind == OPTION:
+                last_option = (run, idx)
+            elif kind == COMMENT and comment_at is None and pattern is not None and pattern.match(item.lines[0]):
+                comment_at = (run, idx)
     if comment_at is not None:
-        # after the commented default and any options already inserted right after it
-        pos = comment_at + 1
-        while pos < len(items) and items[pos].kind == OPTION and items[pos].tag == "added" \
-                and items[pos].section == section:
+        run, pos = comment_at[0], comment_at[1] + 1
+        while pos < len(run) and run[pos].kind == OPTION and run[pos].tag == "added":
             pos += 1
-        return pos
+        return run, pos
     if last_option is not None:
-        return last_option + 1
-    return header + 1
+        return last_option[0], last_option[1] + 1
+    return runs[-1], 1
 
 
-def _ensure_trailing_newline(doc):
-    if doc.items:
-        last = doc.items[-1]
-        if not last.lines[-1].endswith(("\n", "\r")):
-            last.lines[-1] += doc.newline
+def _ensure_newline(item, newline):
+    if not item.lines[-1].endswith(("\n", "\r")):
+        item.lines[-1] += newline
 
 
 def apply_settings(doc, edits, after_comment=True):
@@ -336,54 +346,71 @@ def apply_settings(doc, edits, after_comment=True):
 
     Returns a list of dicts: section, option, action (added, updated, removed)
     and collapsed (how many duplicate lines were folded, 0 usually).
+
+    The edits work on the document cut into one list per section header, so
+    that each one looks at its own section only, not at the whole file (a
+    10,000-line sample nova.conf and 40 settings: 40 section scans, not 80 scans
+    of the file); the document's items are joined again at the end.
     """
     changes = []
     nl = doc.newline
+    runs = _runs(doc.items)
+    of_section = {}
+    for run in runs[1:]:
+        of_section.setdefault(run[0].section, []).append(run)
+    edited = False
     for section_name, key, values in edits:
         section = normalize_section(section_name)
-        found = doc.find(section, key)
+        section_runs = of_section.get(section, ())
+        found = [(run, idx) for run in section_runs for idx, item in enumerate(run)
+                 if item.kind == OPTION and item.key == key]
         if values is None:
             if found:
-                for idx in reversed(found):
-                    del doc.items[idx]
+                for run, idx in reversed(found):
+                    del run[idx]
+                edited = True
                 changes.append(dict(section=section_name, option=key, action="removed",
                                     collapsed=max(len(found) - 1, 0)))
             continue
-        current = [doc.items[i].value() for i in found]
-        if found and current == list(values):
+        if found and [run[idx].value() for run, idx in found] == list(values):
             continue
+        edited = True
         if found:
-            first = doc.items[found[0]]
-            if len(values) == 1 and len(found) >= 1:
+            first_run, first_idx = found[0]
+            first = first_run[first_idx]
+            if len(values) == 1:
                 new_items = [Item(OPTION, [_replacement_line(first, values[0], nl)], section, key, first.lineno)]
             else:
                 new_items = [Item(OPTION, [option_line(key, v, nl)], section, key, first.lineno) for v in values]
             for it in new_items:
                 it.tag = "updated"
-            for idx in reversed(found[1:]):
-                del doc.items[idx]
-            doc.items[found[0]:found[0] + 1] = new_items
+            for run, idx in reversed(found[1:]):  # all after the first: its index stays valid
+                del run[idx]
+            first_run[first_idx:first_idx + 1] = new_items
             collapsed = len(found) - 1 if len(values) == 1 else 0
             changes.append(dict(section=section_name, option=key, action="updated", collapsed=collapsed))
             continue
         new_items = [Item(OPTION, [option_line(key, v, nl)], section, key) for v in values]
         for it in new_items:
             it.tag = "added"
-        pos = _insert_position(doc, section, key, after_comment)
-        if pos is None:
-            _ensure_trailing_newline(doc)
-            if doc.items and doc.items[-1].kind != BLANK:
-                doc.items.append(Item(BLANK, [nl], doc.items[-1].section))
-            doc.items.append(Item(SECTION, ["[%s]%s" % (section_name, nl)], section, key=section_name))
-            pos = len(doc.items)
-        elif pos == len(doc.items):
-            _ensure_trailing_newline(doc)
-        elif pos > 0:
-            prev = doc.items[pos - 1]
-            if not prev.lines[-1].endswith(("\n", "\r")):
-                prev.lines[-1] += nl
-        doc.items[pos:pos] = new_items
+        point = _insert_point(section_runs, key, after_comment)
+        if point is None:
+            last_run = runs[-1]
+            if last_run:
+                _ensure_newline(last_run[-1], nl)
+                if last_run[-1].kind != BLANK:
+                    last_run.append(Item(BLANK, [nl], last_run[-1].section))
+            run = [Item(SECTION, ["[%s]%s" % (section_name, nl)], section, key=section_name)]
+            runs.append(run)
+            of_section.setdefault(section, []).append(run)
+            pos = 1
+        else:
+            run, pos = point
+            _ensure_newline(run[pos - 1], nl)
+        run[pos:pos] = new_items
         changes.append(dict(section=section_name, option=key, action="added", collapsed=0))
+    if edited:
+        doc.items[:] = [item for run in runs for item in run]
     return changes
 
 

@@ -383,7 +383,8 @@ class ServiceConfIni(base.OsdeployModule):
 
         before_shown = ini_edit.masked_render(doc, is_secret, MASK) if self.diff_mode else None
         changes = ini_edit.apply_settings(doc, plan["edits"], after_comment=params["after_commented_default"])
-        new_text = doc.render()
+        # no change: the document is still the file as parsed, whose rendering is the text read
+        new_text = doc.render() if changes else text
         content_changed = new_text != text or not exists
         collapsed = self.report_findings(schema, doc, plan, changes, validated)
 

@@ -231,3 +231,29 @@ def test_masked_render_hides_secret_values_and_marks_changes():
 def test_duplicates_report():
     doc = parse("[a]\nk = 1\nk = 2\nj = 1\n[b]\nm = 1\nm = 2\n")
     assert sorted(ini_edit.duplicates(doc, skip={("b", "m")})) == [("a", "k", 2)]
+
+
+def test_a_section_given_twice_is_edited_as_one():
+    """Options of either occurrence are found; a new one goes after its commented default wherever that is,
+    else after the last option of the section, else after its last header (as oslo.config merges them)."""
+    text, changes = edit("[a]\n#k = 1\nx = 1\n[b]\ny = 2\n[A]\nz = 3\n",
+                         [("a", "k", ["v"]), ("a", "k2", ["w"]), ("a", "x", ["2"]), ("a", "z", None),
+                          ("A", "k3", ["u"]), ("b", "k", ["b1"])])
+    assert text == "[a]\n#k = 1\nk = v\nx = 2\n[b]\ny = 2\nk = b1\n[A]\nk2 = w\nk3 = u\n"
+    assert [c["action"] for c in changes] == ["added", "added", "updated", "removed", "added", "added"]
+    assert edit_text("[a]\n#k = 1\n\n[a]\n", [("a", "j", ["1"]), ("a", "k", ["2"]), ("a", "k", ["3"])]) == \
+        "[a]\n#k = 1\nk = 3\n\n[a]\nj = 1\n"
+
+
+def test_sample_sized_file_edits_keep_everything_else():
+    """Debian's sample is ~10,000 lines: many sections, each option after its own commented default."""
+    sections = ["DEFAULT"] + ["s%d" % i for i in range(60)]
+    text = "".join("[%s]\n" % s + "".join("# help of o%d\n#o%d = <None>\n\n" % (j, j) for j in range(50))
+                   for s in sections)
+    edits = [(s, "o%d" % j, ["v%d" % j]) for s in sections[::7] for j in (3, 41)] + [("new", "x", ["1"])]
+    new, changes = edit(text, edits)
+    assert len(changes) == len(edits) and new.count("\n") == text.count("\n") + len(edits) + 1  # and the header
+    assert "[s7]\n# help of o0\n" in new and "#o3 = <None>\no3 = v3\n\n# help of o4" in new
+    assert new.endswith("#o49 = <None>\n\n[new]\nx = 1\n")
+    again, changes = edit(new, edits)
+    assert again == new and changes == []
