@@ -31,9 +31,9 @@ CASES = {
 
 def test_one_read_says_what_is_missing_and_the_network_id(tmp_path):
     role_vars = yaml.safe_load(open(VARS))
-    tasks = [{"name": name, "ansible.builtin.debug": {"msg": "%s|{{ __baseline_provider_missing_network | bool }}|"
-                                                              "{{ __baseline_provider_missing_subnet | bool }}|"
-                                                              "{{ __baseline_provider_network_id }}" % name},
+    msg = ("%s|{{ __baseline_provider_missing_network | bool }}|{{ __baseline_provider_missing_subnet | bool }}|"
+           "{{ __baseline_provider_network_id }}")
+    tasks = [{"name": name, "ansible.builtin.debug": {"msg": msg % name},
               "vars": {"__baseline_provider_read": read, "__baseline_provider_subnet_created": created}}
              for name, (read, created, _n, _s, _i) in CASES.items()]
     play = [{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks,
