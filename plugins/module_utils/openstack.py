@@ -159,6 +159,23 @@ def is_transient(exc):
     return False
 
 
+def is_unreachable(exc):
+    """Whether the exception, or one it was raised from, says the service could not be reached at all
+    (refused, timed out, not in the catalog, or a 502/503/504), not that it refused or answered otherwise;
+    a TLS error is not unreachable (keystoneauth wraps a refused connection to Keystone into a
+    DiscoveryFailure, hence the chain)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        kind = _kind(exc)
+        if kind == "tls":
+            return False
+        if kind in ("connect", "timeout", "catalog") or is_transient(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def is_not_found(exc):
     """Whether the exception is an HTTP 404 (openstacksdk's ResourceNotFound / NotFoundException)."""
     names = [cls.__name__ for cls in type(exc).__mro__]

@@ -256,7 +256,7 @@ import subprocess
 import time
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import base
-from ansible_collections.osdeploy.nova.plugins.module_utils.openstack import OpenStackModule, is_not_found, is_transient
+from ansible_collections.osdeploy.nova.plugins.module_utils.openstack import OpenStackModule, is_not_found, is_unreachable
 
 STAGE_MESSAGES = {
     "scheduling": "no compute host was chosen",
@@ -368,28 +368,6 @@ def parse_flavor_spec(spec):
         raise ValueError("flavor_spec: %s. Give vcpus, ram (MiB) and disk (GiB) as positive integers, e.g. "
                          "flavor_spec: {vcpus: 1, ram: 128, disk: 1}" % "; ".join(problems))
     return parsed
-
-
-# What says that a service could not be reached at all (stopped, not listening, not in the catalog); not TLS.
-UNREACHABLE_ERRORS = ("ConnectFailure", "ConnectTimeout", "ConnectionError", "UnknownConnectionError",
-                      "EndpointNotFound", "EmptyCatalog")
-
-
-def unreachable(failure):
-    """Whether a Failure of call()/connect() comes from a service that could not be reached (or answered 502,
-    503 or 504), as opposed to a refusal, a wrong setting or a missing resource. The exception it was raised on
-    and those that one was raised from count (keystoneauth wraps a refused connection to Keystone into a
-    DiscoveryFailure)."""
-    cause, seen = failure.__context__, set()
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        names = [cls.__name__ for cls in type(cause).__mro__]
-        if "SSLError" in names:
-            return False
-        if is_transient(cause) or any(name in UNREACHABLE_ERRORS for name in names):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
 
 
 def summary(record):
@@ -557,7 +535,7 @@ class ServerCheck(OpenStackModule):
                     self.ensure_flavor(dry_run=True)
                 self.ensure_security_groups(dry_run=True)
             except base.Failure as e:
-                if not unreachable(e):
+                if not is_unreachable(e.__context__):
                     raise  # (a failure's msg is its own: self.result holds none yet)
                 self.result.update(changed=False, created=[])
                 self.warn("check mode: cannot tell whether the flavor or the security groups would be created, as "
