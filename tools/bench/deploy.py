@@ -188,15 +188,25 @@ def per_host_counts(data):
     return counts
 
 
+def play_groups(tasks):
+    """[(play, [indices of its tasks])] in the order of the run."""
+    groups = []
+    for i, task in enumerate(tasks):
+        if not groups or groups[-1][0] != task["play"]:
+            groups.append((task["play"], []))
+        groups[-1][1].append(i)
+    return groups
+
+
+def tasks_wall(tasks, ix):
+    """From the first start to the last end of the tasks at indices ix."""
+    return max(tasks[i]["end"] for i in ix) - min(tasks[i]["start"] for i in ix)
+
+
 def plays(data):
     """[(play, wall from its first task's start to its last task's end, number of tasks)] in order."""
-    out = []
-    for task in data["tasks"]:
-        if not out or out[-1][0] != task["play"]:
-            out.append([task["play"], task["start"], task["end"], 0])
-        out[-1][2] = max(out[-1][2], task["end"])
-        out[-1][3] += 1
-    return [(p, end - start, n) for p, start, end, n in out]
+    tasks = data["tasks"]
+    return [(play, tasks_wall(tasks, ix), len(ix)) for play, ix in play_groups(tasks)]
 
 
 def report(runs):
@@ -371,17 +381,10 @@ def scale_model(run1, run2, forks, boot=(None, None), computes=SCALE_COMPUTES):
     proof_growth = dict(high=dict((i, max(0.0, (span(t2[i]) - span(t1[i])) / (n2 - n1))) for i in proof))
     proof_growth["low"] = dict((i, max(0.0, g - (boot_growth or 0.0))) for i, g in proof_growth["high"].items())
 
-    plays = []
-    for i, task in enumerate(t1):
-        if not plays or plays[-1]["name"] != task["play"]:
-            plays.append(dict(name=task["play"], free=free(task), ix=[]))
-        plays[-1]["ix"].append(i)
-
-    def wall_of(tasks, ix):
-        return max(tasks[i]["end"] for i in ix) - min(tasks[i]["start"] for i in ix)
+    plays = [dict(name=name, free=free(t1[ix[0]]), ix=ix) for name, ix in play_groups(t1)]
 
     def slowest(i):
-        return max([r["end"] - r["start"] for r in records(t1[i]).values()] or [0.0])
+        return max([host_seconds(r) for r in records(t1[i]).values()] or [0.0])
 
     def play_wall(play, n, estimate):
         w = play["measured"][0]
@@ -390,7 +393,7 @@ def scale_model(run1, run2, forks, boot=(None, None), computes=SCALE_COMPUTES):
         if play["free"] and ix:
             # hosts do not wait for each other: a further wave of hosts adds a compute host's chain of tasks
             others = len(set(h for i in play["ix"] for h in t1[i]["hosts"]) - first)
-            chain = max(sum(r["end"] - r["start"] for i in play["ix"] for name, r in records(t1[i]).items()
+            chain = max(sum(host_seconds(r) for i in play["ix"] for name, r in records(t1[i]).items()
                             if name == h) for h in first)
             w += (waves(others + n, forks) - waves(others + n1, forks)) * chain
         else:
@@ -402,7 +405,7 @@ def scale_model(run1, run2, forks, boot=(None, None), computes=SCALE_COMPUTES):
 
     walls = (run1["end"] - run1["start"], run2["end"] - run2["start"])
     for play in plays:
-        play["measured"] = (wall_of(t1, play["ix"]), wall_of(t2, play["ix"]))
+        play["measured"] = (tasks_wall(t1, play["ix"]), tasks_wall(t2, play["ix"]))
         play["tasks"] = (len(play["ix"]), len([i for i in play["ix"] if i in grown]))
     outside = walls[0] - sum(p["measured"][0] for p in plays)
     for play in plays:
