@@ -1,0 +1,55 @@
+"""A Molecule scenario that fails before its verify step is counted, and the closing lines name its stage and task."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "tools"))
+
+import junit_summary  # noqa: E402
+import molecule_report  # noqa: E402
+
+LOG = "\n".join([
+    "\x1b[36mINFO    \x1b[0m \x1b[32mdefault\x1b[0m ➜ \x1b[33mconverge\x1b[0m: \x1b[36mExecuting\x1b[0m",
+    "INFO     default ➜ converge: Executed: Successful",
+    "INFO     default ➜ idempotence: Executing",
+    "INFO     default ➜ idempotence: Executed: Successful",
+    "INFO     default ➜ side_effect: Executing",
+    "  │ fatal: [controller]: FAILED! => {}",
+    "INFO     default ➜ side_effect: Executed: Failed",
+    "INFO     default ➜ destroy: Executing",
+    "INFO     default ➜ destroy: Executed: Successful",
+])
+
+TASKS = """==== failed tasks (full log: build/molecule-default.log)
+  TASK [osdeploy.nova.osdeploy : Boot, reach and delete a server on every compute host] ***
+    fatal: [controller]: FAILED!
+      migrate: server osdeploy-verify-compute1 is still VERIFY_RESIZE 300 s after the cold migration
+==== what the lab's hosts said before they were removed (build/lab-report-default.txt)
+journal line that is too long for a closing line
+"""
+
+
+def test_the_failed_stage_is_the_first_that_did_not_succeed():
+    assert molecule_report.failed_stage(LOG) == "side_effect"
+
+
+def test_a_stage_that_started_and_never_ended_is_the_failed_one():
+    assert molecule_report.failed_stage("x ➜ create: Executed: Successful\nx ➜ converge: Executing\n") == "converge"
+    assert molecule_report.failed_stage("no stage at all") == "unknown"
+
+
+def test_a_failed_scenario_counts_as_a_failed_test_named_with_its_stage_and_task(tmp_path, capsys):
+    molecule_report.build("default", "FAILED", 769, LOG, TASKS).write(str(tmp_path / "molecule-default-scenario.xml"))
+    assert junit_summary.main(str(tmp_path)) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "FAILED [molecule-default-scenario.xml] molecule::scenario default"
+    assert "    molecule test -s default failed in its side_effect stage" in out
+    assert ("    migrate: server osdeploy-verify-compute1 is still VERIFY_RESIZE 300 s after the cold migration"
+            in out)
+    assert not [line for line in out if "journal line" in line]
+    assert out[-1] == "tests: 0 passed, 1 failed, 0 skipped"
+
+
+def test_a_scenario_that_passed_counts_as_one_passed_test(tmp_path, capsys):
+    molecule_report.build("trixie", "ok", 617, LOG, "").write(str(tmp_path / "molecule-trixie-scenario.xml"))
+    assert junit_summary.main(str(tmp_path)) == 0
+    assert capsys.readouterr().out == "tests: 1 passed, 0 failed, 0 skipped\n"
