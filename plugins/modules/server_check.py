@@ -850,15 +850,30 @@ class ServerCheck(OpenStackModule):
         poll_until(bound, p["timeout"], p["poll_interval"], lambda: self.fail(
             "%s: server %s runs on %s, but %s after %d s" % (
                 stage, record["name"], target, "; ".join(wrong) or "it has no port", p["timeout"])))
-        providers = self.allocation_providers(record["id"])
-        names = sorted(self.provider_name(uuid) for uuid in providers)
+        # Nova shows the server idle on its new host before the source host has released what the migration
+        # held there (the confirm, or the end of a live migration, deletes it next): wait for that too.
+        problem = None
+
+        def released():
+            nonlocal problem
+            problem = self.placement_problem(record, node)
+            return problem is None
+
+        poll_until(released, p["timeout"], p["poll_interval"], lambda: self.fail(
+            "%s: %s, %d s after the server was %s on %s" % (stage, problem, p["timeout"], record["status"], target)))
+
+    def placement_problem(self, record, node):
+        """What is wrong with the resources Placement holds for record's server on node, None when nothing: the
+        server's own on node alone, none held by a migration of it."""
+        names = sorted(self.provider_name(uuid) for uuid in self.allocation_providers(record["id"]))
         if names != [node]:
-            self.fail("%s: Placement holds the resources of %s on %s, not on %s (where it runs) alone" % (
-                stage, record["name"], ", ".join(names) or "no resource provider", node))
+            return "Placement holds the resources of %s on %s, not on %s (where it runs) alone" % (
+                record["name"], ", ".join(names) or "no resource provider", node)
         for migration in self.migrations(record["id"]):
             if self.allocation_providers(migration["uuid"]):
-                self.fail("%s: the %s migration %s of %s (%s) still holds resources in Placement" % (
-                    stage, migration.get("migration_type"), migration["uuid"], record["name"], migration.get("status")))
+                return "the %s migration %s of %s (%s) still holds resources in Placement" % (
+                    migration.get("migration_type"), migration["uuid"], record["name"], migration.get("status"))
+        return None
 
     def allocation_providers(self, consumer):
         resp = self.call(lambda: self.conn.placement.get("/allocations/%s" % consumer),

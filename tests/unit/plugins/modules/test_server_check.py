@@ -292,7 +292,10 @@ class _Placement(object):
             if self.cloud.stale:
                 rps["rp-compute1"] = {}
             return _Resp({"allocations": rps})
-        return _Resp({"allocations": {"rp-compute1": {}} if self.cloud.migration_keeps else {}})
+        held = self.cloud.migration_keeps
+        if isinstance(held, int) and not isinstance(held, bool):  # held for that many more reads
+            self.cloud.migration_keeps = held - 1
+        return _Resp({"allocations": {"rp-compute1": {}} if held else {}})
 
 
 class _Ports(object):
@@ -349,17 +352,29 @@ def test_a_live_migration_that_fails_is_named_with_the_compute_hosts_error():
 
 def test_resources_left_on_the_source_fail_the_move():
     check, record = _mover(_Cloud(stale_source_allocation=True)), _record()
+    check.params.update(timeout=1, poll_interval=0.1)
     with pytest.raises(sc.base.Failure) as failed:
         check.move(record, "cold", "compute2", "qdhcp-n1", None)
     assert failed.value.msg == ("cold migration: Placement holds the resources of osdeploy-check-compute1 on "
-                                "compute1.lab, compute2.lab, not on compute2.lab (where it runs) alone")
+                                "compute1.lab, compute2.lab, not on compute2.lab (where it runs) alone, 1 s after "
+                                "the server was ACTIVE on compute2")
 
 
 def test_a_migration_that_keeps_its_resources_fails_the_move():
     check, record = _mover(_Cloud(migration_keeps=True)), _record()
+    check.params.update(timeout=1, poll_interval=0.1)
     with pytest.raises(sc.base.Failure) as failed:
         check.move(record, "cold", "compute2", "qdhcp-n1", None)
     assert "the cold migration m-cold of osdeploy-check-compute1 (done) still holds resources" in failed.value.msg
+
+
+def test_the_move_waits_for_the_source_to_release_what_the_migration_held():
+    # Nova shows the server idle on its new host before the source host deletes the migration's allocations
+    cloud = _Cloud(migration_keeps=3)
+    check, record = _mover(cloud), _record()
+    check.move(record, "live", "compute2", "qdhcp-n1", None)
+    assert cloud.migration_keeps == -1  # read until released: 3 reads that held resources, then 1 that did not
+    assert [(m["kind"], m["target"]) for m in record["moves"]] == [("live", "compute2")]
 
 
 def test_moving_needs_two_hosts():
