@@ -9,7 +9,7 @@ and a metadata service on 169.254.169.254 serving meta_data.json. The guest's
 serial console log must show the markers with the address and the uuid, the
 guest must answer ping, and every TCP/UDP checksum it sends must be filled in
 (read through AF_PACKET, the way Open vSwitch's userspace datapath reads a
-tap). A second boot without a metadata service must print `metadata failed`:
+tap), and ACPI's power button must power it off. A second boot without a metadata service must print `metadata failed`:
 the marker check can fail. A third boots the image with virtio_net's default
 offloads (its initramfs repacked by the test) and must be caught sending bad
 checksums: the checksum check can fail too, and csum=0 gso=0 is what passes it.
@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -163,7 +164,30 @@ class GuestNetwork:
             "-chardev", "file,id=console,path=%s" % self.console, "-serial", "chardev:console",
             "-drive", "file=%s,if=virtio,format=%s,snapshot=on" % (image, image_format),
             "-netdev", "tap,id=nic,ifname=tap0,script=no,downscript=no",
-            "-device", "virtio-net-pci,netdev=nic,mac=%s" % GUEST_MAC])
+            "-device", "virtio-net-pci,netdev=nic,mac=%s" % GUEST_MAC,
+            "-qmp", "unix:%s,server=on,wait=off" % os.path.join(self.dir, "qmp.sock")])
+
+    def press_power_button(self):
+        """ACPI's power button, as libvirt presses it for Nova's clean shutdown (QMP system_powerdown);
+        return the seconds until qemu exited (the guest powered off), None when it still runs after 30 s."""
+        qmp = socket.socket(socket.AF_UNIX)
+        qmp.settimeout(10)
+        qmp.connect(os.path.join(self.dir, "qmp.sock"))
+        with qmp, qmp.makefile("rw") as f:
+            f.readline()  # the greeting
+            for command in ("qmp_capabilities", "system_powerdown"):
+                f.write(json.dumps({"execute": command}) + "\n")
+                f.flush()
+                answer = {"event": None}
+                while "event" in answer:  # events (POWERDOWN) may come before the answer
+                    answer = json.loads(f.readline())
+                assert "return" in answer, answer
+        pressed = time.monotonic()
+        try:
+            self.qemu.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            return None
+        return round(time.monotonic() - pressed, 1)
 
     def wait_for_markers(self):
         """{marker: seconds after qemu started} until a metadata marker (ok or failed) appears."""
@@ -263,6 +287,13 @@ def test_boot_dhcp_metadata_ping(image, guest_network, record_property):
     to_metadata = [line for line in sent if line.startswith("tcp %s:" % GUEST_IP) and "> %s:80 " % METADATA_IP in line]
     assert to_metadata, "no TCP from the guest to the metadata service seen:\n%s" % "\n".join(sent)
     assert all(line.endswith(" ok") for line in sent), "\n".join(sent)
+
+    # Nova's clean shutdown (stop, cold migration) presses the power button and waits
+    # [DEFAULT] shutdown_timeout (60 s) for the guest to power off before it pulls the plug.
+    seconds = net.press_power_button()
+    print("powered off %s s after the power button" % seconds)
+    assert seconds is not None and seconds < 10, "the guest ignored the power button:\n%s" % net.logs()
+    assert "osdeploy-test-image: power button: powering off" in net.console_text()
 
 
 def test_without_metadata_service_the_marker_says_failed(image, guest_network, record_property):
