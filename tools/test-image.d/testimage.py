@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lab.d"))
 import lab  # noqa: E402  (tools/lab.d/lab.py: cache_root, cached_build)
 
 # Every file of this directory that decides what the image contains.
-INPUTS = ("build-image", "init", "udhcpc.script")
+INPUTS = ("build-image", "init", "udhcpc.script", "say")
 # Debian's cloud kernel: the generic one's drivers for real hardware only slow
 # an emulated boot down; both have virtio as modules. The metapackage names no
 # version; the key uses the exact package it depends on.
@@ -43,8 +43,8 @@ BUSYBOX = "busybox-static"          # static: the initramfs needs no C library
 # Installed on this machine; their bootloader files are copied into the image.
 BOOTLOADER_PACKAGES = ("syslinux", "syslinux-common")
 
-# The lines the guest prints; a check greps for them (the guest's /init and
-# udhcpc.script print the same text).
+# The lines the guest prints (with /bin/say: tools/test-image.d/say); a check
+# greps for them (the guest's /init and udhcpc.script print the same text).
 MARKER_PREFIX = "osdeploy-test-image: "
 MARKERS = {
     "boot": re.compile(r"^osdeploy-test-image: boot\s*$", re.M),
