@@ -99,7 +99,7 @@ def fingerprint():
         for path in CONFIG_FILES["controller" if name == "controller" else "compute"]:
             state[(name, path)] = h.check_output("sha256sum %s 2>/dev/null || echo missing" % path)
     state["db users"] = host("controller").check_output(
-        "mysql -N -e 'SELECT user, host, authentication_string FROM mysql.user ORDER BY user, host'")
+        "mariadb -N -e 'SELECT user, host, authentication_string FROM mysql.user ORDER BY user, host'")
     return state
 
 
