@@ -4,6 +4,9 @@ Each failed test is named with the first lines of its message first, so that
 the tail of a CI log says what failed (the molecule tier's own output wraps
 and interleaves its lines). Skipped tests are counted apart and fail the run unless OSDEPLOY_ALLOW_SKIPS=1:
 a test that did not run has proved nothing.
+
+Before that line it says where the time went: each Molecule scenario's stages
+(from tools/molecule_report.py) and the ten slowest tests.
 """
 import glob
 import json
@@ -40,8 +43,33 @@ def ansible_message(line):
     return msg.splitlines() if isinstance(msg, str) else []
 
 
+def seconds(case):
+    try:
+        return float(case.get("time") or 0)
+    except ValueError:
+        return 0.0
+
+
+def print_times(cases, slowest=10):
+    """Where the time went: each scenario's stages, then the slowest tests (the scenarios themselves,
+    which hold their verify step's tests, are not among them)."""
+    tests = []
+    for report_name, case in cases:
+        stages = [p.get("value", "") for p in case.iter("property") if p.get("name") == "stage"]
+        if case.get("classname") == "molecule":
+            print("time: molecule %s %.0f s%s" % (case.get("name", ""), seconds(case),
+                                                  ": " + ", ".join("%s s" % s for s in stages) if stages else ""))
+        elif seconds(case) > 0:
+            tests.append((seconds(case), report_name, case))
+    if tests:
+        print("time: the %d slowest tests" % min(slowest, len(tests)))
+        for took, report_name, case in sorted(tests, key=lambda t: -t[0])[:slowest]:
+            print("  %7.1f s  [%s] %s::%s" % (took, report_name, case.get("classname", ""), case.get("name", "")))
+
+
 def main(folder):
     total = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    cases = []
     for path in sorted(glob.glob(os.path.join(folder, "*.xml"))):
         root = ET.parse(path).getroot()
         suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
@@ -49,8 +77,10 @@ def main(folder):
             for key in total:
                 total[key] += int(suite.get(key, 0))
             for case in suite.iter("testcase"):
+                cases.append((os.path.basename(path), case))
                 for problem in list(case.findall("failure")) + list(case.findall("error")):
                     report(os.path.basename(path), case, problem)
+    print_times(cases)
     failed = total["failures"] + total["errors"]
     passed = total["tests"] - failed - total["skipped"]
     print("tests: %d passed, %d failed, %d skipped" % (passed, failed, total["skipped"]))

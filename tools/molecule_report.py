@@ -5,12 +5,16 @@ The verifier's pytest writes its own report, but a scenario that fails before
 closing line said "0 failed" and the failed task was printed only in the middle
 of the log, before the next scenario's output. This report counts the scenario
 as one test and, when it failed, names the stage and the failed tasks, so that
-the tail of a CI log says what failed.
+the tail of a CI log says what failed. With a file of stage times it also says
+where the scenario's time went (each stage's seconds, as properties that
+tools/junit_summary.py prints).
 
-    python3 tools/molecule_report.py SCENARIO ok|FAILED SECONDS MOLECULE_LOG FAILED_TASKS_FILE OUT.xml
+    molecule test ... | python3 tools/molecule_report.py stamp STAGE_TIMES_FILE | tee LOG
+    python3 tools/molecule_report.py SCENARIO ok|FAILED SECONDS MOLECULE_LOG FAILED_TASKS_FILE OUT.xml [STAGE_TIMES_FILE]
 """
 import re
 import sys
+import time
 import xml.etree.ElementTree as ET
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -34,10 +38,42 @@ def failed_stage(log_text):
     return started or "unknown"
 
 
-def build(scenario, result, seconds, log_text, failed_tasks):
+def stamp(lines, out, times, clock=time.monotonic):
+    """Copy molecule's output lines to out as they come, and write to times one line
+    "STAGE SECONDS" for each stage that ended (successful or not)."""
+    started = {}
+    for line in lines:
+        out.write(line)
+        out.flush()
+        match = STAGE.search(ANSI.sub("", line))
+        if not match:
+            continue
+        stage, what, _state = match.groups()
+        if what == "Executing":
+            started[stage] = clock()
+        elif stage in started:
+            times.write("%s %.1f\n" % (stage, clock() - started.pop(stage)))
+            times.flush()
+
+
+def read_stage_times(text):
+    """[(stage, seconds)] of a stage times file, in order (a stage run twice, as destroy is, counts twice)."""
+    found = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            found.append((parts[0], float(parts[1])))
+    return found
+
+
+def build(scenario, result, seconds, log_text, failed_tasks, stage_times=()):
     suite = ET.Element("testsuite", name="molecule", tests="1", failures="0" if result == "ok" else "1",
                        errors="0", skipped="0", time=str(seconds))
     case = ET.SubElement(suite, "testcase", classname="molecule", name="scenario %s" % scenario, time=str(seconds))
+    if stage_times:
+        props = ET.SubElement(case, "properties")
+        for stage, stage_seconds in stage_times:
+            ET.SubElement(props, "property", name="stage", value="%s %.1f" % (stage, stage_seconds))
     if result != "ok":
         lines = []
         for line in failed_tasks.splitlines():
@@ -53,16 +89,26 @@ def build(scenario, result, seconds, log_text, failed_tasks):
     return ET.ElementTree(suite)
 
 
+def read_optional(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def main(argv):
-    scenario, result, seconds, log_path, tasks_path, out = argv
+    if argv[:1] == ["stamp"] and len(argv) == 2:
+        sys.stdin.reconfigure(errors="replace")
+        sys.stdout.reconfigure(errors="replace")
+        with open(argv[1], "w", encoding="utf-8") as times:
+            stamp(sys.stdin, sys.stdout, times)
+        return 0
+    scenario, result, seconds, log_path, tasks_path, out = argv[:6]
     with open(log_path, encoding="utf-8", errors="replace") as f:
         log_text = f.read()
-    try:
-        with open(tasks_path, encoding="utf-8", errors="replace") as f:
-            failed_tasks = f.read()
-    except OSError:
-        failed_tasks = ""
-    build(scenario, result, seconds, log_text, failed_tasks).write(out, encoding="unicode")
+    stage_times = read_stage_times(read_optional(argv[6])) if len(argv) > 6 else []
+    build(scenario, result, seconds, log_text, read_optional(tasks_path), stage_times).write(out, encoding="unicode")
     return 0
 
 

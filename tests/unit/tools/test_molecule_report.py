@@ -1,4 +1,5 @@
 """A Molecule scenario that fails before its verify step is counted, and the closing lines name its stage and task."""
+import io
 import os
 import sys
 
@@ -50,6 +51,42 @@ def test_a_failed_scenario_counts_as_a_failed_test_named_with_its_stage_and_task
 
 
 def test_a_scenario_that_passed_counts_as_one_passed_test(tmp_path, capsys):
-    molecule_report.build("trixie", "ok", 617, LOG, "").write(str(tmp_path / "molecule-trixie-scenario.xml"))
+    molecule_report.build("default", "ok", 617, LOG, "").write(str(tmp_path / "molecule-default-scenario.xml"))
     assert junit_summary.main(str(tmp_path)) == 0
-    assert capsys.readouterr().out == "tests: 1 passed, 0 failed, 0 skipped\n"
+    assert capsys.readouterr().out.splitlines() == ["time: molecule scenario default 617 s",
+                                                    "tests: 1 passed, 0 failed, 0 skipped"]
+
+
+class Clock:
+    def __init__(self, *readings):
+        self.readings = list(readings)
+
+    def __call__(self):
+        return self.readings.pop(0)
+
+
+def test_stamping_copies_the_output_and_times_each_stage(tmp_path):
+    out, times = io.StringIO(), io.StringIO()
+    lines = [line + "\n" for line in LOG.splitlines()]
+    # converge 0 -> 311.25, idempotence 400 -> 470, side_effect 500 -> 697.9 (failed), destroy 700 -> 744.5
+    molecule_report.stamp(lines, out, times, clock=Clock(0, 311.25, 400, 470, 500, 697.9, 700, 744.5))
+    assert out.getvalue() == "".join(lines)
+    assert times.getvalue().splitlines() == ["converge 311.2", "idempotence 70.0", "side_effect 197.9",
+                                             "destroy 44.5"]
+
+
+def test_the_scenario_line_names_each_stage_with_its_seconds(tmp_path, capsys):
+    stages = molecule_report.read_stage_times("converge 311.2\nidempotence 70.0\n\nside_effect 197.9\n")
+    assert stages == [("converge", 311.2), ("idempotence", 70.0), ("side_effect", 197.9)]
+    molecule_report.build("default", "ok", 617, LOG, "", stages).write(str(tmp_path / "molecule-default-scenario.xml"))
+    (tmp_path / "molecule-default.xml").write_text(
+        '<testsuite tests="12" failures="0" errors="0" skipped="0">'
+        + "".join('<testcase classname="tests.t" name="t%d" time="%d.5"/>' % (i, i) for i in range(12))
+        + '<testcase classname="tests.t" name="untimed"/></testsuite>')
+    assert junit_summary.main(str(tmp_path)) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "time: molecule scenario default 617 s: converge 311.2 s, idempotence 70.0 s, side_effect 197.9 s"
+    assert out[1] == "time: the 10 slowest tests"
+    assert out[2] == "     11.5 s  [molecule-default.xml] tests.t::t11"
+    assert out[11] == "      2.5 s  [molecule-default.xml] tests.t::t2"
+    assert out[-1] == "tests: 13 passed, 0 failed, 0 skipped"
