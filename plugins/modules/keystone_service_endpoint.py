@@ -78,7 +78,10 @@ options:
     type: str
     default: Default
   roles:
-    description: Roles (names or ids) the user must have on O(project). Missing ones are added; others are kept.
+    description:
+      - Roles (names or ids) the user must have on O(project). Missing ones are added; others are kept.
+      - A role that Keystone does not have fails the run, naming it. In check mode it is taken as made by an
+        earlier step of the same run (the preview warns and shows the assignment).
     type: list
     elements: str
     default: [admin]
@@ -433,8 +436,16 @@ class KeystoneServiceEndpoint(OpenStackModule):
                           % (p["project"], p["project_domain"], self.auth_url, p["project_domain"], p["project"]))
             for role_name in p["roles"]:
                 role = self.lookup(ident.roles, ident.get_role, role_name, "role")
+                if role is None and self.check_mode:
+                    # a preview: an earlier task of the same run (the baseline's) creates it
+                    self.warn("roles: role %r does not exist in Keystone at %s yet; this preview assumes an earlier "
+                              "step creates it (the run fails here if none does)" % (role_name, self.auth_url))
+                    role_names["(new) " + role_name] = role_name
+                    roles.append((role_name, "(new) " + role_name))
+                    continue
                 if role is None:
-                    self.fail("roles: role %r does not exist in Keystone at %s" % (role_name, self.auth_url))
+                    self.fail("roles: role %r does not exist in Keystone at %s; create it first, e.g. openstack "
+                              "role create %s" % (role_name, self.auth_url, role_name))
                 roles.append((role.name, role.id))
                 role_names[role.id] = role.name
 

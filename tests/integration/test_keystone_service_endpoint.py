@@ -139,6 +139,44 @@ def test_fresh_registration_check_mode_and_rerun(ansible_module, keystone):
     assert (check2["user_id"], check2["service_id"]) == (first["user_id"], first["service_id"])
 
 
+def test_a_user_registered_before_gains_a_new_role_and_a_missing_role_is_previewed(ansible_module, keystone):
+    """A cloud deployed with admin alone gains the service role on its next run, and nothing after; a role
+    Keystone does not have yet is refused, naming it, except in check mode, which previews a run where an
+    earlier step (the baseline's) creates it."""
+    ks = keystone
+    a = args(ks, "svc-roles", "roles-type", roles=["admin"])
+    assert not ansible_module(MODULE, a).failed
+    role = "osdtest-role"
+    with_role = dict(a, roles=["admin", role])
+
+    preview = ansible_module(MODULE, with_role, check=True, diff=True, verbosity=3)
+    assert not preview.failed, preview.output
+    assert preview["changed"] is True
+    assert preview["actions"] == ["add role %s to user svc-roles on project service" % role]
+    # the warning, as Ansible prints it
+    assert "role %r does not exist in Keystone" % role in " ".join(preview.output.split()), preview.output
+    assert preview["diff"]["after"]["user"]["roles"] == ["admin", role]
+
+    refused = ansible_module(MODULE, with_role)
+    assert refused.failed
+    assert "roles: role %r does not exist in Keystone" % role in refused["msg"], refused["msg"]
+    assert "openstack role create %s" % role in refused["msg"]
+    assert state_of(ks, "svc-roles", "roles-type")["roles"] == ["admin"]
+
+    conn = ks.connect()
+    try:
+        conn.identity.create_role(name=role)
+    finally:
+        conn.close()
+    gained = ansible_module(MODULE, with_role)
+    assert not gained.failed, gained.output
+    assert gained["changed"] is True
+    assert gained["actions"] == ["add role %s to user svc-roles on project service" % role]
+    assert state_of(ks, "svc-roles", "roles-type")["roles"] == sorted(["admin", role])
+    again = ansible_module(MODULE, with_role)
+    assert again["changed"] is False and again["actions"] == []
+
+
 def test_url_drift_corrected_in_place(ansible_module, keystone):
     ks = keystone
     a = args(ks, "placement-drift", "placement-drift", endpoints=urls(8778))
