@@ -16,7 +16,11 @@ author:
   - osdeploy.nova developers (@osdeploy)
 description:
   - At the end of a run, prints the total duration, the number of changed results, and the slowest
-    tasks with their wall-clock time (from the first host starting the task to the last one finishing).
+    tasks, each with its longest host's time (from that host's start of the task to that host's result;
+    for a loop, its final result, after those of the items). Under strategy C(free) the hosts reach a task
+    at different times, so the span from the first host's start to the last host's result is no task's
+    cost (a task that one host runs at once and another after a long install would seem to take as long
+    as the install).
   - Used by the Molecule scenarios to report the duration of the first converge and of the
     idempotent re-run. Enable it with C(callbacks_enabled = osdeploy.nova.timing).
   - With O(json) set, it also writes every task of the run to that file as JSON (used by
@@ -25,9 +29,12 @@ description:
     C(name) (as displayed), C(role) (or null), C(action) (the resolved module or action, for example
     C(ansible.builtin.systemd_service)), C(args) (the task's own, untemplated C(state), C(action), C(cmd),
     C(argv) and C(_raw_params) arguments, those that say what it runs; none for a C(no_log) task), C(play),
-    C(strategy) (of its play), C(handler), C(start) and C(end) (the first host starting it, the last
-    result), and C(hosts), per host C(start), C(end), C(status) (C(ok), C(failed), C(skipped),
-    C(unreachable)) and C(changed).
+    C(strategy) (of its play), C(handler), C(start) and C(end) (when Ansible first announced the task, before
+    any host started it, and its last result on any host; a span, not the task's cost under strategy
+    C(free)), and C(hosts), per host C(start) (its first start of the task), C(end) (its last result),
+    C(seconds) (its time in the task, from its start to its result, summed over its runs when it ran the
+    task more than once, as a handler notified again after a flush does), C(status) (C(ok), C(failed),
+    C(skipped), C(unreachable)) and C(changed).
 options:
   top:
     description: How many of the slowest tasks to list.
@@ -77,6 +84,8 @@ class CallbackModule(CallbackBase):
         self._changed = 0
         self._play = None
         self._strategy = None
+        # (task, host) -> when that host started its current run of the task, until its result
+        self._running = {}
 
     def v2_playbook_on_play_start(self, play):
         self._play = play.get_name().strip()
@@ -110,21 +119,29 @@ class CallbackModule(CallbackBase):
     @staticmethod
     def _host_entry(start):
         """A host's record of a task, from when it started it (a result without a start: from the result)."""
-        return {"start": start, "end": None, "status": None, "changed": False}
+        return {"start": start, "end": None, "seconds": 0.0, "status": None, "changed": False}
 
     def v2_runner_on_start(self, host, task):
         entry = self._tasks.get(task._uuid)
-        if entry is not None and host.get_name() not in entry["hosts"]:
-            entry["hosts"][host.get_name()] = self._host_entry(time.time())
+        if entry is None:
+            return
+        now = time.time()
+        entry["hosts"].setdefault(host.get_name(), self._host_entry(now))
+        # a handler notified again after a flush runs again: a new run, not the time in between
+        self._running.setdefault((task._uuid, host.get_name()), now)
 
     def _task_end(self, result, status):
+        """A host's result of the task: its final one (a loop's items report apart, before it)."""
         entry = self._tasks.get(result._task._uuid)
         if entry is None:
             return
         now = time.time()
         entry["end"] = now
-        host = entry["hosts"].setdefault(result._host.get_name(), self._host_entry(now))
-        host.update(end=now, status=status, changed=bool(host["changed"] or result._result.get("changed")))
+        name = result._host.get_name()
+        host = entry["hosts"].setdefault(name, self._host_entry(now))
+        started = self._running.pop((result._task._uuid, name), now)
+        host.update(end=now, seconds=host["seconds"] + now - started, status=status,
+                    changed=bool(host["changed"] or result._result.get("changed")))
 
     def v2_runner_on_ok(self, result):
         if result._result.get("changed"):
@@ -145,9 +162,13 @@ class CallbackModule(CallbackBase):
         total = end - self._start
         top = self.get_option("top")
         tasks = [self._tasks[key] for key in self._order]
-        rows = sorted(((t["end"] - t["start"], t["name"]) for t in tasks), reverse=True)[:top]
+        # a task costs what its longest host spent in it, not the span from the first host to the last
+        rows = sorted(((max([h["seconds"] for h in t["hosts"].values()] or [0.0]), t["name"]) for t in tasks),
+                      reverse=True)[:top]
         self._display.display("TIMING: %.1f s in total, %d tasks, %d changed results" % (
             total, len(tasks), self._changed))
+        if rows:
+            self._display.display("TIMING: slowest tasks (longest host):")
         for seconds, name in rows:
             self._display.display("TIMING: %8.1f s  %s" % (seconds, name))
         path = self.get_option("json")

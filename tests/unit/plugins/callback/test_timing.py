@@ -122,6 +122,7 @@ def test_the_summary_lists_the_slowest_tasks_first(clock):
     run(callback, clock)
     assert callback._display.lines == [
         "TIMING: 71.0 s in total, 6 tasks, 3 changed results",
+        "TIMING: slowest tasks (longest host):",
         "TIMING:     51.0 s  osdeploy.nova.baseline : Install the packages",
         "TIMING:     12.0 s  Migrate the API database schema",
     ]
@@ -147,19 +148,115 @@ def test_the_json_has_every_task_with_its_per_host_timing(clock, tmp_path):
         "name": "osdeploy.nova.baseline : Install the packages", "role": "osdeploy.nova.baseline",
         "action": "ansible.builtin.apt", "args": {"state": "present"},
         "play": "Install the packages", "strategy": "free", "handler": False, "start": 1000.0, "end": 1051.0,
-        "hosts": {"controller": {"start": 1000.0, "end": 1051.0, "status": "ok", "changed": True},
-                  "compute1": {"start": 1001.0, "end": 1021.0, "status": "ok", "changed": True}},
+        "hosts": {"controller": {"start": 1000.0, "end": 1051.0, "seconds": 51.0, "status": "ok", "changed": True},
+                  "compute1": {"start": 1001.0, "end": 1021.0, "seconds": 20.0, "status": "ok", "changed": True}},
     }
     assert (sync["action"], sync["args"], sync["role"]) == ("osdeploy.nova.cell_v2", {"action": "api_db_sync"}, None)
     assert (sync["play"], sync["strategy"]) == ("Nova on the controller", "linear")
-    assert sync["hosts"] == {"controller": {"start": 1051.5, "end": 1063.5, "status": "ok", "changed": True}}
+    assert sync["hosts"] == {"controller": {"start": 1051.5, "end": 1063.5, "seconds": 12.0, "status": "ok",
+                                            "changed": True}}
     assert secret["args"] == {}
     assert start["args"] == {"state": "started"}
     assert skipped["hosts"]["controller"]["status"] == "skipped"
     assert (restart["handler"], restart["args"]) == (True, {"state": "restarted"})
-    assert restart["hosts"]["controller"] == {"start": 1067.5, "end": 1070.5, "status": "failed", "changed": False}
+    assert restart["hosts"]["controller"] == {"start": 1067.5, "end": 1070.5, "seconds": 3.0, "status": "failed",
+                                              "changed": False}
 
 
 def test_the_option_comes_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("OSDEPLOY_TIMING_JSON", str(tmp_path / "env.json"))
     assert make_callback().get_option("json") == str(tmp_path / "env.json")
+
+
+def free_play(callback, clock, facts_on_compute1):
+    """Strategy free, as in packages.yml: compute1 installs its packages for 76 s while the controller (done
+    with its install at once) goes on to a set_fact at t=0 and skips it in 0.1 s; compute1 reaches the
+    set_fact at t=76 and spends facts_on_compute1 seconds in it."""
+    t0 = clock.now
+    callback.v2_playbook_on_play_start(Play("Install the packages", "free"))
+    install = Task("Install the packages", "ansible.builtin.apt", {"state": "present"})
+    facts = Task("Set the package facts", "ansible.builtin.set_fact")
+    callback.v2_playbook_on_task_start(install, False)
+    callback.v2_runner_on_start(Named("compute1"), install)
+    callback.v2_runner_on_start(Named("controller"), install)
+    callback.v2_runner_on_ok(Result(install, "controller"))
+    callback.v2_playbook_on_task_start(facts, False)
+    callback.v2_runner_on_start(Named("controller"), facts)
+    clock.now = t0 + 0.1
+    callback.v2_runner_on_skipped(Result(facts, "controller"))
+    clock.now = t0 + 76
+    callback.v2_runner_on_ok(Result(install, "compute1", changed=True))
+    callback.v2_playbook_on_task_start(facts, False)  # announced again, for compute1
+    callback.v2_runner_on_start(Named("compute1"), facts)
+    clock.now += facts_on_compute1
+    callback.v2_runner_on_skipped(Result(facts, "compute1"))
+    callback.v2_playbook_on_stats(None)
+
+
+def test_a_task_hosts_reach_at_different_times_costs_its_longest_host_not_the_span(clock):
+    """The defect of issue 29: from the controller's start (t=0) to compute1's result (t=76.1) the set_fact
+    spans 76.1 s, and the list was topped by it; each host spent 0.1 s in it."""
+    callback = make_callback()
+    free_play(callback, clock, 0.1)
+    assert callback._display.lines == [
+        "TIMING: 76.1 s in total, 2 tasks, 1 changed results",
+        "TIMING: slowest tasks (longest host):",
+        "TIMING:     76.0 s  Install the packages",
+        "TIMING:      0.1 s  Set the package facts",
+    ]
+
+
+def test_a_host_that_takes_long_on_a_task_charges_the_task_with_its_time(clock, tmp_path):
+    path = tmp_path / "timing.json"
+    callback = make_callback(json=str(path))
+    free_play(callback, clock, 80)
+    assert callback._display.lines[1:4] == [
+        "TIMING: slowest tasks (longest host):",
+        "TIMING:     80.0 s  Set the package facts",
+        "TIMING:     76.0 s  Install the packages",
+    ]
+    facts = json.loads(path.read_text())["tasks"][1]
+    assert (facts["start"], facts["end"]) == (1000.0, 1156.0)
+    assert facts["hosts"]["compute1"] == {"start": 1076.0, "end": 1156.0, "seconds": 80.0, "status": "skipped",
+                                          "changed": False}
+    assert facts["hosts"]["controller"]["seconds"] == pytest.approx(0.1)
+
+
+def test_a_loop_counts_to_its_final_result_after_its_items(clock):
+    callback = make_callback()
+    callback.v2_playbook_on_play_start(Play("Nova on the controller"))
+    loop = Task("Create the flavors", "ansible.builtin.command", {"argv": ["openstack", "flavor", "create"]})
+    callback.v2_playbook_on_task_start(loop, False)
+    callback.v2_runner_on_start(Named("controller"), loop)
+    for item in range(3):
+        clock.now += 2
+        callback.v2_runner_item_on_ok(Result(loop, "controller", changed=True))
+    clock.now += 0.5
+    callback.v2_runner_on_ok(Result(loop, "controller", changed=True))
+    callback.v2_playbook_on_stats(None)
+    assert callback._display.lines[-1] == "TIMING:      6.5 s  Create the flavors"
+
+
+def test_a_handler_run_twice_on_a_host_costs_its_two_runs_not_the_time_between(clock, tmp_path):
+    """A handler notified again after a flush runs again (the same task), on the same host."""
+    path = tmp_path / "timing.json"
+    callback = make_callback(json=str(path))
+    callback.v2_playbook_on_play_start(Play("Keystone"))
+    restart = Task("Restart apache2", "ansible.builtin.systemd_service", {"state": "restarted"})
+    between = Task("Register the endpoints", "openstack.cloud.endpoint")
+    for task, seconds in ((restart, 2), (between, 30), (restart, 1)):
+        if task is restart:
+            callback.v2_playbook_on_handler_task_start(task)
+        else:
+            callback.v2_playbook_on_task_start(task, False)
+        callback.v2_runner_on_start(Named("controller"), task)
+        clock.now += seconds
+        callback.v2_runner_on_ok(Result(task, "controller", changed=True))
+    callback.v2_playbook_on_stats(None)
+    assert callback._display.lines[2:] == [
+        "TIMING:     30.0 s  Register the endpoints",
+        "TIMING:      3.0 s  Restart apache2",
+        "TIMING: every task's per-host timing is in %s" % path,
+    ]
+    assert json.loads(path.read_text())["tasks"][0]["hosts"]["controller"] == {
+        "start": 1000.0, "end": 1033.0, "seconds": 3.0, "status": "ok", "changed": True}
