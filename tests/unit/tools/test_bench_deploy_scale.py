@@ -61,6 +61,13 @@ def test_waves_of_forks_hosts():
     assert [deploy.waves(h, 25) for h in (1, 25, 26, 100, 101)] == [1, 1, 2, 4, 5]
 
 
+def test_a_hosts_time_is_the_callbacks_seconds_when_it_wrote_them():
+    p = task("P", "p", 0.0, 40.0, {"controller": (0.0, 40.0, "ok"), "compute1": (0.0, 2.0, "ok")}, strategy="free")
+    assert deploy.wall(p) == 40.0                         # a JSON without them: the first start to the last end
+    p["hosts"]["controller"]["seconds"] = 1.5             # a handler run twice, 0 to 1 and 39.5 to 40
+    assert deploy.wall(p) == 2.0
+
+
 def test_the_figures_the_model_derives_from_the_runs():
     m = deploy.scale_model(*runs(), forks=4, boot=(4.0, 5.0), computes=(1, 2, 10))
     assert (m["n1"], m["n2"], m["first"], m["added"]) == (1, 2, ["compute1"], ["compute2"])
