@@ -47,6 +47,7 @@ METADATA_IP = "169.254.169.254"
 GUEST_MAC = "fa:16:3e:00:00:50"  # Neutron's MAC prefix
 BOOT_TIMEOUT = 180              # to the last marker, generous for a busy 2-core machine
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
+SHUTDOWN_TIMEOUT = 60           # Nova's [DEFAULT] shutdown_timeout: how long a clean shutdown may take
 
 
 def sh(*cmd, check=True):
@@ -169,7 +170,8 @@ class GuestNetwork:
 
     def press_power_button(self):
         """ACPI's power button, as libvirt presses it for Nova's clean shutdown (QMP system_powerdown);
-        return the seconds until qemu exited (the guest powered off), None when it still runs after 30 s."""
+        return the seconds until qemu exited (the guest powered off), None when it still runs after
+        SHUTDOWN_TIMEOUT s, Nova's own bound before it pulls the plug."""
         qmp = socket.socket(socket.AF_UNIX)
         qmp.settimeout(10)
         qmp.connect(os.path.join(self.dir, "qmp.sock"))
@@ -184,7 +186,7 @@ class GuestNetwork:
                 assert "return" in answer, answer
         pressed = time.monotonic()
         try:
-            self.qemu.wait(timeout=30)
+            self.qemu.wait(timeout=SHUTDOWN_TIMEOUT)
         except subprocess.TimeoutExpired:
             return None
         return round(time.monotonic() - pressed, 1)
@@ -292,7 +294,7 @@ def test_boot_dhcp_metadata_ping(image, guest_network, record_property):
     # [DEFAULT] shutdown_timeout (60 s) for the guest to power off before it pulls the plug.
     seconds = net.press_power_button()
     print("powered off %s s after the power button" % seconds)
-    assert seconds is not None and seconds < 10, "the guest ignored the power button:\n%s" % net.logs()
+    assert seconds is not None, "the guest ignored the power button:\n%s" % net.logs()
     assert "osdeploy-test-image: power button: powering off" in net.console_text()
 
 
