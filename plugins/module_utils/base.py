@@ -150,6 +150,20 @@ class OsdeployModule(object):
         self._finish(self.module.exit_json, **(self.result if result is None else result))
 
 
+def default_or_required(spec, default):
+    """An option's ``spec`` with ``default``, or required when the default is None.
+
+    For the option builders of modules that share one class and differ in their
+    defaults (module_utils/service_db_module.py, conf_ini_module.py).
+    """
+    spec = dict(spec)
+    if default is None:
+        spec["required"] = True
+    else:
+        spec["default"] = default
+    return spec
+
+
 def main(module_class):
     """The ``main()`` of every module: build the module and run it."""
     module_class()()

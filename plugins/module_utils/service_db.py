@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: osdeploy.nova contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Nova's databases, user and grants on MariaDB: the SQL decisions as plain functions.
+"""A service's databases, user and grants on MariaDB: the SQL decisions as plain functions.
 
-The module ``service_db`` is a thin shell around these steps:
+The modules ``nova_db`` and ``service_db`` (one class, module_utils/service_db_module.py)
+are a thin shell around these steps:
 
 1. ``validate`` the parameters (no server needed) -> a normalized dict;
 2. ``resolve_charset`` and ``read_state`` (reads only) -> a ``State``;
@@ -162,8 +163,8 @@ def validate_password(password, param="password"):
     for ch in password:
         if not " " <= ch <= "~":
             raise ValidationError(
-                "%s: only printable ASCII characters (space to '~') are allowed: PyMySQL, Nova's database "
-                "driver, sends the password as latin-1 and could not log in with other characters"
+                "%s: only printable ASCII characters (space to '~') are allowed: PyMySQL, the database driver of "
+                "the OpenStack services, sends the password as latin-1 and could not log in with other characters"
                 % param)
     return password
 
@@ -235,10 +236,10 @@ def check_server(version_text):
     """Raise ValidationError unless the server is a MariaDB this module understands."""
     flavor, version = parse_version(version_text)
     if flavor != "mariadb":
-        raise ValidationError("login_host: the server is MySQL %s; service_db supports MariaDB %d.%d or later "
+        raise ValidationError("login_host: the server is MySQL %s; this module supports MariaDB %d.%d or later "
                               "(Debian's default server)" % (version_text, MIN_MARIADB[0], MIN_MARIADB[1]))
     if version[:2] < MIN_MARIADB:
-        raise ValidationError("login_host: the server is MariaDB %s; service_db needs MariaDB %d.%d or later"
+        raise ValidationError("login_host: the server is MariaDB %s; this module needs MariaDB %d.%d or later"
                               % (version_text, MIN_MARIADB[0], MIN_MARIADB[1]))
     return flavor, version
 

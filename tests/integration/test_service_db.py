@@ -1,4 +1,7 @@
-"""service_db through Ansible against the private MariaDB of the session (fixture `mariadb`).
+"""service_db and nova_db through Ansible against the private MariaDB of the session (fixture `mariadb`).
+
+The step is one class for both modules (module_utils/service_db_module.py): most tests run it as
+service_db with their own names; the last ones run nova_db with Nova's defaults.
 
 Each test works on its own user and databases (prefix from the test), so the tests
 are independent of their order and of other modules' tests on the same server.
@@ -14,7 +17,7 @@ from urllib.parse import quote
 import pymysql
 import pytest
 
-from conftest import TARGET_PYTHON, free_port
+from conftest import DEPRECATIONS_SHOWN, TARGET_PYTHON, assert_no_deprecation, free_port
 
 SPECIAL = "p'a\"s\\s @:/%$#w ord"
 ALL_DB_GRANT = "ALL PRIVILEGES ON `%s`.* TO `%s`@`%s`"
@@ -41,11 +44,11 @@ class Case:
         a.update(kw)
         return a
 
-    def run(self, check=False, diff=False, verbosity=0, tcp=False, **kw):
+    def run(self, check=False, diff=False, verbosity=0, tcp=False, module="service_db", env=None, **kw):
         args = self.args(tcp=tcp, **kw)
         if args.get("password"):
             self.secrets.add(args["password"])
-        res = self.run_module("service_db", args, check=check, diff=diff, verbosity=verbosity)
+        res = self.run_module(module, args, check=check, diff=diff, verbosity=verbosity, env=env)
         self.assert_no_secret(res.output)
         return res
 
@@ -517,24 +520,63 @@ def test_tls_options_log_in_with_a_client_certificate(case, mariadb):
         mariadb.sql("DROP USER IF EXISTS %s@'%%'", admin)
 
 
-# ------------------------------------------------------------------ the old name
+# ------------------------------------------------------------------ nova_db: the same step with Nova's defaults
 
-def test_old_name_nova_db_redirects_with_a_deprecation_warning(case):
-    """osdeploy.nova.nova_db (the deprecated name, kept for users) still works: same result, and a deprecation warning."""
-    env = {"ANSIBLE_DEPRECATION_WARNINGS": "1"}
-    old = case.run_module("nova_db", case.args(), check=True, env=env)
-    new = case.run_module("service_db", case.args(), check=True, env=env)
-    assert not old.failed and not new.failed, old.output + new.output
-    assert "osdeploy.nova.nova_db has been deprecated" in old.output
-    assert "osdeploy.nova.nova_db is now osdeploy.nova.service_db" in old.output
-    assert "version 2.0.0" in old.output
-    assert "deprecated" not in new.output
+def test_nova_db_is_service_db_with_novas_charset_and_no_deprecation_warning(case):
+    """osdeploy.nova.nova_db is a module of its own: no redirect, no warning, the same step as service_db."""
+    nova = case.run(module="nova_db", check=True, env=DEPRECATIONS_SHOWN)
+    generic = case.run(check=True, env=DEPRECATIONS_SHOWN, charset="utf8mb3")
+    assert not nova.failed and not generic.failed, nova.output + generic.output
+    assert_no_deprecation(nova)
+    assert_no_deprecation(generic)
     strip = ("invocation", "deprecations", "warnings")
-    assert dict((k, v) for k, v in old.items() if k not in strip) == \
-        dict((k, v) for k, v in new.items() if k not in strip)
-    assert old["users_created"] == ["%s@localhost" % case.user, "%s@%%" % case.user]
-    real = case.run_module("nova_db", case.args(), env=env)
+    assert dict((k, v) for k, v in nova.items() if k not in strip) == \
+        dict((k, v) for k, v in generic.items() if k not in strip)
+    assert nova["users_created"] == ["%s@localhost" % case.user, "%s@%%" % case.user]
+    assert (nova["charset"], nova["collation"]) == ("utf8mb3", "utf8mb3_general_ci")
+    real = case.run(module="nova_db", env=DEPRECATIONS_SHOWN)
     assert not real.failed and real["changed"] is True, real.output
+    assert_no_deprecation(real)
     assert case.login(case.password)
-    assert_nothing(case.run())
-    case.assert_no_secret(old.output + new.output + real.output)
+    dbs, _users, _grants = case.server_state()
+    assert {(d[1], d[2]) for d in dbs} == {("utf8mb3", "utf8mb3_general_ci")}
+    assert_nothing(case.run(module="nova_db"))
+    # service_db's own default would change Nova's character set back
+    assert case.run(check=True)["databases_altered"] == case.databases
+
+
+def test_nova_db_with_only_a_password_makes_novas_databases(mariadb, ansible_module):
+    """What the controller role asks for: Nova's three databases, user nova, utf8 as Nova's migration sets it."""
+    dbs = ["nova_api", "nova", "nova_cell0"]
+    password = "Nova'db pw$1"
+    args = dict(mariadb.login_args(), password=password)
+    taken = mariadb.sql("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN "
+                        "('nova_api', 'nova', 'nova_cell0')")
+    assert taken == (), "another test left Nova's databases on the server"
+    try:
+        res = ansible_module("nova_db", args, diff=True, env=DEPRECATIONS_SHOWN)
+        assert not res.failed and res["changed"] is True, res.output
+        assert_no_deprecation(res)
+        assert res["databases_created"] == dbs
+        assert res["users_created"] == ["nova@localhost", "nova@%"]
+        assert (res["charset"], res["collation"]) == ("utf8mb3", "utf8mb3_general_ci")
+        assert mariadb.sql("SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA "
+                           "WHERE SCHEMA_NAME IN ('nova_api', 'nova', 'nova_cell0') ORDER BY 1") == (
+            ("nova", "utf8mb3"), ("nova_api", "utf8mb3"), ("nova_cell0", "utf8mb3"))
+        # Nova's first migration: ALTER DATABASE ... DEFAULT CHARACTER SET utf8 on nova and nova_cell0
+        for db in ("nova", "nova_cell0"):
+            mariadb.sql("ALTER DATABASE `%s` DEFAULT CHARACTER SET utf8" % db)
+        again = ansible_module("nova_db", args)
+        assert not again.failed, again.output
+        assert_nothing(again)
+        assert password not in res.output + again.output
+    finally:
+        for host in ("localhost", "%"):
+            mariadb.sql("DROP USER IF EXISTS 'nova'@%s", host)
+        for db in dbs:
+            mariadb.sql("DROP DATABASE IF EXISTS `%s`" % db)
+
+
+def test_service_db_needs_the_databases_and_the_user(mariadb, ansible_module):
+    res = ansible_module("service_db", dict(mariadb.login_args(), password="x-pw-1"))
+    assert res.failed and "missing required arguments: databases, user" in res["msg"], res.output
