@@ -65,7 +65,7 @@ def test_tarball_holds_every_file_a_user_needs(installed):
     assert missing == [], missing
 
 
-@pytest.mark.parametrize("module", MODULES + ["nova_conf_ini"])
+@pytest.mark.parametrize("module", MODULES)
 def test_module_doc_renders_from_the_installed_collection(installed, module):
     dest, env, dummy = installed
     text = run(["ansible-doc", "-t", "module", "osdeploy.nova.%s" % module], env=env)

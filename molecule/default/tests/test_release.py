@@ -1,7 +1,7 @@
 """nova.conf is checked against the Nova that is installed, so what is refused follows the release.
 
 `[api] use_forwarded_for` is the example: Zed (Debian 12) still has it, deprecated for removal;
-Epoxy (Debian 13) removed it. The same check-mode call of service_conf_ini on the controller is
+Epoxy (Debian 13) removed it. The same check-mode call of nova_conf_ini on the controller is
 accepted with a deprecation warning on the first and refused, naming what replaces it, on the
 second; nova.conf is untouched either way. Shared by the scenarios (trixie links to this file).
 """
@@ -25,14 +25,14 @@ def test_an_option_epoxy_removed_is_refused_there_and_deprecated_on_zed(controll
     before = controller.file(NOVA_CONF).sha256sum
     codename = controller.system_info.codename
     if codename == "bookworm":
-        result = controller.ansible("osdeploy.nova.service_conf_ini", SETTING, check=True)
+        result = controller.ansible("osdeploy.nova.nova_conf_ini", SETTING, check=True)
         assert result["changed"] and result["validated"]
         warnings = result.get("module_warnings", []) + result.get("warnings", [])
         assert any("[api] use_forwarded_for is deprecated for removal since 26.0.0" in w for w in warnings), result
     else:
         assert codename == "trixie", "a release this test does not know: %s" % codename
         # a failed module's result (testinfra's JSON callback drops its "failed" flag): the refusal
-        refused = controller.ansible("osdeploy.nova.service_conf_ini", SETTING, check=True)
+        refused = controller.ansible("osdeploy.nova.nova_conf_ini", SETTING, check=True)
         assert not refused.get("changed") and len(refused.get("errors", [])) == 1, refused
         assert refused["errors"][0].startswith("[api] use_forwarded_for is not an option of Nova 31."), refused
         assert "enable_proxy_headers_parsing" in refused["msg"], refused

@@ -1,6 +1,6 @@
 """nova_options: lookups, suggestions, type checks, secrets and the plan, on a small fake schema.
 
-The real schema of Debian's Zed nova is exercised by tests/integration/test_service_conf_ini.py.
+The real schema of Debian's Zed nova is exercised by tests/integration/test_nova_conf_ini.py.
 """
 from __future__ import absolute_import, division, print_function
 
