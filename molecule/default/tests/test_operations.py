@@ -5,6 +5,7 @@ Runs after test_default.py (file order) on the lab as the scenario left it: conv
 compute2 added. Every test leaves the lab converged again. Only the default scenario runs
 these (they run site.yml several times, which takes too long on emulated VMs).
 """
+import concurrent.futures
 import json
 import os
 import re
@@ -144,9 +145,10 @@ def test_check_mode_predicts_exactly_what_the_run_then_changes():
     restarted = sorted(s for s in CONTROLLER_SERVICES if after[s] != pids[s])
     assert restarted == ["nova-api-metadata", "nova-scheduler"], (pids, after)
 
-    back = Run(extra=NO_PROOF)  # the inventory's password again
+    back = Run("-t", "glance")  # the inventory's password again: a rotation is a re-run of its service's tag
     assert back.rc == 0, back.why()
-    assert ("controller", "Configure Glance") in back.changes
+    assert {("controller", "Register Glance in Keystone (user, role, service, endpoints)"),
+            ("controller", "Configure Glance"), ("controller", "Restart glance-api")} <= back.changes, back.why()
     # the next test's check mode run, on the cloud as this one leaves it, must predict no change
 
 
@@ -174,9 +176,23 @@ def test_the_readme_documents_tags():
     assert len(documented_tags()) >= 10
 
 
+# How many of the tag runs go at once. Each is its own ansible-playbook with one tag; on a converged cloud
+# none changes anything, so they cannot meet, and a run spends most of its time waiting for its hosts'
+# answers (on 2 cores: 355 s one after the other, measured in the default scenario).
+TAG_RUNS_AT_ONCE = 3
+
+
+@pytest.fixture(name="tag_runs", scope="module")
+def fixture_tag_runs():
+    """{tag: Run} of every documented tag, each run alone (ansible-playbook -t TAG)."""
+    tags = documented_tags()
+    with concurrent.futures.ThreadPoolExecutor(TAG_RUNS_AT_ONCE) as pool:
+        return dict(zip(tags, pool.map(lambda tag: Run("-t", tag), tags)))
+
+
 @pytest.mark.parametrize("tag", documented_tags())
-def test_every_documented_tag_runs_alone_and_changes_nothing(tag):
-    run = Run("-t", tag)
+def test_every_documented_tag_runs_alone_and_changes_nothing(tag, tag_runs):
+    run = tag_runs[tag]
     assert run.rc == 0, run.why()
     assert run.changed() == 0, run.why()
 
