@@ -793,20 +793,28 @@ class Lab:
         nspawn = [p for p, kind, _h in procs if kind == "nspawn"]
         return nspawn[0] if nspawn else None
 
-    def stop_machine(self, host, timeout=30):
-        """Stop every process of the machine; return what was done."""
-        procs = self.lab_processes(host)
-        if not procs and not self.netns_pids(host):
-            return []
+    @staticmethod
+    def power_off(procs):
+        """Begin the orderly poweroff of a machine's processes (lab_processes()), without waiting for it."""
         for pid, kind, _h in procs:      # the restart loop first, so it won't restart
             if kind == "runner":
-                os.kill(pid, signal.SIGKILL)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         for pid, kind, _h in procs:      # nspawn: SIGTERM = orderly poweroff of the container
             if kind == "nspawn":
                 try:
                     os.kill(pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
+
+    def stop_machine(self, host, timeout=30):
+        """Stop every process of the machine; return what was done."""
+        procs = self.lab_processes(host)
+        if not procs and not self.netns_pids(host):
+            return []
+        self.power_off(procs)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not any(pid_alive(p) for p, _k, _h in procs) and not self.netns_pids(host):
@@ -1274,6 +1282,8 @@ table inet filter {
                 self.write_known_hosts(left)
             log("down %s: removed %s" % (" ".join(only), "; ".join(done)))
             return
+        for h in hosts:   # every machine powers off at once (a host with OpenStack's services takes ~20 s)
+            self.power_off(self.lab_processes(h))
         for h in hosts:
             done += self.remove_machine(h)
         for lk in self.lab_links():
