@@ -23,8 +23,8 @@ description:
     as the install).
   - Used by the Molecule scenarios to report the duration of the first converge and of the
     idempotent re-run. Enable it with C(callbacks_enabled = osdeploy.nova.timing).
-  - With O(json) set, it also writes every task of the run to that file as JSON (used by
-    C(tools/bench/deploy)), in the order they started. The file has C(start), C(end) (epoch seconds) and
+  - With O(json) set, it also writes every task of the run to that file as JSON (what the
+    deploy benchmark of the source repository reads), in the order they started. The file has C(start), C(end) (epoch seconds) and
     C(changed) (the number of changed results) of the whole run, and C(tasks), a list of objects with
     C(name) (as displayed), C(role) (or null), C(action) (the resolved module or action, for example
     C(ansible.builtin.systemd_service)), C(args) (the task's own, untemplated C(state), C(action), C(cmd),

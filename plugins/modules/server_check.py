@@ -93,8 +93,9 @@ options:
   markers:
     description:
       - Console lines the guest must print, in order, each a dict with C(stage) (named in the error when it
-        does not appear) and C(regex). The defaults are those of the collection's test image
-        (C(tools/test-image)). An empty list skips the console check (an image that prints nothing known).
+        does not appear) and C(regex). The defaults are those of the osdeploy test image (a 13 MB
+        Debian guest that prints its DHCP lease and its metadata on the console; its source repository
+        builds it). An empty list skips the console check (an image that prints nothing known).
       - A line matching C(failed_regex) ends the wait at once with that stage's error.
     type: list
     elements: dict

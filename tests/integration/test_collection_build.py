@@ -1,6 +1,7 @@
 """The collection as a user gets it: built, installed offline, documented."""
 import glob
 import os
+import re
 import subprocess
 
 import pytest
@@ -72,3 +73,32 @@ def test_module_doc_renders_from_the_installed_collection(installed, module):
     assert str(dest) in text  # documented from the installed copy, not the checkout
     for section in ("OPTIONS", "EXAMPLES", "RETURN VALUES"):
         assert section in text, "%s: no %s in ansible-doc output" % (module, section)
+
+
+def test_site_runs_by_its_collection_name(installed, tmp_path):
+    """ansible-playbook osdeploy.nova.site, from the installed collection alone: the playbook and every
+    role and playbook it imports resolve (a syntax check: no host is touched)."""
+    dest, env, dummy = installed
+    out = run(["ansible-playbook", "-i", "localhost,", "--syntax-check", "osdeploy.nova.site"], env=env,
+              cwd=str(tmp_path))
+    assert "playbook: " in out and str(dest) in out, out
+
+
+# What a user of the installed collection meets (plugin docs, role messages and comments, playbooks)
+# names no file that only the source repository has.
+UNSHIPPED = re.compile(r"\btools/|\bMakefile\b|\bmake (deploy|test)\b|\bmolecule/|\btests/(unit|integration)\b")
+
+
+def test_what_runs_names_no_file_that_is_not_shipped(installed):
+    dest, dummy, dummy = installed
+    root = os.path.join(str(dest), "ansible_collections", "osdeploy", "nova")
+    found = []
+    for top in ("plugins", "roles", "playbooks", "meta"):
+        for folder, dummy, files in os.walk(os.path.join(root, top)):
+            for name in files:
+                path = os.path.join(folder, name)
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    for number, line in enumerate(f, 1):
+                        if UNSHIPPED.search(line):
+                            found.append("%s:%d: %s" % (os.path.relpath(path, root), number, line.strip()))
+    assert found == [], "\n".join(found)
