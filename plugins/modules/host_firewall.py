@@ -203,120 +203,34 @@ persisted:
 """
 
 import fnmatch
-import hashlib
 import ipaddress
 import json
 import os
 import re
 import shlex
-import tempfile
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import base
+from ansible_collections.osdeploy.nova.plugins.module_utils import firewall
+from ansible_collections.osdeploy.nova.plugins.module_utils.firewall import address_text, desired_rules, owned
 
-# Where the host keeps its firewall; module constants so that unit tests can point them elsewhere.
+
+# -- nftables -----------------------------------------------------------------------------------
+# Where the host keeps its nftables ruleset; module constants so that unit tests can point them elsewhere.
 NFTABLES_CONF = "/etc/nftables.conf"
 NFTABLES_D = "/etc/nftables.d"
-IPTABLES_SAVED = {4: "/etc/iptables/rules.v4", 6: "/etc/iptables/rules.v6"}
-FIREWALLD_POLICIES = "/etc/firewalld/policies"
-PACKAGES = {"nft": "nftables", "firewall-cmd": "firewalld"}
 
-MULTIPORT_MAX = 15
-NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # what iptables-nft creates in nftables: its tables and their built-in chains
 IPTABLES_NFT_TABLES = ("filter", "nat", "mangle", "raw", "security")
 IPTABLES_NFT_CHAINS = ("INPUT", "FORWARD", "OUTPUT", "PREROUTING", "POSTROUTING")
 NFT_FAMILIES = {"inet": (4, 6), "ip": (4,), "ip6": (6,)}
-IPT_COMMAND = {4: "iptables", 6: "ip6tables"}
-IPT_DROP = re.compile(r"\s-j\s+(DROP|REJECT)\b")
-IPT_COMMENT = re.compile(r'\s--comment\s+"?([^"\s]+)"?')
 NFT_HANDLE = re.compile(r"^(.*?)\s*# handle (\d+)$")
 INCLUDE_RE = re.compile(r'^\s*include\s+"([^"]+)"\s*$')
-RICH_RULE_RE = re.compile(r'^rule family="(ipv4|ipv6)" source address="([^"]+)" port port="(\d+)" '
-                          r'protocol="(tcp|udp)" accept$')
-# the policy the firewalld backend keeps: traffic from any zone to the host itself, before the zones' own rules
-FIREWALLD_POLICY = dict(priority="-1", target="CONTINUE", ingress=["ANY"], egress=["HOST"])
-
-
-# -- the desired rules --------------------------------------------------------------------------
-def check_name(name):
-    if not NAME_RE.match(name or ""):
-        raise ValueError("name: %r is not a valid tag: use 1 to 64 letters, digits, '-' or '_' (it goes into rule "
-                         "comments and a file name)" % (name,))
-
-
-def parse_sources(sources):
-    """The sources -> {4: [networks], 6: [networks]}, sorted, without duplicates and without networks that another
-    source contains (adjacent ones are kept apart: two hosts stay two addresses); ValueError names a bad one."""
-    found = {4: [], 6: []}
-    for value in sources:
-        try:
-            net = ipaddress.ip_network(str(value).strip(), strict=False)
-        except ValueError:
-            raise ValueError("sources: %r is not an IPv4/IPv6 address or network: give addresses such as "
-                             "192.168.58.12 or networks such as 192.168.58.0/24" % (value,))
-        found[net.version].append(net)
-    for family, nets in found.items():
-        nets = sorted(set(nets))
-        found[family] = [net for net in nets if not any(other != net and net.subnet_of(other) for other in nets)]
-    return found
-
-
-def check_ports(ports, option):
-    for port in ports:
-        if not 1 <= port <= 65535:
-            raise ValueError("%s: %s is not a port number: give ports from 1 to 65535" % (option, port))
-    return sorted(set(ports))
-
-
-def address_text(net):
-    """A host network as its address (192.168.58.12), any other as CIDR."""
-    return str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
-
-
-def rule_hash(family, protocol, sources, ports):
-    """First 12 hex digits of sha256 over the canonical rule: what its comment identifies."""
-    canonical = json.dumps({"family": "ipv%d" % family, "protocol": protocol, "sources": list(sources),
-                            "ports": sorted(ports)}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
-
-
-def desired_rules(name, sources, tcp_ports, udp_ports, chunk=None):
-    """One rule dict per address family with sources and protocol with ports (per chunk of ports if given)."""
-    rules = []
-    for family in (4, 6):
-        addrs = [address_text(net) for net in sources.get(family, [])]
-        if not addrs:
-            continue
-        for protocol, ports in (("tcp", sorted(set(tcp_ports))), ("udp", sorted(set(udp_ports)))):
-            step = chunk or len(ports) or 1
-            for start in range(0, len(ports), step):
-                part = ports[start:start + step]
-                rules.append(dict(family=family, protocol=protocol, sources=addrs, ports=part,
-                                  comment="%s:%s" % (name, rule_hash(family, protocol, addrs, part))))
-    return rules
 
 
 def nft_rule_text(rule):
     return '%s saddr { %s } %s dport { %s } accept comment "%s"' % (
         "ip" if rule["family"] == 4 else "ip6", ", ".join(rule["sources"]), rule["protocol"],
         ", ".join(str(p) for p in rule["ports"]), rule["comment"])
-
-
-def iptables_rule_args(rule):
-    return ["-s", ",".join(rule["sources"]), "-p", rule["protocol"], "-m", "multiport",
-            "--dports", ",".join(str(p) for p in rule["ports"]), "-m", "comment", "--comment", rule["comment"],
-            "-j", "ACCEPT"]
-
-
-def iptables_rule_text(rule):
-    args = iptables_rule_args(rule)
-    args[args.index("--comment") + 1] = '"%s"' % rule["comment"]
-    return " ".join(args)
-
-
-# -- nftables -----------------------------------------------------------------------------------
-def owned(comment, name):
-    return (comment or "").startswith(name + ":")
 
 
 def nft_verdict_drops(rule):
@@ -421,7 +335,147 @@ def without_include(conf, line):
     return b"".join(kept for kept in conf.splitlines(True) if kept.strip() != line)
 
 
+class Nftables(object):
+    """Reads nftables and applies the plan of each input chain through ``module``, a FirewallModule."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def read(self, required):
+        """The parsed `nft -j list ruleset`, None when nft is not installed (required: fail then)."""
+        m = self.module
+        ruleset = None
+        if m.installed("nft"):
+            out = m.command(["nft", "-j", "list", "ruleset"])[1]
+            try:
+                ruleset = json.loads(out)
+            except ValueError as e:
+                m.fail("nft -j list ruleset printed no JSON (%s): %s" % (e, out[:200]))
+        if required and ruleset is None:
+            m.fail("backend: nft is not installed on this host: install it (Debian package nftables), or use "
+                   "backend: iptables or auto")
+        return ruleset
+
+    def apply(self, chains, sources, tcp, udp):
+        m, p = self.module, self.module.params
+        present = p["state"] == "present"
+        if present and not chains:
+            m.fail("backend: nftables has no base chain with hook input on this host (no nftables input chain): "
+                   "load your ruleset first (e.g. systemctl enable --now nftables), or use backend: auto")
+        desired = desired_rules(p["name"], sources, tcp, udp) if present else []
+        if present:
+            m.result["rules"] = [nft_rule_text(rule) for rule in desired]
+            for family in (4, 6):
+                if sources[family] and not any(family in NFT_FAMILIES[c["family"]] for c in chains):
+                    m.warn("sources: the IPv%d sources are not opened: nftables has no input chain of family "
+                           "inet or %s" % (family, "ip" if family == 4 else "ip6"))
+        script, plans = [], []
+        for chain in chains:
+            label = nft_chain_label(chain)
+            m.result["chains"].append(label)
+            insert, delete = nft_plan_chain(chain, desired, p["name"])
+            plans.append((chain, nft_chain_rules(chain, desired)))
+            owned_rules = [rule for rule in chain["rules"] if owned(rule.get("comment"), p["name"])]
+            texts = {}
+            if owned_rules:
+                texts = parse_nft_chain_text(m.command(["nft", "-a", "list", "chain", chain["family"],
+                                                        chain["table"], chain["name"]])[1])
+            gone = set(rule["handle"] for rule in delete)
+            for rule in owned_rules:
+                text = "%s: %s" % (label, texts.get(rule["handle"], 'comment "%s"' % rule["comment"]))
+                m.before.append(text)
+                if rule["handle"] in gone:
+                    m.result["removed"].append(text)
+                else:
+                    m.after.append(text)
+            for rule in insert:
+                text = "%s: %s" % (label, nft_rule_text(rule))
+                m.result["added"].append(text)
+                m.after.append(text)
+            # inserts first, in reverse, so that the chain starts with the rules in the order wanted
+            script.extend("insert rule %s %s" % (label, nft_rule_text(rule)) for rule in reversed(insert))
+            script.extend("delete rule %s handle %d" % (label, rule["handle"]) for rule in delete)
+        if script:
+            m.result["changed"] = True
+            if not m.check_mode:
+                m.command(["nft", "-f", "-"], data="\n".join(script) + "\n")
+        if present and p["persist"]:
+            self.persist(plans)
+        elif not present:
+            self.unpersist()
+
+    def persist(self, plans):
+        m = self.module
+        name = m.params["name"]
+        path = os.path.join(NFTABLES_D, "%s.nft" % name)
+        if not os.path.exists(NFTABLES_CONF):
+            m.warn("persist: %s does not exist, so the rules are not persisted: they last until the next reboot "
+                   "(install nftables and keep the ruleset in %s to persist them)" % (NFTABLES_CONF, NFTABLES_CONF))
+            return
+        old = m.read_files([path, NFTABLES_CONF])
+        new = {path: nft_persist_text(name, plans), NFTABLES_CONF: old[NFTABLES_CONF]}
+        line = ('include "%s"' % path).encode("utf-8")
+        if not includes(old[NFTABLES_CONF], path):
+            new[NFTABLES_CONF] = with_include(old[NFTABLES_CONF], line)
+        m.result["persisted"] = [path, NFTABLES_CONF]
+        changed = [file for file in (path, NFTABLES_CONF) if new[file] != old[file]]
+        if not changed:
+            return
+        m.result["changed"] = True
+        if m.check_mode:
+            return
+        if not os.path.isdir(NFTABLES_D):
+            os.makedirs(NFTABLES_D)
+            os.chmod(NFTABLES_D, 0o755)
+        for file in changed:
+            m.write_file(file, new[file], mode=0o644 if file == path else None)
+        rc, out, err = m.command(["nft", "-c", "-f", NFTABLES_CONF], allowed=None)
+        if rc != 0:
+            for file in changed:
+                m.write_file(file, old[file])
+            m.result["persisted"] = False
+            m.fail("persist: nft -c -f %s failed with the rules included (%s), so %s was restored as it was; "
+                   "the rules are in place until the next reboot. Make %s define the input chains the rules go "
+                   "to, or set persist: false. nft said: %s" % (
+                       NFTABLES_CONF, path, " and ".join(changed), NFTABLES_CONF, (err or out).strip()))
+
+    def unpersist(self):
+        m = self.module
+        path = os.path.join(NFTABLES_D, "%s.nft" % m.params["name"])
+        old = m.read_files([path, NFTABLES_CONF])
+        new = {path: None, NFTABLES_CONF: old[NFTABLES_CONF]}
+        if old[NFTABLES_CONF] is not None:
+            new[NFTABLES_CONF] = without_include(old[NFTABLES_CONF], ('include "%s"' % path).encode("utf-8"))
+        changed = [file for file in (path, NFTABLES_CONF) if new[file] != old[file]]
+        if changed:
+            m.result["changed"] = True
+            if not m.check_mode:
+                for file in changed:
+                    m.write_file(file, new[file])
+
+
 # -- iptables -----------------------------------------------------------------------------------
+# Where iptables-persistent keeps the rules; a module constant so that unit tests can point it elsewhere.
+IPTABLES_SAVED = {4: "/etc/iptables/rules.v4", 6: "/etc/iptables/rules.v6"}
+
+MULTIPORT_MAX = 15
+IPT_COMMAND = {4: "iptables", 6: "ip6tables"}
+IPT_DROP = re.compile(r"\s-j\s+(DROP|REJECT)\b")
+IPT_COMMENT = re.compile(r'\s--comment\s+"?([^"\s]+)"?')
+
+
+def iptables_rule_args(rule):
+    return ["-s", ",".join(rule["sources"]), "-p", rule["protocol"], "-m", "multiport",
+            "--dports", ",".join(str(p) for p in rule["ports"]), "-m", "comment", "--comment", rule["comment"],
+            "-j", "ACCEPT"]
+
+
+def iptables_rule_text(rule):
+    args = iptables_rule_args(rule)
+    args[args.index("--comment") + 1] = '"%s"' % rule["comment"]
+    return " ".join(args)
+
+
 def iptables_drops(lines):
     """`iptables -S INPUT` lines -> whether the policy is DROP or a rule jumps to DROP or REJECT."""
     return any(line.strip() == "-P INPUT DROP" or (line.startswith("-A INPUT ") and IPT_DROP.search(line))
@@ -464,7 +518,96 @@ def saved_comments(text, name):
     return counts
 
 
+class Iptables(object):
+    """Reads iptables' INPUT chains and applies their plans through ``module``, a FirewallModule."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def read_family(self, family, required):
+        """`iptables -S INPUT` lines, None when there is no such command (or, with auto, it fails)."""
+        m = self.module
+        if not m.installed(IPT_COMMAND[family]):
+            return None
+        rc, out, err = m.command([IPT_COMMAND[family], "-w", "-S", "INPUT"], allowed=(0,) if required else None)
+        if rc != 0:
+            m.warn("%s -S INPUT failed (rc %s), so %s is not taken into account: %s" % (
+                IPT_COMMAND[family], rc, IPT_COMMAND[family], (err or out).strip()))
+            return None
+        return out.splitlines()
+
+    def read(self, required):
+        """{4: lines, 6: lines} of `iptables -S INPUT` and `ip6tables -S INPUT` (required: iptables must be
+        installed)."""
+        ipt = dict((family, self.read_family(family, required)) for family in (4, 6))
+        if required and ipt[4] is None:
+            self.module.fail("backend: iptables is not installed on this host: install it (Debian package iptables), "
+                             "or use backend: nftables or auto")
+        return ipt
+
+    def apply(self, ipt, sources, tcp, udp):
+        m, p = self.module, self.module.params
+        present = p["state"] == "present"
+        desired = desired_rules(p["name"], sources, tcp, udp, chunk=MULTIPORT_MAX) if present else []
+        if present:
+            m.result["rules"] = ["%s -I INPUT %s" % (IPT_COMMAND[rule["family"]], iptables_rule_text(rule))
+                                 for rule in desired]
+        persisted, saved = [], m.read_files(IPTABLES_SAVED.values())
+        for family in (4, 6):
+            command, lines = IPT_COMMAND[family], ipt.get(family)
+            want = [rule for rule in desired if rule["family"] == family]
+            if lines is None:
+                if want:
+                    m.fail("%s is not installed on this host, or %s -S INPUT failed: it is needed for the IPv%d "
+                           "sources" % (command, command, family))
+                continue
+            label = "%s INPUT" % command
+            m.result["chains"].append(label)
+            insert, delete = iptables_plan(lines, want, p["name"])
+            for line in lines:
+                match = IPT_COMMENT.search(line)
+                if line.startswith("-A INPUT ") and match and owned(match.group(1), p["name"]):
+                    text = "%s: %s" % (label, line[len("-A INPUT "):])
+                    m.before.append(text)
+                    (m.result["removed"] if line in delete else m.after).append(text)
+            for rule in insert:
+                text = "%s: %s" % (label, iptables_rule_text(rule))
+                m.result["added"].append(text)
+                m.after.append(text)
+            if insert or delete:
+                m.result["changed"] = True
+                if not m.check_mode:
+                    for rule in reversed(insert):
+                        m.command([command, "-w", "-I", "INPUT"] + iptables_rule_args(rule))
+                    for line in delete:
+                        m.command([command, "-w", "-D", "INPUT"] + shlex.split(line)[2:])
+            path = IPTABLES_SAVED[family]
+            if saved[path] is None:
+                if want and p["persist"]:
+                    m.warn("persist: %s does not exist, so the %s rules are not persisted: they last until the "
+                           "next reboot (install iptables-persistent to persist them)" % (path, command))
+                continue
+            expected = dict((rule["comment"], len(rule["sources"])) for rule in want)
+            if (p["persist"] or not present) and saved_comments(saved[path], p["name"]) != expected:
+                m.result["changed"] = True
+                if not m.check_mode:
+                    out = m.command(["%s-save" % command])[1]
+                    m.write_file(path, out.encode("utf-8"))
+            if present and p["persist"]:
+                persisted.append(path)
+        if present and p["persist"]:
+            m.result["persisted"] = persisted or False
+
+
 # -- firewalld ----------------------------------------------------------------------------------
+# Where firewalld keeps its permanent policies.
+FIREWALLD_POLICIES = "/etc/firewalld/policies"
+RICH_RULE_RE = re.compile(r'^rule family="(ipv4|ipv6)" source address="([^"]+)" port port="(\d+)" '
+                          r'protocol="(tcp|udp)" accept$')
+# the policy the firewalld backend keeps: traffic from any zone to the host itself, before the zones' own rules
+FIREWALLD_POLICY = dict(priority="-1", target="CONTINUE", ingress=["ANY"], egress=["HOST"])
+
+
 def rich_rule(family, net, port, protocol):
     """A rich rule as firewall-cmd prints it."""
     return 'rule family="ipv%d" source address="%s" port port="%d" protocol="%s" accept' % (
@@ -555,208 +698,47 @@ def policy_settings_differ(info):
     return changes
 
 
-class HostFirewall(base.OsdeployModule):
-    argument_spec = dict(
-        name=dict(type="str", default="osdeploy-nova"),
-        sources=dict(type="list", elements="str", default=[]),
-        tcp_ports=dict(type="list", elements="int", default=[]),
-        udp_ports=dict(type="list", elements="int", default=[]),
-        backend=dict(type="str", choices=["auto", "firewalld", "nftables", "iptables"], default="auto"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        persist=dict(type="bool", default=True),
-    )
-    module_kwargs = dict(supports_check_mode=True)
+class Firewalld(object):
+    """Reads firewalld and makes its policy the one wanted through ``module``, a FirewallModule."""
 
-    # -- commands ------------------------------------------------------------------------------
-    def command(self, argv, data=None, allowed=(0,)):
-        path = self.module.get_bin_path(argv[0])
-        if path is None:
-            self.fail("%s is not installed on this host: install it (Debian package %s), or choose another backend" % (
-                argv[0], PACKAGES.get(argv[0], "iptables")))
-        rc, out, err = self.module.run_command([path] + argv[1:], data=data, binary_data=data is not None)
-        if allowed is not None and rc not in allowed:
-            msg = "%s failed (rc %s): %s" % (" ".join(shlex.quote(arg) for arg in argv), rc, (err or out).strip())
-            if data is not None:
-                msg += "\nits input was:\n%s" % data.rstrip()
-            self.fail(msg)
-        return rc, out, err
+    def __init__(self, module):
+        self.module = module
 
-    def read_iptables(self, family, required):
-        """`iptables -S INPUT` lines, None when there is no such command (or, with auto, it fails)."""
-        if self.module.get_bin_path(IPT_COMMAND[family]) is None:
-            return None
-        rc, out, err = self.command([IPT_COMMAND[family], "-w", "-S", "INPUT"], allowed=(0,) if required else None)
-        if rc != 0:
-            self.warn("%s -S INPUT failed (rc %s), so %s is not taken into account: %s" % (
-                IPT_COMMAND[family], rc, IPT_COMMAND[family], (err or out).strip()))
-            return None
-        return out.splitlines()
-
-    def read_nft(self):
-        if self.module.get_bin_path("nft") is None:
-            return None
-        out = self.command(["nft", "-j", "list", "ruleset"])[1]
-        try:
-            return json.loads(out)
-        except ValueError as e:
-            self.fail("nft -j list ruleset printed no JSON (%s): %s" % (e, out[:200]))
-
-    def read_files(self, paths):
-        found = {}
-        for path in paths:
-            if os.path.exists(path):
-                with open(path, "rb") as f:
-                    found[path] = f.read()
-            else:
-                found[path] = None
-        return found
-
-    def write_file(self, path, content, mode=None):
-        """Write content (bytes) atomically, or remove the file when content is None."""
-        if content is None:
-            if os.path.exists(path):
-                os.unlink(path)
-            return
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".%s." % os.path.basename(path))
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-        self.module.atomic_move(tmp, path)
-        if mode is not None:
-            os.chmod(path, mode)
-
-    # -- the run ---------------------------------------------------------------------------------
-    def validate(self):
-        p = self.params
-        try:
-            check_name(p["name"])
-            sources = parse_sources(p["sources"] or [])
-            tcp = check_ports(p["tcp_ports"] or [], "tcp_ports")
-            udp = check_ports(p["udp_ports"] or [], "udp_ports")
-        except ValueError as e:
-            self.fail(str(e))
-        if p["state"] == "present":
-            if not p["sources"]:
-                self.fail("sources: at least one address or network is needed with state=present (the compute "
-                          "hosts' addresses or the management network); to remove the rules use state=absent")
-            if not tcp and not udp:
-                self.fail("tcp_ports, udp_ports: at least one port is needed with state=present; to remove the "
-                          "rules use state=absent")
-        return sources, tcp, udp
-
-    def run(self):
-        p = self.params
-        sources, tcp, udp = self.validate()
-        present = p["state"] == "present"
-        self.result = dict(changed=False, backend="none", active=False, chains=[], rules=[], added=[], removed=[],
-                           persisted=False)
-        self.before, self.after = [], []
-        explicit = p["backend"] != "auto"
-        firewalld = self.firewalld_running()
-        if p["backend"] == "firewalld" and not firewalld:
-            self.fail("backend: firewalld %s on this host: start it (systemctl enable --now firewalld), or use "
-                      "backend: auto, nftables or iptables" % (
-                          "is not installed" if firewalld is None else "does not run"))
-        if firewalld and p["backend"] in ("nftables", "iptables") and present:
-            self.fail("backend: %s: firewalld runs on this host and rebuilds the %s rules on every reload, so they "
-                      "are not edited directly; use backend: firewalld (or auto)" % (p["backend"], p["backend"]))
-        if p["backend"] == "firewalld" or (p["backend"] == "auto" and firewalld):
-            if present and not p["persist"]:
-                self.fail("persist: false is not possible with firewalld: a firewalld policy can only be made in "
-                          "its permanent configuration; leave persist at true, or stop firewalld and use "
-                          "nftables or iptables")
-            self.result.update(backend="firewalld", active=True)
-            self.firewalld(sources, tcp, udp)
-            if present or explicit:
-                return self.finish(present)
-        ipt = {}
-        if p["backend"] in ("auto", "iptables"):
-            ipt = dict((family, self.read_iptables(family, explicit)) for family in (4, 6))
-            if p["backend"] == "iptables" and ipt[4] is None:
-                self.fail("backend: iptables is not installed on this host: install it (Debian package iptables), "
-                          "or use backend: nftables or auto")
-        ipt_active = any(iptables_drops(lines) for lines in ipt.values() if lines is not None)
-        ruleset, chains = None, []
-        if p["backend"] == "nftables" or (p["backend"] == "auto" and (not ipt_active or not present)):
-            ruleset = self.read_nft()
-            if p["backend"] == "nftables" and ruleset is None:
-                self.fail("backend: nft is not installed on this host: install it (Debian package nftables), or use "
-                          "backend: iptables or auto")
-            chains = nft_input_chains(ruleset) if ruleset is not None else []
-        nft_active = any(nft_chain_drops(chain) for chain in chains)
-
-        if p["backend"] == "iptables" or (p["backend"] == "auto" and ipt_active):
-            backend, active = "iptables", ipt_active
-        elif p["backend"] == "nftables" or nft_active:
-            backend, active = "nftables", nft_active
-        else:
-            backend, active = "none", False
-        if self.result["backend"] != "firewalld":       # state=absent after the firewalld policy: keep it named
-            self.result.update(backend=backend, active=active)
-        if present and backend == "nftables" and not chains:
-            self.fail("backend: nftables has no base chain with hook input on this host (no nftables input chain): "
-                      "load your ruleset first (e.g. systemctl enable --now nftables), or use backend: auto")
-
-        before, after = self.before, self.after
-        if present and backend == "none":
-            self.result["msg"] = ("no active host firewall found (firewalld does not run, iptables INPUT does not "
-                                  "drop, no nftables input chain drops): nothing opened; set backend to nftables or "
-                                  "iptables to open the ports anyway")
-            return self.result
-
-        # with state=absent and backend auto, owned rules go wherever they are
-        if backend == "nftables" or (not present and not explicit and ruleset is not None):
-            self.nftables(chains, sources, tcp, udp, before, after)
-        if backend == "iptables" or (not present and not explicit and any(v is not None for v in ipt.values())):
-            self.iptables(ipt, sources, tcp, udp, before, after)
-        return self.finish(present)
-
-    def finish(self, present):
-        if self.diff_mode:
-            self.result["diff"] = dict(before="".join(line + "\n" for line in self.before),
-                                       after="".join(line + "\n" for line in self.after))
-        if present:
-            self.result["msg"] = "%s: %d rule(s) added, %d removed" % (
-                self.result["backend"], len(self.result["added"]), len(self.result["removed"]))
-        else:
-            self.result["msg"] = "%d owned rule(s) removed" % len(self.result["removed"])
-        if not self.result["changed"]:
-            self.result["msg"] += "; nothing to change"
-        return self.result
-
-    # -- firewalld -------------------------------------------------------------------------------
-    def firewalld_running(self):
+    def running(self):
         """None when firewall-cmd is not installed, else whether firewalld runs."""
-        if self.module.get_bin_path("firewall-cmd") is None:
+        if not self.module.installed("firewall-cmd"):
             return None
-        return self.command(["firewall-cmd", "--state"], allowed=None)[0] == 0
+        return self.module.command(["firewall-cmd", "--state"], allowed=None)[0] == 0
 
     def policy_info(self, permanent):
         """The policy O(name), parsed; None when firewalld has no such policy."""
-        argv = ["firewall-cmd"] + (["--permanent"] if permanent else []) + ["--info-policy", self.params["name"]]
-        rc, out, err = self.command(argv, allowed=None)
+        m = self.module
+        argv = ["firewall-cmd"] + (["--permanent"] if permanent else []) + ["--info-policy", m.params["name"]]
+        rc, out, err = m.command(argv, allowed=None)
         if rc != 0:
             if "INVALID_POLICY" in (err + out):
                 return None
-            self.fail("%s failed (rc %s): %s" % (" ".join(argv), rc, (err or out).strip()))
+            m.fail("%s failed (rc %s): %s" % (" ".join(argv), rc, (err or out).strip()))
         return parse_policy_info(out)
 
-    def firewalld(self, sources, tcp, udp):
+    def apply(self, sources, tcp, udp):
         """Make the permanent policy O(name) hold exactly the wanted rich rules (state=absent: delete it), and
         reload firewalld when the permanent or the running policy differs from the one wanted."""
-        name, present = self.params["name"], self.params["state"] == "present"
+        m = self.module
+        name, present = m.params["name"], m.params["state"] == "present"
         label = "firewalld policy %s" % name
         desired = desired_rich_rules(sources, tcp, udp) if present else {}
-        self.result["chains"].append(label)
-        self.result["rules"] = [desired[key] for key in sorted(desired, key=lambda k: (k[0], k[1], k[3], k[2]))]
+        m.result["chains"].append(label)
+        m.result["rules"] = [desired[key] for key in sorted(desired, key=lambda k: (k[0], k[1], k[3], k[2]))]
         permanent, running = self.policy_info(True), self.policy_info(False)
         calls = []
         base = ["firewall-cmd", "--permanent"]
         if permanent is not None:
-            self.before.extend("%s: %s" % (label, text) for text in permanent["rich_rules"])
+            m.before.extend("%s: %s" % (label, text) for text in permanent["rich_rules"])
         if not present:
             if permanent is not None:
                 calls.append(base + ["--delete-policy", name])
-                self.result["removed"].extend("%s: %s" % (label, text) for text in permanent["rich_rules"])
+                m.result["removed"].extend("%s: %s" % (label, text) for text in permanent["rich_rules"])
         else:
             if permanent is None:
                 calls.append(base + ["--new-policy", name])
@@ -770,174 +752,80 @@ class HostFirewall(base.OsdeployModule):
                                                                                              text)])
             if add:
                 calls.append(base + ["--policy", name] + [arg for text in add for arg in ("--add-rich-rule", text)])
-            self.result["added"].extend("%s: %s" % (label, text) for text in add)
-            self.result["removed"].extend("%s: %s" % (label, text) for text in remove)
-            self.after.extend("%s: %s" % (label, text) for text in self.result["rules"])
-            self.result["persisted"] = [os.path.join(FIREWALLD_POLICIES, "%s.xml" % name)]
+            m.result["added"].extend("%s: %s" % (label, text) for text in add)
+            m.result["removed"].extend("%s: %s" % (label, text) for text in remove)
+            m.after.extend("%s: %s" % (label, text) for text in m.result["rules"])
+            m.result["persisted"] = [os.path.join(FIREWALLD_POLICIES, "%s.xml" % name)]
         # the running policy follows the permanent one after a reload; reload when they differ
         stale = (running is not None) if not present else (
             running is None or policy_settings_differ(running) or firewalld_plan(running, desired) != ([], []))
         if calls or stale:
-            self.result["changed"] = True
-            if self.check_mode:
+            m.result["changed"] = True
+            if m.check_mode:
                 return
             for argv in calls:
-                self.command(argv)
-            self.command(["firewall-cmd", "--reload"])
+                m.command(argv)
+            m.command(["firewall-cmd", "--reload"])
             running = self.policy_info(False)
             if present and (running is None or firewalld_plan(running, desired) != ([], [])):
-                self.fail("firewalld: after firewall-cmd --reload the running policy %s does not hold the rules "
-                          "wanted: check firewall-cmd --info-policy %s and firewalld's log" % (name, name))
+                m.fail("firewalld: after firewall-cmd --reload the running policy %s does not hold the rules "
+                       "wanted: check firewall-cmd --info-policy %s and firewalld's log" % (name, name))
             if not present and running is not None:
-                self.fail("firewalld: after firewall-cmd --reload the policy %s still runs: check firewalld's log"
-                          % name)
+                m.fail("firewalld: after firewall-cmd --reload the policy %s still runs: check firewalld's log"
+                       % name)
 
-    # -- nftables --------------------------------------------------------------------------------
-    def nftables(self, chains, sources, tcp, udp, before, after):
+
+class HostFirewall(firewall.FirewallModule):
+    """Opens the ports in the active firewall: module_utils/firewall.py chooses it, firewall_*.py plan and apply."""
+
+    argument_spec = dict(
+        name=dict(type="str", default="osdeploy-nova"),
+        sources=dict(type="list", elements="str", default=[]),
+        tcp_ports=dict(type="list", elements="int", default=[]),
+        udp_ports=dict(type="list", elements="int", default=[]),
+        backend=dict(type="str", choices=["auto", "firewalld", "nftables", "iptables"], default="auto"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        persist=dict(type="bool", default=True),
+    )
+    module_kwargs = dict(supports_check_mode=True)
+
+    def run(self):
         p = self.params
-        present = p["state"] == "present"
-        desired = desired_rules(p["name"], sources, tcp, udp) if present else []
-        if present:
-            self.result["rules"] = [nft_rule_text(rule) for rule in desired]
-            for family in (4, 6):
-                if sources[family] and not any(family in NFT_FAMILIES[c["family"]] for c in chains):
-                    self.warn("sources: the IPv%d sources are not opened: nftables has no input chain of family "
-                              "inet or %s" % (family, "ip" if family == 4 else "ip6"))
-        script, plans = [], []
-        for chain in chains:
-            label = nft_chain_label(chain)
-            self.result["chains"].append(label)
-            insert, delete = nft_plan_chain(chain, desired, p["name"])
-            plans.append((chain, nft_chain_rules(chain, desired)))
-            owned_rules = [rule for rule in chain["rules"] if owned(rule.get("comment"), p["name"])]
-            texts = {}
-            if owned_rules:
-                texts = parse_nft_chain_text(self.command(["nft", "-a", "list", "chain", chain["family"],
-                                                           chain["table"], chain["name"]])[1])
-            gone = set(rule["handle"] for rule in delete)
-            for rule in owned_rules:
-                text = "%s: %s" % (label, texts.get(rule["handle"], 'comment "%s"' % rule["comment"]))
-                before.append(text)
-                if rule["handle"] in gone:
-                    self.result["removed"].append(text)
-                else:
-                    after.append(text)
-            for rule in insert:
-                text = "%s: %s" % (label, nft_rule_text(rule))
-                self.result["added"].append(text)
-                after.append(text)
-            # inserts first, in reverse, so that the chain starts with the rules in the order wanted
-            script.extend("insert rule %s %s" % (label, nft_rule_text(rule)) for rule in reversed(insert))
-            script.extend("delete rule %s handle %d" % (label, rule["handle"]) for rule in delete)
-        if script:
-            self.result["changed"] = True
-            if not self.check_mode:
-                self.command(["nft", "-f", "-"], data="\n".join(script) + "\n")
-        if present and p["persist"]:
-            self.persist_nftables(plans)
-        elif not present:
-            self.unpersist_nftables()
-
-    def persist_nftables(self, plans):
-        name = self.params["name"]
-        path = os.path.join(NFTABLES_D, "%s.nft" % name)
-        if not os.path.exists(NFTABLES_CONF):
-            self.warn("persist: %s does not exist, so the rules are not persisted: they last until the next reboot "
-                      "(install nftables and keep the ruleset in %s to persist them)" % (NFTABLES_CONF, NFTABLES_CONF))
-            return
-        old = self.read_files([path, NFTABLES_CONF])
-        new = {path: nft_persist_text(name, plans), NFTABLES_CONF: old[NFTABLES_CONF]}
-        line = ('include "%s"' % path).encode("utf-8")
-        if not includes(old[NFTABLES_CONF], path):
-            new[NFTABLES_CONF] = with_include(old[NFTABLES_CONF], line)
-        self.result["persisted"] = [path, NFTABLES_CONF]
-        changed = [file for file in (path, NFTABLES_CONF) if new[file] != old[file]]
-        if not changed:
-            return
-        self.result["changed"] = True
-        if self.check_mode:
-            return
-        if not os.path.isdir(NFTABLES_D):
-            os.makedirs(NFTABLES_D)
-            os.chmod(NFTABLES_D, 0o755)
-        for file in changed:
-            self.write_file(file, new[file], mode=0o644 if file == path else None)
-        rc, out, err = self.command(["nft", "-c", "-f", NFTABLES_CONF], allowed=None)
-        if rc != 0:
-            for file in changed:
-                self.write_file(file, old[file])
-            self.result["persisted"] = False
-            self.fail("persist: nft -c -f %s failed with the rules included (%s), so %s was restored as it was; "
-                      "the rules are in place until the next reboot. Make %s define the input chains the rules go "
-                      "to, or set persist: false. nft said: %s" % (
-                          NFTABLES_CONF, path, " and ".join(changed), NFTABLES_CONF, (err or out).strip()))
-
-    def unpersist_nftables(self):
-        path = os.path.join(NFTABLES_D, "%s.nft" % self.params["name"])
-        old = self.read_files([path, NFTABLES_CONF])
-        new = {path: None, NFTABLES_CONF: old[NFTABLES_CONF]}
-        if old[NFTABLES_CONF] is not None:
-            new[NFTABLES_CONF] = without_include(old[NFTABLES_CONF], ('include "%s"' % path).encode("utf-8"))
-        changed = [file for file in (path, NFTABLES_CONF) if new[file] != old[file]]
-        if changed:
-            self.result["changed"] = True
-            if not self.check_mode:
-                for file in changed:
-                    self.write_file(file, new[file])
-
-    # -- iptables --------------------------------------------------------------------------------
-    def iptables(self, ipt, sources, tcp, udp, before, after):
-        p = self.params
-        present = p["state"] == "present"
-        desired = desired_rules(p["name"], sources, tcp, udp, chunk=MULTIPORT_MAX) if present else []
-        if present:
-            self.result["rules"] = ["%s -I INPUT %s" % (IPT_COMMAND[rule["family"]], iptables_rule_text(rule))
-                                    for rule in desired]
-        persisted, saved = [], self.read_files(IPTABLES_SAVED.values())
-        for family in (4, 6):
-            command, lines = IPT_COMMAND[family], ipt.get(family)
-            want = [rule for rule in desired if rule["family"] == family]
-            if lines is None:
-                if want:
-                    self.fail("%s is not installed on this host, or %s -S INPUT failed: it is needed for the IPv%d "
-                              "sources" % (command, command, family))
-                continue
-            label = "%s INPUT" % command
-            self.result["chains"].append(label)
-            insert, delete = iptables_plan(lines, want, p["name"])
-            for line in lines:
-                match = IPT_COMMENT.search(line)
-                if line.startswith("-A INPUT ") and match and owned(match.group(1), p["name"]):
-                    text = "%s: %s" % (label, line[len("-A INPUT "):])
-                    before.append(text)
-                    (self.result["removed"] if line in delete else after).append(text)
-            for rule in insert:
-                text = "%s: %s" % (label, iptables_rule_text(rule))
-                self.result["added"].append(text)
-                after.append(text)
-            if insert or delete:
-                self.result["changed"] = True
-                if not self.check_mode:
-                    for rule in reversed(insert):
-                        self.command([command, "-w", "-I", "INPUT"] + iptables_rule_args(rule))
-                    for line in delete:
-                        self.command([command, "-w", "-D", "INPUT"] + shlex.split(line)[2:])
-            path = IPTABLES_SAVED[family]
-            if saved[path] is None:
-                if want and p["persist"]:
-                    self.warn("persist: %s does not exist, so the %s rules are not persisted: they last until the "
-                              "next reboot (install iptables-persistent to persist them)" % (path, command))
-                continue
-            expected = dict((rule["comment"], len(rule["sources"])) for rule in want)
-            if (p["persist"] or not present) and saved_comments(saved[path], p["name"]) != expected:
-                self.result["changed"] = True
-                if not self.check_mode:
-                    out = self.command(["%s-save" % command])[1]
-                    self.write_file(path, out.encode("utf-8"))
-            if present and p["persist"]:
-                persisted.append(path)
-        if present and p["persist"]:
-            self.result["persisted"] = persisted or False
+        try:
+            sources, tcp, udp = firewall.validate(p)
+        except ValueError as e:
+            self.fail(str(e))
+        present, explicit = p["state"] == "present", p["backend"] != "auto"
+        self.start()
+        firewalld = Firewalld(self)
+        running = firewalld.running()
+        refused = firewall.refusal(p["backend"], present, p["persist"], running)
+        if refused:
+            self.fail(refused)
+        if firewall.uses_firewalld(p["backend"], running):
+            self.result.update(backend="firewalld", active=True)
+            firewalld.apply(sources, tcp, udp)
+            if present or explicit:
+                return self.finish(present)
+        # state=absent with backend auto goes on: owned rules are removed wherever they are
+        iptables, nftables = Iptables(self), Nftables(self)
+        ipt = iptables.read(explicit) if p["backend"] in ("auto", "iptables") else {}
+        ipt_active = any(iptables_drops(lines) for lines in ipt.values() if lines is not None)
+        ruleset = nftables.read(explicit) if firewall.reads_nftables(p["backend"], ipt_active, present) else None
+        chains = nft_input_chains(ruleset) if ruleset is not None else []
+        backend, active = firewall.choose_backend(p["backend"], ipt_active, any(nft_chain_drops(c) for c in chains))
+        if self.result["backend"] != "firewalld":       # state=absent after the firewalld policy: keep it named
+            self.result.update(backend=backend, active=active)
+        if present and backend == "none":
+            self.result["msg"] = ("no active host firewall found (firewalld does not run, iptables INPUT does not "
+                                  "drop, no nftables input chain drops): nothing opened; set backend to nftables or "
+                                  "iptables to open the ports anyway")
+            return self.result
+        if backend == "nftables" or (not present and not explicit and ruleset is not None):
+            nftables.apply(chains, sources, tcp, udp)
+        if backend == "iptables" or (not present and not explicit and any(v is not None for v in ipt.values())):
+            iptables.apply(ipt, sources, tcp, udp)
+        return self.finish(present)
 
 
 def main():

@@ -13,6 +13,7 @@ import pytest
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.osdeploy.nova.plugins.module_utils import firewall as fw
 from ansible_collections.osdeploy.nova.plugins.modules import host_firewall as hf
 
 NAME = "osdeploy-nova"
@@ -182,7 +183,7 @@ def run_main(capsys, args, check=False, diff=False):
 
 
 def comment_of(sources, tcp=(), udp=(), family=4, protocol="tcp"):
-    rules = hf.desired_rules(NAME, hf.parse_sources(sources), list(tcp), list(udp))
+    rules = fw.desired_rules(NAME, fw.parse_sources(sources), list(tcp), list(udp))
     return [r["comment"] for r in rules if r["family"] == family and r["protocol"] == protocol][0]
 
 
@@ -212,10 +213,10 @@ def test_state_absent_needs_neither_sources_nor_ports(host, capsys):
 
 
 def test_sources_are_canonical_host_addresses_and_networks():
-    found = hf.parse_sources([C, B, " %s " % B, "10.0.0.0/8", "10.1.2.3", "10.1.2.3/8", "fd00::5", "fd00::/64",
+    found = fw.parse_sources([C, B, " %s " % B, "10.0.0.0/8", "10.1.2.3", "10.1.2.3/8", "fd00::5", "fd00::/64",
                               "2001:db8::1"])
-    assert [hf.address_text(n) for n in found[4]] == ["10.0.0.0/8", B, C]
-    assert [hf.address_text(n) for n in found[6]] == ["2001:db8::1", "fd00::/64"]
+    assert [fw.address_text(n) for n in found[4]] == ["10.0.0.0/8", B, C]
+    assert [fw.address_text(n) for n in found[6]] == ["2001:db8::1", "fd00::/64"]
 
 
 # -- the hash ----------------------------------------------------------------------------------------------
@@ -238,15 +239,15 @@ def test_the_hash_changes_with_sources_ports_and_protocol(other):
 
 
 def test_the_hash_depends_on_the_address_family():
-    assert hf.rule_hash(4, "tcp", ["::"], [1]) != hf.rule_hash(6, "tcp", ["::"], [1])
+    assert fw.rule_hash(4, "tcp", ["::"], [1]) != fw.rule_hash(6, "tcp", ["::"], [1])
 
 
 def test_one_rule_per_family_and_protocol_and_15_ports_per_iptables_rule():
-    sources = hf.parse_sources([B, "fd00::12"])
-    rules = hf.desired_rules(NAME, sources, list(range(1000, 1020)), [53])
+    sources = fw.parse_sources([B, "fd00::12"])
+    rules = fw.desired_rules(NAME, sources, list(range(1000, 1020)), [53])
     assert [(r["family"], r["protocol"], len(r["ports"])) for r in rules] == [
         (4, "tcp", 20), (4, "udp", 1), (6, "tcp", 20), (6, "udp", 1)]
-    rules = hf.desired_rules(NAME, sources, list(range(1000, 1020)), [53], chunk=hf.MULTIPORT_MAX)
+    rules = fw.desired_rules(NAME, sources, list(range(1000, 1020)), [53], chunk=hf.MULTIPORT_MAX)
     assert [(r["family"], r["protocol"], len(r["ports"])) for r in rules] == [
         (4, "tcp", 15), (4, "tcp", 5), (4, "udp", 1), (6, "tcp", 15), (6, "tcp", 5), (6, "udp", 1)]
     assert len(set(r["comment"] for r in rules)) == 6
@@ -435,7 +436,7 @@ def test_persist_false_is_refused_with_firewalld(host, capsys):
 def test_rich_rules_firewalld_prints_in_another_form_are_read_back(host):
     info = hf.parse_policy_info(policy_text(NAME, dict(priority="-1", target="CONTINUE", ingress=["ANY"],
                                                        egress=["HOST"], rich=[rich("fd00:0::/64", 22, family=6)])))
-    assert hf.firewalld_plan(info, hf.desired_rich_rules(hf.parse_sources(["fd00::/64"]), [22], [])) == ([], [])
+    assert hf.firewalld_plan(info, hf.desired_rich_rules(fw.parse_sources(["fd00::/64"]), [22], [])) == ([], [])
 
 
 def test_an_installed_but_stopped_firewalld_is_no_firewall(host, capsys):
@@ -543,7 +544,7 @@ def test_iptables_stale_rules_are_deleted_with_the_spec_that_s_prints(host, caps
 
 
 def test_an_iptables_rule_missing_one_of_its_sources_is_replaced():
-    desired = hf.desired_rules(NAME, hf.parse_sources([B, C]), [5000], [], chunk=hf.MULTIPORT_MAX)
+    desired = fw.desired_rules(NAME, fw.parse_sources([B, C]), [5000], [], chunk=hf.MULTIPORT_MAX)
     line = '-A INPUT -s %s/32 -p tcp -m multiport --dports 5000 -m comment --comment "%s" -j ACCEPT' % (
         B, desired[0]["comment"])
     insert, delete = hf.iptables_plan(["-P INPUT DROP", line], desired, NAME)
