@@ -14,6 +14,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import firewall as fw
+from ansible_collections.osdeploy.nova.plugins.module_utils import firewall_nftables as fw_nft
 from ansible_collections.osdeploy.nova.plugins.modules import host_firewall as hf
 
 NAME = "osdeploy-nova"
@@ -163,8 +164,8 @@ def host(monkeypatch, tmp_path):
     monkeypatch.setattr(AnsibleModule, "run_command", fake.run_command)
     # in a test process Ansible shows warnings on its display, not in the result: collect them here
     monkeypatch.setattr(AnsibleModule, "warn", lambda self, msg, **kw: fake.warnings.append(msg))
-    monkeypatch.setattr(hf, "NFTABLES_CONF", str(tmp_path / "nftables.conf"))
-    monkeypatch.setattr(hf, "NFTABLES_D", str(tmp_path / "nftables.d"))
+    monkeypatch.setattr(fw_nft, "NFTABLES_CONF", str(tmp_path / "nftables.conf"))
+    monkeypatch.setattr(fw_nft, "NFTABLES_D", str(tmp_path / "nftables.d"))
     monkeypatch.setattr(hf, "IPTABLES_SAVED", {4: str(tmp_path / "rules.v4"), 6: str(tmp_path / "rules.v6")})
     return fake
 
@@ -251,7 +252,7 @@ def test_one_rule_per_family_and_protocol_and_15_ports_per_iptables_rule():
     assert [(r["family"], r["protocol"], len(r["ports"])) for r in rules] == [
         (4, "tcp", 15), (4, "tcp", 5), (4, "udp", 1), (6, "tcp", 15), (6, "tcp", 5), (6, "udp", 1)]
     assert len(set(r["comment"] for r in rules)) == 6
-    assert hf.nft_rule_text(rules[2]) == 'ip saddr { %s } udp dport { 53 } accept comment "%s"' % (
+    assert fw_nft.nft_rule_text(rules[2]) == 'ip saddr { %s } udp dport { 53 } accept comment "%s"' % (
         B, rules[2]["comment"])
     assert hf.iptables_rule_args(rules[0])[:8] == [
         "-s", B, "-p", "tcp", "-m", "multiport", "--dports", ",".join(str(p) for p in range(1000, 1015))]
@@ -291,7 +292,7 @@ def test_the_tables_of_iptables_nft_are_skipped_by_the_nft_path(host, capsys):
         table("ip6", "filter"), chain("ip6", "filter", "INPUT", "drop"),
         table("inet", "filter"), chain("inet", "filter", "input", "accept"),
         rule("inet", "filter", "input", 4, expr=DROP))
-    assert [hf.nft_chain_label(c) for c in hf.nft_input_chains(host.nft)] == ["inet filter input"]
+    assert [fw_nft.nft_chain_label(c) for c in fw_nft.nft_input_chains(host.nft)] == ["inet filter input"]
     rc, out = run_main(capsys, dict(sources=[B], tcp_ports=[5000], persist=False))
     assert rc == 0, out
     assert (out["backend"], out["active"], out["chains"]) == ("nftables", True, ["inet filter input"])
@@ -300,7 +301,7 @@ def test_the_tables_of_iptables_nft_are_skipped_by_the_nft_path(host, capsys):
 
 def test_a_native_ip_filter_table_with_lower_case_chains_is_not_iptables_nft():
     rs = ruleset(table("ip", "filter"), chain("ip", "filter", "input", "drop"))
-    assert [hf.nft_chain_label(c) for c in hf.nft_input_chains(rs)] == ["ip filter input"]
+    assert [fw_nft.nft_chain_label(c) for c in fw_nft.nft_input_chains(rs)] == ["ip filter input"]
 
 
 def test_an_nft_drop_policy_is_active(host, capsys):
@@ -581,13 +582,13 @@ def test_check_mode_runs_no_iptables_writer(host, capsys, tmp_path):
 def test_the_include_line_is_added_once_and_removed_alone():
     line = b'include "/etc/nftables.d/osdeploy-nova.nft"'
     conf = b"#!/usr/sbin/nft -f\nflush ruleset\ntable inet filter {\n}"
-    added = hf.with_include(conf, line)
+    added = fw_nft.with_include(conf, line)
     assert added == conf + b"\n" + line + b"\n"
-    assert hf.includes(added, "/etc/nftables.d/osdeploy-nova.nft")
-    assert hf.includes(b'include "/etc/nftables.d/*.nft"\n', "/etc/nftables.d/osdeploy-nova.nft")
-    assert not hf.includes(conf, "/etc/nftables.d/osdeploy-nova.nft")
-    assert hf.without_include(added, line) == conf + b"\n"
-    assert hf.without_include(conf + b"\n", line) == conf + b"\n"
+    assert fw_nft.includes(added, "/etc/nftables.d/osdeploy-nova.nft")
+    assert fw_nft.includes(b'include "/etc/nftables.d/*.nft"\n', "/etc/nftables.d/osdeploy-nova.nft")
+    assert not fw_nft.includes(conf, "/etc/nftables.d/osdeploy-nova.nft")
+    assert fw_nft.without_include(added, line) == conf + b"\n"
+    assert fw_nft.without_include(conf + b"\n", line) == conf + b"\n"
 
 
 def test_nftables_persistence_writes_the_file_and_the_include_once(host, capsys, tmp_path):
