@@ -14,6 +14,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import firewall as fw
+from ansible_collections.osdeploy.nova.plugins.module_utils import firewall_iptables as fw_ipt
 from ansible_collections.osdeploy.nova.plugins.module_utils import firewall_nftables as fw_nft
 from ansible_collections.osdeploy.nova.plugins.modules import host_firewall as hf
 
@@ -166,7 +167,7 @@ def host(monkeypatch, tmp_path):
     monkeypatch.setattr(AnsibleModule, "warn", lambda self, msg, **kw: fake.warnings.append(msg))
     monkeypatch.setattr(fw_nft, "NFTABLES_CONF", str(tmp_path / "nftables.conf"))
     monkeypatch.setattr(fw_nft, "NFTABLES_D", str(tmp_path / "nftables.d"))
-    monkeypatch.setattr(hf, "IPTABLES_SAVED", {4: str(tmp_path / "rules.v4"), 6: str(tmp_path / "rules.v6")})
+    monkeypatch.setattr(fw_ipt, "IPTABLES_SAVED", {4: str(tmp_path / "rules.v4"), 6: str(tmp_path / "rules.v6")})
     return fake
 
 
@@ -248,13 +249,13 @@ def test_one_rule_per_family_and_protocol_and_15_ports_per_iptables_rule():
     rules = fw.desired_rules(NAME, sources, list(range(1000, 1020)), [53])
     assert [(r["family"], r["protocol"], len(r["ports"])) for r in rules] == [
         (4, "tcp", 20), (4, "udp", 1), (6, "tcp", 20), (6, "udp", 1)]
-    rules = fw.desired_rules(NAME, sources, list(range(1000, 1020)), [53], chunk=hf.MULTIPORT_MAX)
+    rules = fw.desired_rules(NAME, sources, list(range(1000, 1020)), [53], chunk=fw_ipt.MULTIPORT_MAX)
     assert [(r["family"], r["protocol"], len(r["ports"])) for r in rules] == [
         (4, "tcp", 15), (4, "tcp", 5), (4, "udp", 1), (6, "tcp", 15), (6, "tcp", 5), (6, "udp", 1)]
     assert len(set(r["comment"] for r in rules)) == 6
     assert fw_nft.nft_rule_text(rules[2]) == 'ip saddr { %s } udp dport { 53 } accept comment "%s"' % (
         B, rules[2]["comment"])
-    assert hf.iptables_rule_args(rules[0])[:8] == [
+    assert fw_ipt.iptables_rule_args(rules[0])[:8] == [
         "-s", B, "-p", "tcp", "-m", "multiport", "--dports", ",".join(str(p) for p in range(1000, 1015))]
 
 
@@ -274,10 +275,10 @@ def test_iptables_with_a_drop_policy_wins_and_nft_is_not_even_read(host, capsys)
 
 
 def test_an_iptables_reject_rule_counts_as_active():
-    assert hf.iptables_drops(["-P INPUT ACCEPT", "-A INPUT -s 10.0.0.1/32 -j REJECT --reject-with icmp-port-unreachable"])
-    assert hf.iptables_drops(["-P INPUT DROP"])
-    assert not hf.iptables_drops(["-P INPUT ACCEPT", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
-                                  "-A INPUT -j DROPPED_LOG"])
+    assert fw_ipt.iptables_drops(["-P INPUT ACCEPT", "-A INPUT -s 10.0.0.1/32 -j REJECT --reject-with icmp-port-unreachable"])
+    assert fw_ipt.iptables_drops(["-P INPUT DROP"])
+    assert not fw_ipt.iptables_drops(["-P INPUT ACCEPT", "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+                                      "-A INPUT -j DROPPED_LOG"])
 
 
 def test_the_tables_of_iptables_nft_are_skipped_by_the_nft_path(host, capsys):
@@ -545,10 +546,10 @@ def test_iptables_stale_rules_are_deleted_with_the_spec_that_s_prints(host, caps
 
 
 def test_an_iptables_rule_missing_one_of_its_sources_is_replaced():
-    desired = fw.desired_rules(NAME, fw.parse_sources([B, C]), [5000], [], chunk=hf.MULTIPORT_MAX)
+    desired = fw.desired_rules(NAME, fw.parse_sources([B, C]), [5000], [], chunk=fw_ipt.MULTIPORT_MAX)
     line = '-A INPUT -s %s/32 -p tcp -m multiport --dports 5000 -m comment --comment "%s" -j ACCEPT' % (
         B, desired[0]["comment"])
-    insert, delete = hf.iptables_plan(["-P INPUT DROP", line], desired, NAME)
+    insert, delete = fw_ipt.iptables_plan(["-P INPUT DROP", line], desired, NAME)
     assert insert == desired and delete == [line]
 
 
