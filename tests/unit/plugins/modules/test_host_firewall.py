@@ -14,6 +14,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import firewall as fw
+from ansible_collections.osdeploy.nova.plugins.module_utils import firewall_firewalld as fw_fwd
 from ansible_collections.osdeploy.nova.plugins.module_utils import firewall_iptables as fw_ipt
 from ansible_collections.osdeploy.nova.plugins.module_utils import firewall_nftables as fw_nft
 from ansible_collections.osdeploy.nova.plugins.modules import host_firewall as hf
@@ -436,9 +437,9 @@ def test_persist_false_is_refused_with_firewalld(host, capsys):
 
 
 def test_rich_rules_firewalld_prints_in_another_form_are_read_back(host):
-    info = hf.parse_policy_info(policy_text(NAME, dict(priority="-1", target="CONTINUE", ingress=["ANY"],
-                                                       egress=["HOST"], rich=[rich("fd00:0::/64", 22, family=6)])))
-    assert hf.firewalld_plan(info, hf.desired_rich_rules(fw.parse_sources(["fd00::/64"]), [22], [])) == ([], [])
+    info = fw_fwd.parse_policy_info(policy_text(NAME, dict(priority="-1", target="CONTINUE", ingress=["ANY"],
+                                                           egress=["HOST"], rich=[rich("fd00:0::/64", 22, family=6)])))
+    assert fw_fwd.firewalld_plan(info, fw_fwd.desired_rich_rules(fw.parse_sources(["fd00::/64"]), [22], [])) == ([], [])
 
 
 def test_an_installed_but_stopped_firewalld_is_no_firewall(host, capsys):
