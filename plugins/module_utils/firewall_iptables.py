@@ -38,6 +38,14 @@ def iptables_rule_text(rule):
     return " ".join(args)
 
 
+def owned_comment(line, name):
+    """The comment of an owned INPUT rule (an `iptables -S` or iptables-save line), else None."""
+    match = IPT_COMMENT.search(line)
+    if line.startswith("-A INPUT ") and match and owned(match.group(1), name):
+        return match.group(1)
+    return None
+
+
 def iptables_drops(lines):
     """`iptables -S INPUT` lines -> whether the policy is DROP or a rule jumps to DROP or REJECT."""
     return any(line.strip() == "-P INPUT DROP" or (line.startswith("-A INPUT ") and IPT_DROP.search(line))
@@ -53,9 +61,9 @@ def iptables_plan(lines, desired, name):
     rules = [line for line in lines if line.startswith("-A INPUT ")]
     by_comment, dropped = {}, False
     for line in rules:
-        match = IPT_COMMENT.search(line)
-        if match and owned(match.group(1), name):
-            entry = by_comment.setdefault(match.group(1), dict(lines=[], late=False))
+        comment = owned_comment(line, name)
+        if comment:
+            entry = by_comment.setdefault(comment, dict(lines=[], late=False))
             entry["lines"].append(line)
             entry["late"] = entry["late"] or dropped
         dropped = dropped or bool(IPT_DROP.search(line))
@@ -74,9 +82,9 @@ def saved_comments(text, name):
     """The owned comments in an iptables-save file (bytes), with how often each occurs."""
     counts = {}
     for line in text.decode("utf-8", "replace").splitlines():
-        match = IPT_COMMENT.search(line)
-        if line.startswith("-A INPUT ") and match and owned(match.group(1), name):
-            counts[match.group(1)] = counts.get(match.group(1), 0) + 1
+        comment = owned_comment(line, name)
+        if comment:
+            counts[comment] = counts.get(comment, 0) + 1
     return counts
 
 
@@ -127,8 +135,7 @@ class Iptables(object):
             m.result["chains"].append(label)
             insert, delete = iptables_plan(lines, want, p["name"])
             for line in lines:
-                match = IPT_COMMENT.search(line)
-                if line.startswith("-A INPUT ") and match and owned(match.group(1), p["name"]):
+                if owned_comment(line, p["name"]):
                     text = "%s: %s" % (label, line[len("-A INPUT "):])
                     m.before.append(text)
                     (m.result["removed"] if line in delete else m.after).append(text)
