@@ -13,8 +13,8 @@
   its file reads and atomic writes, and the end of the run (message and diff).
 
 The backends are module_utils/firewall_nftables.py, firewall_iptables.py and firewall_firewalld.py: each has its
-pure planning functions and a small class that reads the firewall and applies the plan through a FirewallModule.
-Everything here but FirewallModule is plain functions over plain data.
+pure planning functions and a ``Backend`` class that reads the firewall and applies the plan through a
+FirewallModule. Everything here but the two classes is plain functions over plain data.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -163,7 +163,15 @@ def summary(result, present):
     return msg
 
 
-# -- the module the backends run through ----------------------------------------------------------
+# -- the backends and the module they run through -------------------------------------------------
+class Backend(object):
+    """A backend (module_utils/firewall_*.py): reads its firewall and applies its plan through ``module``, a
+    FirewallModule."""
+
+    def __init__(self, module):
+        self.module = module
+
+
 class FirewallModule(OsdeployModule):
     """The module skeleton with the commands and files of a host firewall.
 

@@ -17,7 +17,7 @@ import ipaddress
 import os
 import re
 
-from ansible_collections.osdeploy.nova.plugins.module_utils.firewall import address_text
+from ansible_collections.osdeploy.nova.plugins.module_utils.firewall import Backend, address_text
 
 # Where firewalld keeps its permanent policies.
 FIREWALLD_POLICIES = "/etc/firewalld/policies"
@@ -117,11 +117,8 @@ def policy_settings_differ(info):
     return changes
 
 
-class Firewalld(object):
-    """Reads firewalld and makes its policy the one wanted through ``module``, a FirewallModule."""
-
-    def __init__(self, module):
-        self.module = module
+class Firewalld(Backend):
+    """Reads firewalld and makes its policy the one wanted."""
 
     def running(self):
         """None when firewall-cmd is not installed, else whether firewalld runs."""

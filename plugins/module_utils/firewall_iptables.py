@@ -15,7 +15,7 @@ __metaclass__ = type
 import re
 import shlex
 
-from ansible_collections.osdeploy.nova.plugins.module_utils.firewall import desired_rules, owned
+from ansible_collections.osdeploy.nova.plugins.module_utils.firewall import Backend, desired_rules, owned
 
 # Where iptables-persistent keeps the rules; a module constant so that unit tests can point it elsewhere.
 IPTABLES_SAVED = {4: "/etc/iptables/rules.v4", 6: "/etc/iptables/rules.v6"}
@@ -88,11 +88,8 @@ def saved_comments(text, name):
     return counts
 
 
-class Iptables(object):
-    """Reads iptables' INPUT chains and applies their plans through ``module``, a FirewallModule."""
-
-    def __init__(self, module):
-        self.module = module
+class Iptables(Backend):
+    """Reads iptables' INPUT chains and applies their plans."""
 
     def read_family(self, family, required):
         """`iptables -S INPUT` lines, None when there is no such command (or, with auto, it fails)."""

@@ -18,7 +18,7 @@ import json
 import os
 import re
 
-from ansible_collections.osdeploy.nova.plugins.module_utils.firewall import desired_rules, owned
+from ansible_collections.osdeploy.nova.plugins.module_utils.firewall import Backend, desired_rules, owned
 
 # Where the host keeps its nftables ruleset; module constants so that unit tests can point them elsewhere.
 NFTABLES_CONF = "/etc/nftables.conf"
@@ -140,11 +140,8 @@ def without_include(conf, line):
     return b"".join(kept for kept in conf.splitlines(True) if kept.strip() != line)
 
 
-class Nftables(object):
-    """Reads nftables and applies the plan of each input chain through ``module``, a FirewallModule."""
-
-    def __init__(self, module):
-        self.module = module
+class Nftables(Backend):
+    """Reads nftables and applies the plan of each input chain."""
 
     def read(self, required):
         """The parsed `nft -j list ruleset`, None when nft is not installed (required: fail then)."""
