@@ -1,98 +1,12 @@
-"""server_check's pure parts: which stage a failure belongs to, the console scan, the summary."""
+"""server_check's steps against a fake cloud: failure reports, moves, deletes, the flavor and the security groups.
+
+Its decisions (plain functions) are tested in tests/unit/plugins/module_utils/test_server_check_decisions.py.
+"""
 import pytest
 
+from ansible_collections.osdeploy.nova.plugins.module_utils import server_check as checks
+from ansible_collections.osdeploy.nova.plugins.module_utils.base import Failure
 from ansible_collections.osdeploy.nova.plugins.modules import server_check as sc
-
-MARKERS = [
-    {"stage": "DHCP", "regex": "^osdeploy-test-image: dhcp ok ip=", "failed_regex": "^osdeploy-test-image: dhcp failed"},
-    {"stage": "metadata", "regex": "^osdeploy-test-image: metadata ok uuid=",
-     "failed_regex": "^osdeploy-test-image: metadata failed"},
-]
-
-
-@pytest.mark.parametrize("host,fault,stage", [
-    (None, "No valid host was found. There are not enough hosts available.", "scheduling"),
-    ("compute1", "Build of instance x aborted: Failed to allocate the network(s)", "spawn"),
-    ("compute1", "VirtualInterfaceCreateException: Virtual Interface creation failed", "VIF plugging"),
-    (None, "Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for "
-           "instance x.", "spawn"),
-    (None, "Exceeded maximum number of retries. ... Failure running os_vif plugin plug method: Failed to plug VIF",
-     "VIF plugging"),
-    ("compute1", "libvirt.libvirtError: internal error: qemu unexpectedly closed the monitor", "spawn"),
-])
-def test_a_fault_is_named_by_its_stage(host, fault, stage):
-    assert sc.classify_fault(host, fault) == stage
-
-
-def test_the_console_scan_counts_markers_in_order():
-    assert sc.scan_console("", MARKERS) == (0, None)
-    text = "boot\nosdeploy-test-image: dhcp ok ip=203.0.113.5 iface=eth0\n"
-    assert sc.scan_console(text, MARKERS) == (1, None)
-    text += "osdeploy-test-image: metadata ok uuid=u name=n\n"
-    assert sc.scan_console(text, MARKERS) == (2, None)
-
-
-def test_a_failure_line_ends_the_scan_at_its_stage():
-    text = ("osdeploy-test-image: dhcp ok ip=203.0.113.5 iface=eth0\n"
-            "osdeploy-test-image: metadata failed url=http://169.254.169.254/ no answer within 60 s\n")
-    index, line = sc.scan_console(text, MARKERS)
-    assert index == 1
-    assert line.startswith("osdeploy-test-image: metadata failed")
-
-
-def test_the_summary_says_status_address_ping_and_times():
-    line = sc.summary({"host": "compute1", "status": "ACTIVE", "address": "203.0.113.5", "ping": True,
-                       "seconds": {"active": 20.0, "DHCP": 25.5, "ping": 27.0, "delete": 5.1}})
-    assert line == ("compute1: ACTIVE at 203.0.113.5, ping ok; seconds from create: active 20.0, DHCP 25.5, "
-                    "ping 27.0; deleted in 5.1")
-
-
-class _Clock(object):
-    """time.monotonic and time.sleep without waiting: sleeping moves the clock on."""
-
-    def __init__(self):
-        self.now, self.sleeps = 100.0, []
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = _Clock()
-    monkeypatch.setattr(sc.time, "monotonic", fake.monotonic)
-    monkeypatch.setattr(sc.time, "sleep", fake.sleep)
-    return fake
-
-
-def test_polling_returns_the_first_truthy_value_at_once_sleeping_the_interval_between_tries(clock):
-    answers = iter([None, [], {"status": "ACTIVE"}, "never read"])
-
-    def timed_out():
-        raise AssertionError("timed out")
-    assert sc.poll_until(lambda: next(answers), 60, 5, timed_out) == {"status": "ACTIVE"}
-    assert clock.sleeps == [5, 5]
-    assert next(answers) == "never read"
-
-
-def test_polling_fails_with_the_callers_message_once_the_timeout_has_passed(clock):
-    tries = []
-
-    def check():
-        tries.append(clock.now)
-        return False
-
-    def timed_out():
-        raise sc.base.Failure("delete: server x is still ACTIVE %d s after its delete" % 10)
-    with pytest.raises(sc.base.Failure) as failed:
-        sc.poll_until(check, 10, 4, timed_out)
-    assert failed.value.msg == "delete: server x is still ACTIVE 10 s after its delete"
-    assert tries == [100.0, 104.0, 108.0, 112.0]  # the try after the deadline is the last
-    assert clock.sleeps == [4, 4, 4]
 
 
 class _Server(object):
@@ -123,46 +37,6 @@ def test_a_timeout_reports_every_server_state():
         ("BUILD", "spawning"), ("ACTIVE", None), ("unknown (RuntimeError)", None)]
 
 
-def _agent(agent_type, host, alive=True):
-    return dict(agent_type=agent_type, host=host, is_alive=alive)
-
-
-AGENTS = [_agent("Open vSwitch agent", "controller"), _agent("DHCP agent", "controller"),
-          _agent("Metadata agent", "controller"), _agent("Open vSwitch agent", "compute1")]
-DHCP_AGENTS = [_agent("DHCP agent", "controller")]
-
-
-def test_a_served_network_has_no_blockers():
-    ports = [dict(id="p1", status="ACTIVE", host="controller")]
-    assert sc.network_blockers(["compute1"], AGENTS, DHCP_AGENTS, ports) == []
-
-
-@pytest.mark.parametrize("hosts,agents,dhcp_agents,ports,expected", [
-    # a compute host whose L2 agent is dead or missing: its port would never be wired
-    (["compute1"], AGENTS[:3] + [_agent("Open vSwitch agent", "compute1", False)], DHCP_AGENTS,
-     [dict(id="p1", status="ACTIVE", host="controller")],
-     [("VIF plugging", "no live L2 agent on compute1 (Open vSwitch agent dead)")]),
-    (["compute2"], AGENTS, DHCP_AGENTS, [dict(id="p1", status="ACTIVE", host="controller")],
-     [("VIF plugging", "no live L2 agent on compute2 (none registered)")]),
-    # a DHCP port that the controller's L2 agent has not wired (yet): the guest's DHCP would go unanswered
-    (["compute1"], AGENTS, DHCP_AGENTS, [dict(id="p1", status="DOWN", host="controller")],
-     [("DHCP", "the DHCP port p1 on controller is DOWN (its host's L2 agent has not wired it)")]),
-    (["compute1"], AGENTS, [_agent("DHCP agent", "controller", False)], [],
-     [("DHCP", "no live DHCP agent hosts the network (DHCP agent on controller dead)")]),
-    (["compute1"], AGENTS, [], [], [("DHCP", "no live DHCP agent hosts the network (none scheduled)")]),
-    (["compute1"], AGENTS, DHCP_AGENTS, [], [("DHCP", "the network has no DHCP port yet")]),
-])
-def test_what_keeps_a_network_from_serving_is_named(hosts, agents, dhcp_agents, ports, expected):
-    assert sc.network_blockers(hosts, agents, dhcp_agents, ports) == expected
-
-
-def test_the_dhcp_agent_is_not_taken_for_an_l2_agent():
-    """A host that runs only a DHCP agent has no L2 agent for a server's port."""
-    agents = [_agent("DHCP agent", "compute1"), _agent("Metadata agent", "compute1")]
-    assert sc.network_blockers(["compute1"], agents, DHCP_AGENTS, [dict(id="p", status="ACTIVE", host="c")]) == [
-        ("VIF plugging", "no live L2 agent on compute1 (none registered)")]
-
-
 class _Obj(object):
     def __init__(self, **kw):
         self.__dict__.update(kw)
@@ -190,7 +64,7 @@ class _Network(object):
 
 
 def test_a_failure_report_names_the_port_the_dhcp_port_and_the_agents_involved(monkeypatch):
-    monkeypatch.setattr(sc, "dnsmasq_lines", lambda mac: ["dnsmasq: %s" % mac])
+    monkeypatch.setattr(checks, "dnsmasq_lines", lambda mac: ["dnsmasq: %s" % mac])
     check = sc.ServerCheck.__new__(sc.ServerCheck)
     check.params = {"ping": True}
     check.conn = _Obj(network=_Network())
@@ -208,26 +82,6 @@ def test_a_failure_report_that_cannot_be_read_does_not_hide_the_failure():
     check.conn = _Obj(network=_Network(fail=True))
     assert check.network_report({"host": "compute1", "id": "s1"}, _Obj(id="n1", name="provider")) == (
         "network state unreadable (RuntimeError)")
-
-
-DNSMASQ_LOG = """DHCPDISCOVER(ns-56bc3015-d7) fa:16:3e:51:8a:79
-DHCPOFFER(ns-56bc3015-d7) 203.0.113.111 fa:16:3e:51:8a:79
-DHCPDISCOVER(ns-56bc3015-d7) fa:16:3e:7c:f0:14 no address available
-"""
-
-
-def test_dnsmasq_says_whether_the_guests_requests_arrived():
-    assert sc.dnsmasq_lines("FA:16:3E:7C:F0:14", read=lambda: DNSMASQ_LOG) == [
-        "dnsmasq: DHCPDISCOVER(ns-56bc3015-d7) fa:16:3e:7c:f0:14 no address available"]
-    assert sc.dnsmasq_lines("fa:16:3e:00:00:09", read=lambda: DNSMASQ_LOG) == [
-        "dnsmasq on this host logged nothing for fa:16:3e:00:00:09 (its DHCP requests did not arrive here)"]
-
-
-def test_without_a_journal_the_report_goes_on_without_dnsmasq():
-    def read():
-        raise OSError("journalctl: not found")
-    assert sc.dnsmasq_lines("fa:16:3e:00:00:09", read=read) == []
-    assert sc.dnsmasq_lines(None) == []
 
 
 # -- moving a server (migrate: true) -------------------------------------------------------------------------------
@@ -333,15 +187,15 @@ def test_a_server_moves_cold_then_live_and_the_summary_says_so():
     record["seconds"]["delete"] = 3.0
     for move in record["moves"]:
         move["seconds"] = 9.0
-    assert sc.summary(record) == ("compute1: ACTIVE at 203.0.113.5, ping ok; seconds from create: active 20.0; "
-                                  "moved cold to compute2 in 9.0, live to compute1 in 9.0; deleted in 3.0")
+    assert checks.summary(record) == ("compute1: ACTIVE at 203.0.113.5, ping ok; seconds from create: active 20.0; "
+                                      "moved cold to compute2 in 9.0, live to compute1 in 9.0; deleted in 3.0")
 
 
 def test_a_live_migration_that_fails_is_named_with_the_compute_hosts_error():
     cloud = _Cloud(live_fails=True)
     check, record = _mover(cloud), _record()
     check.move(record, "cold", "compute2", "qdhcp-n1", None)
-    with pytest.raises(sc.base.Failure) as failed:
+    with pytest.raises(Failure) as failed:
         check.move(record, "live", "compute1", "qdhcp-n1", None)
     msg = failed.value.msg
     assert msg.startswith("live migration: server osdeploy-check-compute1 is ACTIVE on compute2, not ACTIVE on "
@@ -353,7 +207,7 @@ def test_a_live_migration_that_fails_is_named_with_the_compute_hosts_error():
 def test_resources_left_on_the_source_fail_the_move():
     check, record = _mover(_Cloud(stale_source_allocation=True)), _record()
     check.params.update(timeout=1, poll_interval=0.1)
-    with pytest.raises(sc.base.Failure) as failed:
+    with pytest.raises(Failure) as failed:
         check.move(record, "cold", "compute2", "qdhcp-n1", None)
     assert failed.value.msg == ("cold migration: Placement holds the resources of osdeploy-check-compute1 on "
                                 "compute1.lab, compute2.lab, not on compute2.lab (where it runs) alone, 1 s after "
@@ -363,7 +217,7 @@ def test_resources_left_on_the_source_fail_the_move():
 def test_a_migration_that_keeps_its_resources_fails_the_move():
     check, record = _mover(_Cloud(migration_keeps=True)), _record()
     check.params.update(timeout=1, poll_interval=0.1)
-    with pytest.raises(sc.base.Failure) as failed:
+    with pytest.raises(Failure) as failed:
         check.move(record, "cold", "compute2", "qdhcp-n1", None)
     assert "the cold migration m-cold of osdeploy-check-compute1 (done) still holds resources" in failed.value.msg
 
@@ -380,7 +234,7 @@ def test_the_move_waits_for_the_source_to_release_what_the_migration_held():
 def test_moving_needs_two_hosts():
     check = sc.ServerCheck.__new__(sc.ServerCheck)
     check.params = {"hosts": ["compute1"], "migrate": True, "timeout": 300, "markers": []}
-    with pytest.raises(sc.base.Failure) as failed:
+    with pytest.raises(Failure) as failed:
         check.check_params()
     assert failed.value.msg.startswith("migrate needs two hosts to move a server between, hosts has compute1")
 
@@ -530,7 +384,7 @@ def test_without_a_spec_an_absent_flavor_fails_as_before():
     cloud = _Setup()
     check = _setup_check(cloud)
     check.conn = cloud
-    with pytest.raises(sc.base.Failure) as failed:
+    with pytest.raises(Failure) as failed:
         check.ensure_flavor()
     assert failed.value.msg == ("setup: flavor 'osdeploy-check' does not exist at http://controller:5000/v3 "
                                 "(option flavor)")
@@ -643,7 +497,7 @@ def test_check_mode_on_a_keystone_that_cannot_be_reached_warns_too():
 
 def test_check_mode_fails_on_a_refusal_as_a_real_run_does():
     check = _setup_check(_Setup(fail_with=_Forbidden("Policy doesn't allow")), check_mode=True, flavor_spec=SPEC)
-    with pytest.raises(sc.base.Failure) as failed:
+    with pytest.raises(Failure) as failed:
         check.run()
     assert "(HTTP 403)" in failed.value.msg
     assert "msg" not in check.result  # the skeleton's fail_json takes msg from the failure
@@ -652,7 +506,7 @@ def test_check_mode_fails_on_a_refusal_as_a_real_run_does():
 def test_a_missing_image_fails_before_anything_is_created():
     cloud = _Setup()
     check = _setup_check(cloud, flavor_spec=SPEC, open_icmp=True)
-    with pytest.raises(sc.base.Failure) as failed:
+    with pytest.raises(Failure) as failed:
         check.run()
     assert failed.value.msg.startswith("setup: image 'osdeploy-test-image' does not exist")
     assert cloud.writes == [] and check.result["created"] == []
@@ -670,14 +524,10 @@ def test_a_missing_image_fails_before_anything_is_created():
 def test_a_bad_flavor_spec_is_refused_before_connecting(spec, says):
     cloud = _Setup()
     check = _setup_check(cloud, flavor_spec=spec, open_icmp=True)
-    with pytest.raises(sc.base.Failure) as failed:
+    with pytest.raises(Failure) as failed:
         check.run()
     msg = failed.value.msg
     assert msg.startswith("flavor_spec: ") and says in msg, msg
     assert msg.endswith("Give vcpus, ram (MiB) and disk (GiB) as positive integers, e.g. "
                         "flavor_spec: {vcpus: 1, ram: 128, disk: 1}")
     assert check.connects == [] and cloud.writes == []
-
-
-def test_a_flavor_spec_of_digit_strings_is_taken_as_numbers():
-    assert sc.parse_flavor_spec({"vcpus": "2", "ram": " 512", "disk": 10}) == {"vcpus": 2, "ram": 512, "disk": 10}

@@ -1,0 +1,257 @@
+# -*- coding: utf-8 -*-
+# Copyright: osdeploy.nova contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The proof that Nova works (the server_check module): its decisions, as plain functions.
+
+Which stage a failed server failed at (``classify_fault``), how far its console
+got (``scan_console``), what keeps a network from serving servers
+(``network_blockers``), whether Placement holds a moved server's resources where
+it runs (``misplaced_allocation``, ``held_by_migration``), the options checked
+(``parse_params``, ``parse_flavor_spec``), and the lines a failure report or the
+summary is made of. No SDK here: the steps that talk to the cloud are in
+module_utils/server_proof.py and server_moves.py, and read what these functions
+judge into plain dicts (or duck-typed SDK objects) first.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import subprocess
+import time
+
+STAGE_MESSAGES = {
+    "scheduling": "no compute host was chosen",
+    "spawn": "the compute host could not start it",
+    "VIF plugging": "its network port was never reported plugged",
+}
+
+# Neutron agents that are not the L2 agent a server's port is wired by.
+NOT_L2_AGENTS = ("DHCP agent", "Metadata agent", "L3 agent", "Metering agent", "BGP dynamic routing agent")
+
+FLAVOR_SPEC_KEYS = ("vcpus", "ram", "disk")
+
+
+# -- the options ---------------------------------------------------------------------------------------------------
+def parse_params(p):
+    """The module's options checked beyond their types: the parsed flavor_spec (None without one), or ValueError
+    with the sentence to show for the first option that is wrong."""
+    if not p["hosts"]:
+        raise ValueError("hosts is empty: name at least one compute host")
+    if p["migrate"] and len(set(p["hosts"])) < 2:
+        raise ValueError("migrate needs two hosts to move a server between, hosts has %s: add a compute host or set "
+                         "migrate: false" % (", ".join(p["hosts"]) or "none"))
+    if p["timeout"] < 1:
+        raise ValueError("timeout must be a positive number of seconds, got %s" % p["timeout"])
+    for i, marker in enumerate(p["markers"]):
+        if not marker.get("stage") or not marker.get("regex"):
+            raise ValueError("markers[%d] needs a stage and a regex" % i)
+        for key in ("regex", "failed_regex"):
+            if marker.get(key):
+                try:
+                    re.compile(marker[key])
+                except re.error as e:
+                    raise ValueError("markers[%d].%s is not a valid regular expression: %s" % (i, key, e))
+    if p.get("flavor_spec") is not None:
+        return parse_flavor_spec(p["flavor_spec"])
+    return None
+
+
+def parse_flavor_spec(spec):
+    """flavor_spec as a dict of ints; fails (ValueError, with the sentence to show) on a missing, unknown or
+    non-positive key. Strings of digits are taken: templated values arrive as strings."""
+    problems = []
+    unknown = sorted(str(key) for key in spec if key not in FLAVOR_SPEC_KEYS)
+    if unknown:
+        problems.append("unknown key%s %s" % ("s" if len(unknown) > 1 else "", ", ".join(unknown)))
+    parsed = {}
+    for key in FLAVOR_SPEC_KEYS:
+        value = spec.get(key)
+        if value is None:
+            problems.append("%s is missing" % key)
+            continue
+        number = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str) and value.strip().isdigit():
+            number = int(value.strip())
+        if number is None or number < 1:
+            problems.append("%s is %r, not a positive integer" % (key, value))
+            continue
+        parsed[key] = number
+    if problems:
+        raise ValueError("flavor_spec: %s. Give vcpus, ram (MiB) and disk (GiB) as positive integers, e.g. "
+                         "flavor_spec: {vcpus: 1, ram: 128, disk: 1}" % "; ".join(problems))
+    return parsed
+
+
+def has_namespace(ip_netns_list, namespace):
+    """Whether ``ip netns list``'s output names namespace."""
+    return namespace in [line.split()[0] for line in ip_netns_list.splitlines() if line.split()]
+
+
+# -- a server's boot -----------------------------------------------------------------------------------------------
+def classify_fault(server_host, fault_text):
+    """The stage a server in ERROR failed at, from its host and its fault message."""
+    text = fault_text or ""
+    low = text.lower()
+    if "virtualinterfacecreateexception" in low or "os_vif" in low or "plug vif" in low:
+        return "VIF plugging"
+    if "exceeded maximum number of retries" in low:
+        return "spawn"          # scheduled, then failed on every host it was tried on
+    if not server_host or "no valid host" in low or "novalidhost" in low:
+        return "scheduling"
+    return "spawn"
+
+
+def fault_message(record, raw):
+    """The failure of record's server in ERROR, from its raw API document (older openstacksdk has no fault
+    attribute): the stage, what it means, and the fault's last lines."""
+    fault = raw.get("fault") or {}
+    text = "%s\n%s" % (fault.get("message", ""), fault.get("details", "") or "")
+    stage = classify_fault(raw.get("OS-EXT-SRV-ATTR:host"), text)
+    return "%s: server %s on %s is ERROR (%s): %s" % (
+        stage, record["name"], record["host"], STAGE_MESSAGES[stage], tail(text.strip(), 15))
+
+
+def ipv4_address(addresses, found=None):
+    """The first IPv4 address of a server's addresses (the API's ``{network: [{addr, version}]}``); found, the
+    address known so far, is kept when it is one."""
+    for addrs in (addresses or {}).values():
+        for addr in addrs:
+            if addr.get("version", 4) == 4 and not found:
+                found = addr.get("addr")
+    return found
+
+
+def scan_console(text, markers):
+    """(index of the first marker not yet seen, a failure line or None) for the console text."""
+    for i, marker in enumerate(markers):
+        failed = marker.get("failed_regex")
+        if failed:
+            m = re.search(failed, text, re.M)
+            if m:
+                line = text[m.start():].splitlines()[0]
+                return i, line
+        if not re.search(marker["regex"], text, re.M):
+            return i, None
+    return len(markers), None
+
+
+# -- the network ---------------------------------------------------------------------------------------------------
+def network_blockers(hosts, agents, dhcp_agents, dhcp_ports):
+    """What keeps the network from serving a server on each of hosts, as (stage, reason) pairs; [] when ready.
+
+    agents: every Neutron agent (agent_type, host, is_alive); dhcp_agents: those hosting the network;
+    dhcp_ports: the network's DHCP ports (status, binding host).
+    """
+    blockers = []
+    for host in hosts:
+        l2 = [a for a in agents if a["host"] == host and a["agent_type"] not in NOT_L2_AGENTS]
+        if not any(a["is_alive"] for a in l2):
+            blockers.append(("VIF plugging", "no live L2 agent on %s (%s)" % (
+                host, ", ".join("%s dead" % a["agent_type"] for a in l2) or "none registered")))
+    if not any(a["is_alive"] for a in dhcp_agents):
+        blockers.append(("DHCP", "no live DHCP agent hosts the network (%s)" % (
+            ", ".join("%s on %s dead" % (a["agent_type"], a["host"]) for a in dhcp_agents) or "none scheduled")))
+    elif not dhcp_ports:
+        blockers.append(("DHCP", "the network has no DHCP port yet"))
+    for port in dhcp_ports:
+        if port["status"] != "ACTIVE":
+            blockers.append(("DHCP", "the DHCP port %s on %s is %s (its host's L2 agent has not wired it)" % (
+                port["id"], port["host"], port["status"])))
+    return blockers
+
+
+def network_lines(server_host, ports, agents, dhcp_agents, dhcp_ports):
+    """A failure report's lines on what served (or did not serve) a server on server_host: its ports (SDK
+    objects), the network's DHCP ports, and the agents on its host and on the DHCP agents' hosts."""
+    lines = ["port %s: %s, bound to %s, vif_type %s, mac %s" % (
+        port.id, port.status, port.binding_host_id, port.binding_vif_type, port.mac_address) for port in ports]
+    lines += ["DHCP port %s: %s on %s" % (port["id"], port["status"], port["host"]) for port in dhcp_ports]
+    hosts = set([server_host] + [a["host"] for a in dhcp_agents])
+    lines += ["agent %s on %s: %s" % (a["agent_type"], a["host"], "alive" if a["is_alive"] else "DEAD")
+              for a in agents if a["host"] in hosts]
+    return lines
+
+
+def dnsmasq_lines(mac, read=None):
+    """What this host's dnsmasq (Neutron's DHCP server) logged about mac: did the guest's requests arrive?"""
+    if not mac:
+        return []
+    if read is None:
+        def read():
+            return subprocess.run(["journalctl", "-t", "dnsmasq-dhcp", "-n", "2000", "-o", "cat", "--no-pager"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True,
+                                  timeout=20, check=False).stdout
+    try:
+        text = read()
+    except Exception:  # noqa: BLE001 - a report: no journal here is not the failure being reported
+        return []
+    seen = [line for line in (text or "").splitlines() if mac.lower() in line.lower()]
+    if not seen:
+        return ["dnsmasq on this host logged nothing for %s (its DHCP requests did not arrive here)" % mac]
+    return ["dnsmasq: %s" % line for line in seen[-5:]]
+
+
+# -- a move: where the resources are, what the compute host said ------------------------------------------------------
+def misplaced_allocation(name, provider_names, node):
+    """What is wrong when the resource providers holding server name's resources (their names, sorted) are not
+    node alone, where it runs; None when they are."""
+    if provider_names != [node]:
+        return "Placement holds the resources of %s on %s, not on %s (where it runs) alone" % (
+            name, ", ".join(provider_names) or "no resource provider", node)
+    return None
+
+
+def held_by_migration(name, migration):
+    """What is wrong when a migration of server name (an os-migrations entry) still holds resources."""
+    return "the %s migration %s of %s (%s) still holds resources in Placement" % (
+        migration.get("migration_type"), migration["uuid"], name, migration.get("status"))
+
+
+def action_lines(newest, detail):
+    """A failed move's report: a server's newest instance action and its events (the last line of each
+    event's traceback)."""
+    lines = ["action %s: %s" % (newest.get("action"), newest.get("message") or "no message")]
+    for event in detail.get("events") or []:
+        line = "event %s on %s: %s" % (event.get("event"), event.get("host") or "?", event.get("result"))
+        trace = (event.get("traceback") or "").strip().splitlines()
+        if trace:
+            line += " (%s)" % trace[-1]
+        lines.append(line)
+    lines.append("(the compute hosts' nova-compute.log and libvirtd's journal say more)")
+    return "\n".join(lines)
+
+
+# -- what is reported, and waiting ---------------------------------------------------------------------------------
+def summary(record):
+    seconds = dict(record["seconds"])
+    deleted = seconds.pop("delete", None)
+    ping = {True: "ping ok", False: "no ping", None: "not pinged"}[record["ping"]]
+    moves = ""
+    for i, move in enumerate(record.get("moves") or []):
+        moves += "%s %s to %s in %s" % ("; moved" if i == 0 else ",", move["kind"], move["target"], move["seconds"])
+        if move["ping"] is not None:
+            moves += " (ping %s later)" % move["ping"]
+    return "%s: %s at %s, %s; seconds from create: %s%s; deleted in %s" % (
+        record["host"], record["status"], record["address"], ping,
+        ", ".join("%s %s" % item for item in seconds.items()), moves, deleted)
+
+
+def tail(text, lines=20):
+    return "\n".join((text or "").rstrip().splitlines()[-lines:])
+
+
+def poll_until(check, timeout, interval, on_timeout):
+    """Call check() every interval seconds and return its first truthy value; once timeout seconds have passed
+    without one, return on_timeout() (which here always fails)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done = check()
+        if done:
+            return done
+        if time.monotonic() > deadline:
+            return on_timeout()
+        time.sleep(interval)

@@ -1,0 +1,161 @@
+"""server_check's decisions: which stage a failure belongs to, the console scan, what keeps a network from
+serving, the flavor spec, the summary, the polling."""
+import pytest
+
+from ansible_collections.osdeploy.nova.plugins.module_utils import server_check as sc
+from ansible_collections.osdeploy.nova.plugins.module_utils.base import Failure
+
+MARKERS = [
+    {"stage": "DHCP", "regex": "^osdeploy-test-image: dhcp ok ip=", "failed_regex": "^osdeploy-test-image: dhcp failed"},
+    {"stage": "metadata", "regex": "^osdeploy-test-image: metadata ok uuid=",
+     "failed_regex": "^osdeploy-test-image: metadata failed"},
+]
+
+
+@pytest.mark.parametrize("host,fault,stage", [
+    (None, "No valid host was found. There are not enough hosts available.", "scheduling"),
+    ("compute1", "Build of instance x aborted: Failed to allocate the network(s)", "spawn"),
+    ("compute1", "VirtualInterfaceCreateException: Virtual Interface creation failed", "VIF plugging"),
+    (None, "Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for "
+           "instance x.", "spawn"),
+    (None, "Exceeded maximum number of retries. ... Failure running os_vif plugin plug method: Failed to plug VIF",
+     "VIF plugging"),
+    ("compute1", "libvirt.libvirtError: internal error: qemu unexpectedly closed the monitor", "spawn"),
+])
+def test_a_fault_is_named_by_its_stage(host, fault, stage):
+    assert sc.classify_fault(host, fault) == stage
+
+
+def test_the_console_scan_counts_markers_in_order():
+    assert sc.scan_console("", MARKERS) == (0, None)
+    text = "boot\nosdeploy-test-image: dhcp ok ip=203.0.113.5 iface=eth0\n"
+    assert sc.scan_console(text, MARKERS) == (1, None)
+    text += "osdeploy-test-image: metadata ok uuid=u name=n\n"
+    assert sc.scan_console(text, MARKERS) == (2, None)
+
+
+def test_a_failure_line_ends_the_scan_at_its_stage():
+    text = ("osdeploy-test-image: dhcp ok ip=203.0.113.5 iface=eth0\n"
+            "osdeploy-test-image: metadata failed url=http://169.254.169.254/ no answer within 60 s\n")
+    index, line = sc.scan_console(text, MARKERS)
+    assert index == 1
+    assert line.startswith("osdeploy-test-image: metadata failed")
+
+
+def test_the_summary_says_status_address_ping_and_times():
+    line = sc.summary({"host": "compute1", "status": "ACTIVE", "address": "203.0.113.5", "ping": True,
+                       "seconds": {"active": 20.0, "DHCP": 25.5, "ping": 27.0, "delete": 5.1}})
+    assert line == ("compute1: ACTIVE at 203.0.113.5, ping ok; seconds from create: active 20.0, DHCP 25.5, "
+                    "ping 27.0; deleted in 5.1")
+
+
+class _Clock(object):
+    """time.monotonic and time.sleep without waiting: sleeping moves the clock on."""
+
+    def __init__(self):
+        self.now, self.sleeps = 100.0, []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = _Clock()
+    monkeypatch.setattr(sc.time, "monotonic", fake.monotonic)
+    monkeypatch.setattr(sc.time, "sleep", fake.sleep)
+    return fake
+
+
+def test_polling_returns_the_first_truthy_value_at_once_sleeping_the_interval_between_tries(clock):
+    answers = iter([None, [], {"status": "ACTIVE"}, "never read"])
+
+    def timed_out():
+        raise AssertionError("timed out")
+    assert sc.poll_until(lambda: next(answers), 60, 5, timed_out) == {"status": "ACTIVE"}
+    assert clock.sleeps == [5, 5]
+    assert next(answers) == "never read"
+
+
+def test_polling_fails_with_the_callers_message_once_the_timeout_has_passed(clock):
+    tries = []
+
+    def check():
+        tries.append(clock.now)
+        return False
+
+    def timed_out():
+        raise Failure("delete: server x is still ACTIVE %d s after its delete" % 10)
+    with pytest.raises(Failure) as failed:
+        sc.poll_until(check, 10, 4, timed_out)
+    assert failed.value.msg == "delete: server x is still ACTIVE 10 s after its delete"
+    assert tries == [100.0, 104.0, 108.0, 112.0]  # the try after the deadline is the last
+    assert clock.sleeps == [4, 4, 4]
+
+
+def _agent(agent_type, host, alive=True):
+    return dict(agent_type=agent_type, host=host, is_alive=alive)
+
+
+AGENTS = [_agent("Open vSwitch agent", "controller"), _agent("DHCP agent", "controller"),
+          _agent("Metadata agent", "controller"), _agent("Open vSwitch agent", "compute1")]
+DHCP_AGENTS = [_agent("DHCP agent", "controller")]
+
+
+def test_a_served_network_has_no_blockers():
+    ports = [dict(id="p1", status="ACTIVE", host="controller")]
+    assert sc.network_blockers(["compute1"], AGENTS, DHCP_AGENTS, ports) == []
+
+
+@pytest.mark.parametrize("hosts,agents,dhcp_agents,ports,expected", [
+    # a compute host whose L2 agent is dead or missing: its port would never be wired
+    (["compute1"], AGENTS[:3] + [_agent("Open vSwitch agent", "compute1", False)], DHCP_AGENTS,
+     [dict(id="p1", status="ACTIVE", host="controller")],
+     [("VIF plugging", "no live L2 agent on compute1 (Open vSwitch agent dead)")]),
+    (["compute2"], AGENTS, DHCP_AGENTS, [dict(id="p1", status="ACTIVE", host="controller")],
+     [("VIF plugging", "no live L2 agent on compute2 (none registered)")]),
+    # a DHCP port that the controller's L2 agent has not wired (yet): the guest's DHCP would go unanswered
+    (["compute1"], AGENTS, DHCP_AGENTS, [dict(id="p1", status="DOWN", host="controller")],
+     [("DHCP", "the DHCP port p1 on controller is DOWN (its host's L2 agent has not wired it)")]),
+    (["compute1"], AGENTS, [_agent("DHCP agent", "controller", False)], [],
+     [("DHCP", "no live DHCP agent hosts the network (DHCP agent on controller dead)")]),
+    (["compute1"], AGENTS, [], [], [("DHCP", "no live DHCP agent hosts the network (none scheduled)")]),
+    (["compute1"], AGENTS, DHCP_AGENTS, [], [("DHCP", "the network has no DHCP port yet")]),
+])
+def test_what_keeps_a_network_from_serving_is_named(hosts, agents, dhcp_agents, ports, expected):
+    assert sc.network_blockers(hosts, agents, dhcp_agents, ports) == expected
+
+
+def test_the_dhcp_agent_is_not_taken_for_an_l2_agent():
+    """A host that runs only a DHCP agent has no L2 agent for a server's port."""
+    agents = [_agent("DHCP agent", "compute1"), _agent("Metadata agent", "compute1")]
+    assert sc.network_blockers(["compute1"], agents, DHCP_AGENTS, [dict(id="p", status="ACTIVE", host="c")]) == [
+        ("VIF plugging", "no live L2 agent on compute1 (none registered)")]
+
+
+DNSMASQ_LOG = """DHCPDISCOVER(ns-56bc3015-d7) fa:16:3e:51:8a:79
+DHCPOFFER(ns-56bc3015-d7) 203.0.113.111 fa:16:3e:51:8a:79
+DHCPDISCOVER(ns-56bc3015-d7) fa:16:3e:7c:f0:14 no address available
+"""
+
+
+def test_dnsmasq_says_whether_the_guests_requests_arrived():
+    assert sc.dnsmasq_lines("FA:16:3E:7C:F0:14", read=lambda: DNSMASQ_LOG) == [
+        "dnsmasq: DHCPDISCOVER(ns-56bc3015-d7) fa:16:3e:7c:f0:14 no address available"]
+    assert sc.dnsmasq_lines("fa:16:3e:00:00:09", read=lambda: DNSMASQ_LOG) == [
+        "dnsmasq on this host logged nothing for fa:16:3e:00:00:09 (its DHCP requests did not arrive here)"]
+
+
+def test_without_a_journal_the_report_goes_on_without_dnsmasq():
+    def read():
+        raise OSError("journalctl: not found")
+    assert sc.dnsmasq_lines("fa:16:3e:00:00:09", read=read) == []
+    assert sc.dnsmasq_lines(None) == []
+
+
+def test_a_flavor_spec_of_digit_strings_is_taken_as_numbers():
+    assert sc.parse_flavor_spec({"vcpus": "2", "ram": " 512", "disk": 10}) == {"vcpus": 2, "ram": 512, "disk": 10}
