@@ -1,7 +1,7 @@
 """instance_storage's decisions: a device is used only when it is empty or already holds the filesystem asked for."""
 import pytest
 
-from ansible_collections.osdeploy.nova.plugins.modules import instance_storage as ist
+from ansible_collections.osdeploy.nova.plugins.module_utils import instance_storage as ist
 
 PATH = "/var/lib/nova/instances"
 
