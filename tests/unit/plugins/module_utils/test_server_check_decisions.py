@@ -159,3 +159,54 @@ def test_without_a_journal_the_report_goes_on_without_dnsmasq():
 
 def test_a_flavor_spec_of_digit_strings_is_taken_as_numbers():
     assert sc.parse_flavor_spec({"vcpus": "2", "ram": " 512", "disk": 10}) == {"vcpus": 2, "ram": 512, "disk": 10}
+
+
+def test_a_server_in_error_is_reported_with_its_stage_and_the_faults_last_lines():
+    record = {"name": "osdeploy-check-compute1", "host": "compute1"}
+    raw = {"OS-EXT-SRV-ATTR:host": None,
+           "fault": {"message": "No valid host was found. There are not enough hosts available.", "details": None}}
+    assert sc.fault_message(record, raw) == (
+        "scheduling: server osdeploy-check-compute1 on compute1 is ERROR (no compute host was chosen): No valid host "
+        "was found. There are not enough hosts available.")
+    # no fault in the document (yet): the host decides
+    assert sc.fault_message(record, {"OS-EXT-SRV-ATTR:host": "compute1"}).startswith(
+        "spawn: server osdeploy-check-compute1 on compute1 is ERROR (the compute host could not start it): ")
+
+
+def test_the_address_is_the_first_ipv4_one():
+    addresses = {"provider": [{"addr": "2001:db8::5", "version": 6}, {"addr": "203.0.113.5", "version": 4},
+                              {"addr": "203.0.113.6", "version": 4}]}
+    assert sc.ipv4_address(addresses) == "203.0.113.5"
+    assert sc.ipv4_address({"provider": [{"addr": "203.0.113.7"}]}) == "203.0.113.7"  # no version: IPv4
+    assert sc.ipv4_address({"provider": [{"addr": "2001:db8::5", "version": 6}]}) is None
+    assert sc.ipv4_address(None) is None
+    assert sc.ipv4_address(addresses, "198.51.100.1") == "198.51.100.1"  # one known already is kept
+
+
+def test_the_dhcp_namespace_is_found_in_ip_netns_list():
+    out = "qdhcp-n1 (id: 0)\nqrouter-r1 (id: 1)\n\n"
+    assert sc.has_namespace(out, "qdhcp-n1") is True
+    assert sc.has_namespace(out, "qdhcp-n2") is False
+    assert sc.has_namespace("", "qdhcp-n1") is False
+
+
+@pytest.mark.parametrize("params,says", [
+    (dict(hosts=[]), "hosts is empty: name at least one compute host"),
+    (dict(timeout=0), "timeout must be a positive number of seconds, got 0"),
+    (dict(markers=[{"stage": "DHCP"}]), "markers[0] needs a stage and a regex"),
+    (dict(markers=[{"stage": "DHCP", "regex": "ok", "failed_regex": "("}]),
+     "markers[0].failed_regex is not a valid regular expression: "),
+])
+def test_options_are_checked_in_order_with_the_sentence_to_show(params, says):
+    p = dict(hosts=["compute1"], migrate=False, timeout=300, markers=MARKERS, flavor_spec=None)
+    p.update(params)
+    with pytest.raises(ValueError) as e:
+        sc.parse_params(p)
+    assert str(e.value).startswith(says)
+
+
+def test_good_options_give_the_parsed_flavor_spec():
+    p = dict(hosts=["compute1"], migrate=False, timeout=300, markers=MARKERS, flavor_spec=None)
+    assert sc.parse_params(p) is None
+    p["flavor_spec"] = {"vcpus": "1", "ram": 128, "disk": 1}
+    assert sc.parse_params(p) == {"vcpus": 1, "ram": 128, "disk": 1}
