@@ -81,7 +81,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.osdeploy.nova.plugins.plugin_utils.filter_args import port_arg as _port, text_arg as _text
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import db_url as _db_url
+from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import db_url as _db_url
 
 
 def db_url(user, password, host, database, port=None, driver="mysql+pymysql", query=None):

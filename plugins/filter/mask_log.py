@@ -43,7 +43,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.six import string_types
 
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import mask_log as _mask_log
+from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import mask_log as _mask_log
 
 
 def mask_log(text):

@@ -76,7 +76,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import transport_url as _transport_url
+from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import transport_url as _transport_url
 from ansible_collections.osdeploy.nova.plugins.plugin_utils.filter_args import port_arg, text_arg
 
 

@@ -36,7 +36,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import mask_text, mask_values, secret_variants
+from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import mask_text, mask_values, secret_variants
 
 
 class Failure(Exception):

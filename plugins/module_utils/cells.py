@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - Python 2 targets are not supported
     from urllib import unquote  # type: ignore
     from urlparse import urlsplit, urlunsplit  # type: ignore
 
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import mask_text, mask_url
+from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import mask_text, mask_url
 
 CELL0_UUID = "00000000-0000-0000-0000-000000000000"
 CELL0_TRANSPORT_URL = "none:///"

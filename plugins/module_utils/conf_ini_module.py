@@ -24,7 +24,7 @@ import tempfile
 from ansible_collections.osdeploy.nova.plugins.module_utils import base
 from ansible_collections.osdeploy.nova.plugins.module_utils import ini_edit
 from ansible_collections.osdeploy.nova.plugins.module_utils import nova_options
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import MASK
+from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import MASK
 
 
 def argument_spec(group=None, validate=None):

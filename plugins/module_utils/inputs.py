@@ -16,7 +16,7 @@ __metaclass__ = type
 import ipaddress
 import string
 
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import RABBITMQ_SLASH_ERROR
+from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import RABBITMQ_SLASH_ERROR
 
 _UNRESERVED = frozenset(string.ascii_letters + string.digits + "._~-")
 

@@ -23,7 +23,7 @@ import re
 import shutil
 import tempfile
 
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import mask_text
+from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import mask_text
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _NOISE = (

@@ -42,7 +42,7 @@ import tempfile
 import time
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import ini_edit
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import MASK, mask_url
+from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import MASK, mask_url
 
 SCHEMA_FORMAT = 1
 

@@ -29,7 +29,7 @@ import time
 import traceback
 
 from ansible_collections.osdeploy.nova.plugins.module_utils.base import Failure, OsdeployModule
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import mask_text
+from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import mask_text
 
 try:
     import openstack

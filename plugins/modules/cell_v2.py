@@ -280,7 +280,7 @@ from ansible_collections.osdeploy.nova.plugins.module_utils import cells as C
 from ansible_collections.osdeploy.nova.plugins.module_utils import mysql
 from ansible_collections.osdeploy.nova.plugins.module_utils.nova_manage import (
     NovaManage, NovaManageError, read_config, user_prefix)
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import mask_url, parse_db_url
+from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import mask_url, parse_db_url
 
 try:
     import oslo_config  # noqa: F401  pylint: disable=unused-import

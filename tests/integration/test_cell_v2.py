@@ -23,7 +23,7 @@ import pytest
 
 from conftest import free_port
 
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import db_url, transport_url
+from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import db_url, transport_url
 
 DB_USER = "c6_nova"
 DB_PASSWORD = "n0va$pw@x/%y"  # '$' (oslo.config), '@', '/' and '%' (URLs): every trap at once

@@ -19,7 +19,7 @@ import pytest
 
 from conftest import DEPRECATIONS_SHOWN, TARGET_PYTHON, assert_no_deprecation
 
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import build_url, db_url
+from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import build_url, db_url
 
 DEBIAN_NOVA_CONF = "/usr/share/nova-common/nova.conf"
 # /etc/nova/nova-compute.conf as Debian 12's nova-compute-kvm 26.2.2 ships it

@@ -18,7 +18,7 @@ import pytest
 import conftest
 from conftest import DEPRECATIONS_SHOWN, assert_no_deprecation
 
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import db_url
+from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import db_url
 
 # the start of Debian's keystone.conf, as the package lays it out: commented defaults
 KEYSTONE_CONF = "\n".join([

@@ -331,7 +331,7 @@ def test_special_character_password_and_db_url(case):
     assert_nothing(case.run(tcp=True))
 
     # the filter builds a URL that a client can log in with (through real Ansible templating)
-    from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import parse_db_url
+    from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import parse_db_url
 
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.minimal", ANSIBLE_NOCOLOR="1")
     expr = "{{ t_user | osdeploy.nova.db_url(t_pw, '127.0.0.1', t_db, port=t_port) }}"

@@ -107,11 +107,11 @@ def run(cmd, check=True, capture=True, timeout=120, input_text=None):
 
 
 @functools.lru_cache(maxsize=None)
-def collection_secrets():
-    """The collection's plugins/module_utils/secrets.py of this checkout (standard library only)."""
+def collection_credentials():
+    """The collection's plugins/module_utils/credentials.py of this checkout (standard library only)."""
     path = os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..",
-                        "plugins", "module_utils", "secrets.py")
-    spec = importlib.util.spec_from_file_location("osdeploy_nova_secrets", path)
+                        "plugins", "module_utils", "credentials.py")
+    spec = importlib.util.spec_from_file_location("osdeploy_nova_credentials", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -120,7 +120,7 @@ def collection_secrets():
 def mask_credentials(text):
     """TEXT with URL passwords and the values of password, secret and token settings masked
     (the collection's own mask_log)."""
-    return collection_secrets().mask_log(text)
+    return collection_credentials().mask_log(text)
 
 
 def write_file(path, content, mode=0o644):

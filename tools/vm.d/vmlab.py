@@ -67,6 +67,12 @@ sys.path.insert(0, os.path.join(HERE, "..", "lab.d"))
 import lab  # noqa: E402  (tools/lab.d/lab.py: the nspawn lab, whose plumbing this reuses)
 from lab import LabError, log, run, write_file, read_json, rm_tree, pid_alive, proc_cmdlines  # noqa: E402
 
+# plugins/module_utils/hw_accel.py: the decision hw_accel_fact makes (standard library
+# only). Its directory goes last on the path, so that none of its modules hides an
+# installed one of the same name (openstack.py, mysql.py).
+sys.path.append(os.path.join(HERE, "..", "..", "plugins", "module_utils"))
+import hw_accel  # noqa: E402
+
 # The files of tools/ that make every image; each release's package lists come on top.
 IMAGE_INPUTS = (("vm.d", "build-image"), ("vm.d", "customize-image"), ("vm.d", "osdeploy-vm-config"),
                 ("lab.d", "customize-rootfs"))
@@ -164,13 +170,6 @@ def choose_accel():
         if forced not in ("kvm", "tcg"):
             raise LabError("OSDEPLOY_VM_ACCEL=%s: use kvm or tcg (or leave it unset to decide)" % forced)
         return forced, "forced by OSDEPLOY_VM_ACCEL"
-    # plugins/module_utils/hw_accel.py: the decision hw_accel_fact makes (loaded
-    # by path: that directory also holds a secrets.py that would shadow Python's)
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        "osdeploy_hw_accel", os.path.join(HERE, "..", "..", "plugins", "module_utils", "hw_accel.py"))
-    hw_accel = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(hw_accel)
     verdict = hw_accel.decide(hw_accel.gather_signals())
     return ("kvm" if verdict["virt_type"] == "kvm" else "tcg"), verdict["reason"]
 

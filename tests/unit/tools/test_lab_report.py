@@ -6,7 +6,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "to
 
 import lab  # noqa: E402
 
-MASK = lab.collection_secrets().MASK
+MASK = lab.collection_credentials().MASK
 
 
 def test_a_urls_password_is_masked():

@@ -7,7 +7,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "to
 
 import lab  # noqa: E402
 
-from ansible_collections.osdeploy.nova.plugins.module_utils import secrets  # noqa: E402
+from ansible_collections.osdeploy.nova.plugins.module_utils import credentials  # noqa: E402
 
 DRAWS = 300
 
@@ -16,7 +16,7 @@ def test_the_rabbitmq_password_never_has_a_slash_and_makes_a_transport_url():
     for dummy in range(DRAWS):
         pw = lab.lab_secret("osdeploy_rabbitmq_password")
         assert "/" not in pw
-        secrets.transport_url("openstack", pw, "ctl")  # raises on what oslo.messaging cannot use
+        credentials.transport_url("openstack", pw, "ctl")  # raises on what oslo.messaging cannot use
 
 
 def test_the_keystone_db_password_is_url_safe():

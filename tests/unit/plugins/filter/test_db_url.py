@@ -7,7 +7,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.osdeploy.nova.plugins.filter.db_url import FilterModule, db_url
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import parse_db_url
+from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import parse_db_url
 
 NASTY = "p'a\"s\\s @:/%$#?&=+w ord"
 

@@ -6,7 +6,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import cells as C
-from ansible_collections.osdeploy.nova.plugins.module_utils.secrets import db_url, mask_text, transport_url
+from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import db_url, mask_text, transport_url
 
 PW = "n0va$pw@x/%y"
 DB1 = db_url("nova", PW, "ctl", "nova")
