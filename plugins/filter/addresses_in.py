@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 name: addresses_in
 short_description: The addresses of a list that lie in a network
-version_added: 0.6.0
+version_added: 0.1.0
 author:
   - osdeploy.nova developers (@osdeploy)
 description:

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 name: mask_log
 short_description: Mask the passwords in log lines or command output before they are shown
-version_added: 0.3.0
+version_added: 0.1.0
 author:
   - osdeploy.nova developers (@osdeploy)
 description:

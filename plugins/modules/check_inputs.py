@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: check_inputs
 short_description: Check the roles' inputs (secrets, addresses, renamed variables) before anything changes
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Runs on the Ansible controller (an action plugin) and reads the named variables of the host itself, so that
     no secret is ever an argument of the task, and no value appears in its result or error.

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: host_firewall
 short_description: Open exactly the given ports to the given sources in the host's active firewall
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - On a controller whose host firewall drops what it does not allow, opens O(tcp_ports) and O(udp_ports) to
     O(sources) (the compute hosts' addresses, or a management network), idempotently, and persists the rules

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: instance_storage
 short_description: Make the filesystem for Nova's instances on a device of its own, never over data
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - The first half of the install guides' step that gives C(/var/lib/nova/instances) a disk of its own. It
     checks that O(device) can hold Nova's instances and makes an O(fstype) filesystem on it when it has none.

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: server_check
 short_description: Prove that Nova works by booting a server on each compute host, reaching it and deleting it
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Boots one server on each of O(hosts) (pinned with the C(AZ:HOST) form of the availability zone), waits
     for it to be C(ACTIVE), reads its console log until the guest says it got its DHCP address and reached the
