@@ -11,7 +11,7 @@ MODULES = sorted(os.path.splitext(os.path.basename(p))[0]
                  for p in glob.glob(os.path.join(ROOT, "plugins", "modules", "*.py")))
 
 # What the artifact may hold: what a user runs and reads, and the metadata galaxy writes.
-# No tools/, tests/, molecule/, requirements/, inventories/, Makefile, .ci or lint config;
+# No tools/, tests/, molecule/, requirements/, inventories/, dev/, Makefile, .ci or lint config;
 # of changelogs/ only changelog.yaml (the release data), not the fragments or antsibull-changelog's config.
 ALLOWED_DIRS = ("plugins/", "roles/", "playbooks/", "docs/", "meta/")
 ALLOWED_FILES = ("MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "LICENSE", "COPYING",
