@@ -269,10 +269,10 @@ def test_cell0_url_broken_by_nova_manage_is_reported_then_fixed(env):
     # percent-encoded password: unquoted, so SQLAlchemy reads part of the password as host
     broken = unquote(env.cell0_url)
     env.sql("UPDATE %s.cell_mappings SET database_connection = %%s WHERE uuid = %%s" % DBS[0], broken, CELL0_UUID)
-    start = time.time()
     res = env.run("db_sync")
-    assert res.failed and time.time() - start < 60  # not nova-manage's 10 x 10 s of retries
+    assert res.failed
     assert "cell0's database" in res["msg"] and "action=map_cell0" in res["msg"]
+    # refused before nova-manage ran (it would have retried the broken URL 10 x 10 s)
     assert "unencoded '@'" in res["msg"] and res["commands"] == []
     fixed = env.run("map_cell0")
     assert fixed["changed"] is True and env.cells()[0][3] == env.cell0_url
@@ -363,7 +363,7 @@ def test_discovery_fails_after_timeout_for_hosts_that_never_register(env):
     res = env.run("discover_hosts", wait_for_hosts=["c6-compute1", "c6-ghost", "c6-half"], timeout=4,
                   poll_interval=1)
     assert res.failed and res["changed"] is False
-    assert 4 <= time.time() - start < 60
+    assert time.time() - start >= 4    # it waited its timeout out (the message names that bound)
     assert "timed out after 4s" in res["msg"]
     assert "c6-ghost: no nova-compute service registered" in res["msg"]
     assert "c6-half: nova-compute service registered, but no compute node record yet" in res["msg"]
