@@ -413,12 +413,25 @@ class ServerProof(ServerMoves, OpenStackModule):
                 self.result["leftovers_deleted"].append(name)
 
     def cleanup(self):
-        # a failed run leaves nothing behind (best effort: the failure is what is reported)
+        """A failed run leaves nothing behind: every server it made is asked to go, then waited for (server
+        and port, bounded by the timeout), as a passed run does. Best effort: the failure being reported
+        is the run's; a delete that fails or does not end in time is left to the next run's leftovers."""
         if self.conn is None:
             return
+        asked = []
         for host, server_id in list(self.created.items()):
             try:
                 self.conn.compute.delete_server(server_id)
+                asked.append(server_id)
             except Exception:  # noqa: BLE001 - already failing; the next run deletes leftovers
+                pass
+        for server_id in asked:
+            try:
+                self.wait_gone(server_id, server_id)
+                poll_until(lambda sid=server_id: not self.listing(self.conn.network.ports, device_id=sid,
+                                                                  doing="list the ports of %s" % sid),
+                           self.params["timeout"], self.params["poll_interval"],
+                           lambda: self.fail("its port is still there"))
+            except Exception:  # noqa: BLE001 - as above
                 pass
         super(ServerProof, self).cleanup()

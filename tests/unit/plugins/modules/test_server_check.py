@@ -279,6 +279,29 @@ def test_every_server_is_asked_to_go_before_any_is_waited_for():
     assert all("delete" in r["seconds"] for r in records)
 
 
+def test_a_failed_run_waits_for_the_servers_it_made_to_be_gone():
+    """cleanup() after a failure: every server it made is asked to go, then waited for, so that the run ends
+    with nothing left (a proof that failed at once used to end while its servers were still being deleted)."""
+    cloud = _Deleting()
+    check = _mover(cloud)
+    check.created = {"compute1": "s1", "compute2": "s2"}
+    check.cleanup()
+    assert cloud.events[:2] == [("delete", "s1"), ("delete", "s2")]
+    assert cloud.events[2:] == [("read", "s1")] * 3 + [("read", "s2")] * 3
+
+
+def test_a_delete_that_fails_in_cleanup_does_not_hide_the_failure_being_reported():
+    class Refusing(_Deleting):
+        def delete_server(self, server_id):
+            raise RuntimeError("HTTP 500")
+
+    cloud = Refusing()
+    check = _mover(cloud)
+    check.created = {"compute1": "s1"}
+    check.cleanup()   # no exception: the run's own failure is what is reported
+    assert cloud.events == []
+
+
 # -- the flavor and the security groups (flavor_spec, open_icmp) ----------------------------------------------------
 class _Setup(object):
     """A cloud with the proof's flavor and security groups (present or not); records every write."""
