@@ -364,21 +364,24 @@ class ServerProof(ServerMoves, OpenStackModule):
     # -- deleting ------------------------------------------------------------------
     def wait_deleted(self, record, start):
         """Wait for the server of record, whose delete was asked for at start (monotonic), and its port to go."""
-        p = self.params
         self.wait_gone(record["id"], record["name"])
+        self.wait_ports_gone(record["id"], record["name"])
+        self.created.pop(record["host"], None)
+        record["seconds"]["delete"] = self.elapsed(start)
+
+    def wait_ports_gone(self, server_id, name):
+        """Wait for the ports of a deleted server to go (Nova removes them after the server)."""
+        p = self.params
         ports = []
 
         def gone():
             nonlocal ports
-            ports = self.listing(self.conn.network.ports, device_id=record["id"],
-                                 doing="list the ports of %s" % record["name"])
+            ports = self.listing(self.conn.network.ports, device_id=server_id, doing="list the ports of %s" % name)
             return not ports
 
         poll_until(gone, p["timeout"], p["poll_interval"], lambda: self.fail(
             "delete: the port of %s (%s) is still there %d s after the server was deleted" % (
-                record["name"], ", ".join(port.id for port in ports), p["timeout"])))
-        self.created.pop(record["host"], None)
-        record["seconds"]["delete"] = self.elapsed(start)
+                name, ", ".join(port.id for port in ports), p["timeout"])))
 
     def request_delete(self, server_id, name):
         """Ask Nova to delete a server; return when it was asked (time.monotonic())."""
@@ -428,10 +431,7 @@ class ServerProof(ServerMoves, OpenStackModule):
         for server_id in asked:
             try:
                 self.wait_gone(server_id, server_id)
-                poll_until(lambda sid=server_id: not self.listing(self.conn.network.ports, device_id=sid,
-                                                                  doing="list the ports of %s" % sid),
-                           self.params["timeout"], self.params["poll_interval"],
-                           lambda: self.fail("its port is still there"))
+                self.wait_ports_gone(server_id, server_id)
             except Exception:  # noqa: BLE001 - as above
                 pass
         super(ServerProof, self).cleanup()
