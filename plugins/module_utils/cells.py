@@ -9,7 +9,8 @@ database still under sqlalchemy-migrate) and in each cell database (``services``
 ``compute_nodes``). The readers take a PyMySQL connection; the decisions
 (``plan_*``, ``sync_needed``, ``discoverable_hosts``, ``waiting_for``...) are plain
 functions over plain data, unit-tested without a server. Every URL that leaves this
-module for a person to read goes through ``mask_url``.
+module for a person to read goes through ``mask_url``. The cell_v2 module's steps that use them are
+module_utils/cell_v2_module.py.
 """
 
 from __future__ import absolute_import, division, print_function
