@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What to create, update and delete in Keystone to register a service: plain functions.
 
-The module reads the current state (the service user, its role assignments on
-the project, every service entity with the wanted name and type, their
-endpoints in every region, whether the region exists) into plain dicts, and
+The module (its steps are module_utils/keystone_module.py) reads the current
+state (the service user, its role assignments on the project, every service
+entity with the wanted name and type, their endpoints in every region, whether
+the region exists) into plain dicts, and
 these functions turn that snapshot and the wanted state into an ordered list of
 operations, the predicted result and the list of duplicates removed. The module
 executes the operations (or, in check mode, only reports them). No SDK and no
