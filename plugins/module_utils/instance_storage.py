@@ -8,7 +8,8 @@ uses it, its partitions, whether its ends are zeros), ``parse_blkid`` reads
 blkid's answer, and ``plan`` decides from all of it: use the filesystem that is
 there, make one on an empty device, or refuse (ValueError, with what the device
 holds and the fix). After mkfs, ``wait_for_udev`` and ``mount_source`` name the
-filesystem as every later run will. The module runs blkid and mkfs.
+filesystem as every later run will. ``InstanceStorageModule``, the module's
+steps, runs blkid and mkfs; the module file is that class with its options.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,6 +18,8 @@ __metaclass__ = type
 
 import os
 import stat
+
+from ansible_collections.osdeploy.nova.plugins.module_utils.base import OsdeployModule
 
 # How much of each end of the device must be zeros for a device without a signature to count as empty.
 PROBE_BYTES = 1024 * 1024
@@ -140,3 +143,53 @@ def plan(device, fstype, path, probe, mounted, holders, partitions, empty):
         raise ValueError("device %s holds data without a known signature (its first or last MiB is not zeros): "
                          "it is never overwritten; clear it yourself if its data can go" % device)
     return "make", "device %s is empty: an %s filesystem is made on it" % (device, fstype)
+
+
+class InstanceStorageModule(OsdeployModule):
+    """Probes the device, plans, runs mkfs where the plan says (the options: the instance_storage module's)."""
+
+    def command(self, argv, allowed=(0,)):
+        path = self.module.get_bin_path(argv[0])
+        if path is None:
+            self.fail("%s is not installed on this host (needed to inspect or format %s)" % (
+                argv[0], self.params["device"]))
+        rc, out, err = self.module.run_command([path] + argv[1:])
+        if rc not in allowed:
+            self.fail("%s failed (rc %s): %s" % (" ".join(argv), rc, (err or out).strip()))
+        return rc, out
+
+    def probe(self, device):
+        # -p: read the device itself, not blkid's cache; rc 2: nothing found
+        rc, out = self.command(["blkid", "-p", "-o", "export", device], allowed=(0, 2))
+        return parse_blkid(out) if rc == 0 else {}
+
+    def run(self):
+        p = self.params
+        given = p["device"]
+        device = os.path.realpath(given)
+        problem = device_problem(given, device)
+        if problem:
+            self.fail(problem)
+        probe = self.probe(device)
+        mounted, holders, partitions = read_usage(device)
+        empty = None if probe else is_empty(device)
+        try:
+            action, reason = plan(device, p["fstype"], p["path"], probe, mounted, holders, partitions, empty)
+        except ValueError as e:
+            self.fail("device: %s" % e)
+        self.result = dict(changed=action == "make", device=device, fstype=p["fstype"], created=action == "make",
+                           uuid=probe.get("UUID"), mounted_at=mounted, msg=reason)
+        if self.module._diff:
+            self.result["diff"] = dict(before={"device": device, "fstype": probe.get("TYPE")},
+                                       after={"device": device, "fstype": p["fstype"]})
+        if action == "make" and not self.check_mode:
+            self.command(["mkfs.%s" % p["fstype"], "-q", device])
+            made = self.probe(device)
+            if made.get("TYPE") != p["fstype"]:
+                self.fail("device: mkfs.%s ran on %s but blkid finds %s there" % (
+                    p["fstype"], device, made.get("TYPE") or "no filesystem"))
+            self.result["uuid"] = made.get("UUID")
+            if os.path.exists(UDEV_CONTROL):
+                wait_for_udev(self.module.run_command, self.module.get_bin_path("udevadm"), device)
+        self.result["mount_source"] = mount_source(given, self.result["uuid"])
+        return self.result

@@ -108,65 +108,19 @@ mounted_at:
   sample: [/var/lib/nova/instances]
 """
 
-import os
-
 from ansible_collections.osdeploy.nova.plugins.module_utils import base
-from ansible_collections.osdeploy.nova.plugins.module_utils import instance_storage as logic
+from ansible_collections.osdeploy.nova.plugins.module_utils.instance_storage import InstanceStorageModule
 
 
-class InstanceStorage(base.OsdeployModule):
+class InstanceStorage(InstanceStorageModule):
+    """The filesystem step with its options: the steps are module_utils/instance_storage.py's."""
+
     argument_spec = dict(
         device=dict(type="path", required=True),
         fstype=dict(type="str", choices=["ext4", "xfs"], default="ext4"),
         path=dict(type="path", default="/var/lib/nova/instances"),
     )
     module_kwargs = dict(supports_check_mode=True)
-
-    def command(self, argv, allowed=(0,)):
-        path = self.module.get_bin_path(argv[0])
-        if path is None:
-            self.fail("%s is not installed on this host (needed to inspect or format %s)" % (
-                argv[0], self.params["device"]))
-        rc, out, err = self.module.run_command([path] + argv[1:])
-        if rc not in allowed:
-            self.fail("%s failed (rc %s): %s" % (" ".join(argv), rc, (err or out).strip()))
-        return rc, out
-
-    def probe(self, device):
-        # -p: read the device itself, not blkid's cache; rc 2: nothing found
-        rc, out = self.command(["blkid", "-p", "-o", "export", device], allowed=(0, 2))
-        return logic.parse_blkid(out) if rc == 0 else {}
-
-    def run(self):
-        p = self.params
-        given = p["device"]
-        device = os.path.realpath(given)
-        problem = logic.device_problem(given, device)
-        if problem:
-            self.fail(problem)
-        probe = self.probe(device)
-        mounted, holders, partitions = logic.read_usage(device)
-        empty = None if probe else logic.is_empty(device)
-        try:
-            action, reason = logic.plan(device, p["fstype"], p["path"], probe, mounted, holders, partitions, empty)
-        except ValueError as e:
-            self.fail("device: %s" % e)
-        self.result = dict(changed=action == "make", device=device, fstype=p["fstype"], created=action == "make",
-                           uuid=probe.get("UUID"), mounted_at=mounted, msg=reason)
-        if self.module._diff:
-            self.result["diff"] = dict(before={"device": device, "fstype": probe.get("TYPE")},
-                                       after={"device": device, "fstype": p["fstype"]})
-        if action == "make" and not self.check_mode:
-            self.command(["mkfs.%s" % p["fstype"], "-q", device])
-            made = self.probe(device)
-            if made.get("TYPE") != p["fstype"]:
-                self.fail("device: mkfs.%s ran on %s but blkid finds %s there" % (
-                    p["fstype"], device, made.get("TYPE") or "no filesystem"))
-            self.result["uuid"] = made.get("UUID")
-            if os.path.exists(logic.UDEV_CONTROL):
-                logic.wait_for_udev(self.module.run_command, self.module.get_bin_path("udevadm"), device)
-        self.result["mount_source"] = logic.mount_source(given, self.result["uuid"])
-        return self.result
 
 
 def main():
