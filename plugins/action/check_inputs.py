@@ -12,20 +12,16 @@ __metaclass__ = type
 from ansible.errors import AnsibleError
 from ansible.module_utils.six import string_types
 from ansible.plugins.action import ActionBase
-from ansible.utils.display import Display
 
 from ansible_collections.osdeploy.nova.plugins.module_utils.inputs import (
-    address_problems, deprecation_messages, interface_problems, membership_problems, network_problems,
-    value_problems)
-
-display = Display()
+    address_problems, interface_problems, membership_problems, network_problems, value_problems)
 
 _UNSET = object()
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("secrets", "addresses", "renamed", "interfaces", "networks", "host_interfaces", "within"))
+    _VALID_ARGS = frozenset(("secrets", "addresses", "interfaces", "networks", "host_interfaces", "within"))
 
     def _value(self, task_vars, name):
         """The variable's value, _UNSET when it is not defined or cannot be rendered."""
@@ -42,9 +38,8 @@ class ActionModule(ActionBase):
         args = self._task.args
         secrets = args.get("secrets") or []
         addresses = args.get("addresses") or []
-        renamed = args.get("renamed") or {}
-        if not isinstance(secrets, list) or not isinstance(addresses, list) or not isinstance(renamed, dict):
-            result.update(failed=True, msg="check_inputs: secrets and addresses must be lists, renamed a dict")
+        if not isinstance(secrets, list) or not isinstance(addresses, list):
+            result.update(failed=True, msg="check_inputs: secrets and addresses must be lists")
             return result
 
         problems = []
@@ -91,22 +86,9 @@ class ActionModule(ActionBase):
             value = self._value(task_vars, name)
             problems += membership_problems(name, None if value is _UNSET else value, known)
 
-        old_values = {}
-        new_values = {}
-        for old, new in renamed.items():
-            value = self._value(task_vars, old)
-            if value is not _UNSET:
-                old_values[old] = value
-                new_value = self._value(task_vars, new)
-                if new_value is not _UNSET:
-                    new_values[new] = new_value
-        for msg in deprecation_messages(renamed, old_values, new_values):
-            display.deprecated(msg, version="2.0.0", collection_name="osdeploy.nova")
-
         result["changed"] = False
         result["checked"] = sorted(set([i if isinstance(i, string_types) else i["name"] for i in secrets]
                                        + list(addresses) + list(interfaces) + list(networks) + list(within)))
-        result["deprecated"] = sorted(old_values)
         if problems:
             result["failed"] = True
             result["msg"] = "Refused before any change: " + "; ".join(problems) + "."

@@ -153,19 +153,3 @@ def membership_problems(name, value, host_addresses=None):
     return ["%s is %s, but this host has no address in it (its addresses: %s): give the host an address there, "
             "or set %s to a network that every compute host is on (empty: the management network)"
             % (name, net, ", ".join(str(a) for a in host_addresses) or "none", name)]
-
-
-def deprecation_messages(renamed, old_values, new_values):
-    """Messages for the deprecated names that are set.
-
-    `renamed` maps old -> new name; `old_values` holds the old names that are set
-    (name -> value); `new_values` the values the new names have (set or default).
-    """
-    out = []
-    for old in sorted(old_values):
-        new = renamed[old]
-        msg = "%s is deprecated: set %s instead (the old name still works for now)" % (old, new)
-        if new in new_values and new_values[new] != old_values[old]:
-            msg = "%s is deprecated and ignored: %s is set to another value. Remove %s" % (old, new, old)
-        out.append(msg)
-    return out

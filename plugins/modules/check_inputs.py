@@ -10,13 +10,13 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: check_inputs
-short_description: Check the roles' inputs (secrets, addresses, renamed variables) before anything changes
+short_description: Check the roles' inputs (secrets, addresses, interfaces, networks) before anything changes
 version_added: 0.1.0
 description:
   - Runs on the Ansible controller (an action plugin) and reads the named variables of the host itself, so that
     no secret is ever an argument of the task, and no value appears in its result or error.
   - Fails with one message that names every refused variable and says how to fix it, before the roles change
-    anything. Emits a deprecation warning for each deprecated variable name that is set.
+    anything.
 author:
   - osdeploy.nova developers (@osdeploy)
 options:
@@ -77,12 +77,6 @@ options:
     type: list
     elements: str
     default: []
-  renamed:
-    description:
-      - Deprecated variable names, mapped to the names that replace them. A deprecated name that is set gets a
-        deprecation warning naming its replacement.
-    type: dict
-    default: {}
 attributes:
   check_mode:
     support: full
@@ -107,8 +101,6 @@ EXAMPLES = r"""
       - name: osdeploy_rabbitmq_password
         rules: [no_slash]
     addresses: [osdeploy_management_ip]
-    renamed:
-      nova_region: osdeploy_region
 """
 
 RETURN = r"""
@@ -118,10 +110,4 @@ checked:
   type: list
   elements: str
   sample: [nova_db_password, osdeploy_management_ip]
-deprecated:
-  description: The deprecated variable names that are set.
-  returned: always
-  type: list
-  elements: str
-  sample: [nova_region]
 """

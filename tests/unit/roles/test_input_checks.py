@@ -1,6 +1,5 @@
 """The roles' input checks (osdeploy and nova roles, check_inputs): a refused input is named with
-its fix, several at once, before any change, and its value never shows; deprecated names still
-work and are reported with their replacement."""
+its fix, several at once, before any change, and its value never shows."""
 import json
 import os
 import subprocess
@@ -49,25 +48,6 @@ def test_good_inputs_pass(tmp_path):
     rc, out = run_role(tmp_path, **GOOD)
     assert rc == 0, out[-2000:]
     assert "deprecated" not in out
-
-
-def test_a_deprecated_name_still_works_and_names_its_replacement(tmp_path):
-    values = dict(GOOD)
-    values["nova_rabbitmq_password"] = values.pop("osdeploy_rabbitmq_password")
-    rc, out = run_role(tmp_path, host_vars="management_ip=127.0.0.1", **values)
-    assert rc == 0, out[-2000:]
-    flat = " ".join(out.split())
-    assert "nova_rabbitmq_password is deprecated: set osdeploy_rabbitmq_password instead" in flat
-    assert "management_ip is deprecated: set osdeploy_management_ip instead" in flat
-
-
-def test_a_deprecated_name_is_checked_like_the_new_one(tmp_path):
-    values = dict(GOOD)
-    del values["osdeploy_rabbitmq_password"]
-    rc, out = run_role(tmp_path, nova_rabbitmq_password="Sec/ret-9f", **values)
-    assert rc != 0
-    assert "osdeploy_rabbitmq_password must not contain '/'" in out
-    assert "Sec/ret-9f" not in out
 
 
 def test_every_problem_is_named_at_once_without_values(tmp_path):

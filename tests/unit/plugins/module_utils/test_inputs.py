@@ -52,14 +52,6 @@ def test_addresses():
     assert inputs.address_problems("ip", "fe80::1", ["fe80::1%eth0"]) == []
 
 
-def test_deprecations_name_the_replacement_and_say_when_ignored():
-    renamed = {"nova_region": "osdeploy_region", "baseline_region": "osdeploy_region"}
-    msgs = inputs.deprecation_messages(renamed, {"nova_region": "R1"}, {"osdeploy_region": "R1"})
-    assert msgs == ["nova_region is deprecated: set osdeploy_region instead (the old name still works for now)"]
-    msgs = inputs.deprecation_messages(renamed, {"baseline_region": "R2"}, {"osdeploy_region": "R1"})
-    assert "baseline_region is deprecated and ignored: osdeploy_region is set to another value" in msgs[0]
-
-
 def test_an_interface_that_the_host_lacks_is_refused_by_name():
     problems = inputs.interface_problems("baseline_provider_interface", "eth9", ["lo", "eth0", "eth1"])
     assert len(problems) == 1
