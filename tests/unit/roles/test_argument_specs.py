@@ -14,7 +14,8 @@ import yaml
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
 ROLES = ("osdeploy", "baseline", "nova", "controller", "compute")
 # where the defaults of a role are documented
-DOCUMENTED_IN = {"osdeploy": ("osdeploy",), "baseline": ("baseline",), "nova": ("nova", "controller", "compute")}
+DOCUMENTED_IN = {"osdeploy": ("osdeploy",), "baseline": ("baseline",), "nova": ("nova", "controller", "compute"),
+                 "controller": ("controller",), "compute": ("compute",)}
 
 
 def load(role, *parts):
