@@ -1,9 +1,10 @@
 """The roles' documented variables (meta/argument_specs.yml) match their defaults.
 
 ansible-doc and Ansible's argument validation read the specs; the roles run
-with defaults/main.yml. The nova role's defaults hold every public variable of
+with defaults/main.yml. The nova role's defaults hold the nova_* variables of
 the controller and compute roles too, so each of its defaults must be
-documented in the spec of nova, controller or compute.
+documented in the spec of nova, controller or compute (test_variables.py: of
+the one whose hosts read it).
 """
 import os
 import re
