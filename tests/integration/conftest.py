@@ -7,15 +7,11 @@ the target interpreter, so the modules meet the libraries a Debian 12 target has
 to are real and private to the test run: started here on 127.0.0.1 in temporary
 folders and stopped at the end.
 """
-import os
 import re
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "services"))
-
-from private_services import (  # noqa: E402  pylint: disable=wrong-import-position
+from private_services import (  # tools/services (pytest.ini)
     MariaDB, ModuleResult, free_port, run_module as _run_module, stop_process, wait_for)
 
 __all__ = ["MariaDB", "ModuleResult", "free_port", "stop_process", "wait_for", "run_module", "TARGET_PYTHON",

@@ -3,9 +3,8 @@ import time
 
 import pytest
 
-# conftest puts tools/services on sys.path; CLOUD_NAME is re-exported for the tests.
-import conftest  # noqa: F401  pylint: disable=unused-import
-from private_keystone import CLOUD_NAME, Keystone  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+# tools/services (pytest.ini); CLOUD_NAME is re-exported for the tests.
+from private_keystone import CLOUD_NAME, Keystone  # noqa: F401  pylint: disable=unused-import
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,5 @@
 """The closing lines of a test run name each failed test with its assertion, and count skips as a failure."""
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "tools"))
-
-import junit_summary  # noqa: E402
+import junit_summary  # tools/ (pytest.ini)
 
 REPORT = """<testsuites><testsuite tests="3" failures="1" errors="1" skipped="0">
 <testcase classname="tests.test_firewall" name="test_reach[compute2]"><failure message="AssertionError: port 6080 from compute2">

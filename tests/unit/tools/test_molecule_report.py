@@ -1,12 +1,8 @@
 """A Molecule scenario that fails before its verify step is counted, and the closing lines name its stage and task."""
 import io
-import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "tools"))
-
-import junit_summary  # noqa: E402
-import molecule_report  # noqa: E402
+import junit_summary  # tools/ (pytest.ini)
+import molecule_report
 
 LOG = "\n".join([
     "\x1b[36mINFO    \x1b[0m \x1b[32mdefault\x1b[0m ➜ \x1b[33mconverge\x1b[0m: \x1b[36mExecuting\x1b[0m",

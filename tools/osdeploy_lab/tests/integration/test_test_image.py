@@ -30,13 +30,13 @@ import time
 import uuid
 
 import pytest
-from conftest import stop_process
+from private_services import stop_process   # tools/services (pytest.ini): the integration tier's process helper
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TEST_IMAGE = os.path.join(ROOT, "tools", "test-image")
+from osdeploy_lab.common import TOOLS
+from osdeploy_lab.testimage import MARKERS
+
+TEST_IMAGE = os.path.join(TOOLS, "test-image")
 SNIFFER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "checksum_sniffer.py")
-sys.path.insert(0, os.path.join(ROOT, "tools", "test-image.d"))
-from testimage import MARKERS  # noqa: E402
 
 NS_PREFIX = "osdti-"
 # TEST-NET-1: a documentation range, inside a namespace of our own anyway.

@@ -1,4 +1,4 @@
-"""tools/vm.d/hub.py, the VM lab's private network: real unix datagram sockets."""
+"""tools/osdeploy_lab/hub.py, the VM lab's private network: real unix datagram sockets."""
 import os
 import socket
 import subprocess
@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-HUB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tools", "vm.d", "hub.py")
+from osdeploy_lab.common import PACKAGE
+
+HUB = os.path.join(PACKAGE, "hub.py")
 
 
 @pytest.fixture

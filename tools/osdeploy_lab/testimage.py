@@ -12,7 +12,7 @@ from the metadata service; then it stays up answering ping. Upload it with
 `openstack image create --disk-format qcow2 --container-format bare --file PATH`.
 
 Cached in $OSDEPLOY_CACHE (default ~/.cache/osdeploy-nova)/test-image/<key>/image/,
-key = sha256 of this directory's build inputs and the exact versions of the
+key = sha256 of the build inputs in tools/test-image.d and the exact versions of the
 packages that end up in the image, as this machine's apt sees them now: a new
 kernel in the archive (after apt-get update) or an edited script builds a new
 image. Deleting the cache is always safe. Runs with the system's python3
@@ -28,12 +28,10 @@ import re
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.realpath(__file__))      # tools/test-image.d
-sys.path.insert(0, os.path.join(HERE, "..", "lab.d"))
+from .common import TOOLS, LabError, cached_build, log
 
-import lab  # noqa: E402  (tools/lab.d/lab.py: cache_root, cached_build)
-
-# Every file of this directory that decides what the image contains.
+INPUTS_DIR = os.path.join(TOOLS, "test-image.d")
+# Every file of tools/test-image.d that decides what the image contains.
 INPUTS = ("build-image", "init", "udhcpc.script", "say")
 # Debian's cloud kernel: the generic one's drivers for real hardware only slow
 # an emulated boot down; both have virtio as modules. The metapackage names no
@@ -55,7 +53,7 @@ MARKERS = {
 }
 
 
-class ImageError(Exception):
+class ImageError(LabError):
     pass
 
 
@@ -100,7 +98,7 @@ def resolve_packages():
     return packages, installed_versions(*BOOTLOADER_PACKAGES)
 
 
-def image_key(packages, bootloader, inputs_dir=HERE):
+def image_key(packages, bootloader, inputs_dir=INPUTS_DIR):
     h = hashlib.sha256()
     for name in INPUTS:
         with open(os.path.join(inputs_dir, name), "rb") as f:
@@ -116,12 +114,12 @@ def ensure_image(rebuild=False):
     key = image_key(packages, bootloader)
 
     def build(tmp, logf, lockf):
-        lab.log("building the test image %s (%s; log in %s)..." % (key, ", ".join(packages), logf.name))
-        return subprocess.run([os.path.join(HERE, "build-image"), os.path.join(tmp, "image")] + packages,
+        log("building the test image %s (%s; log in %s)..." % (key, ", ".join(packages), logf.name))
+        return subprocess.run([os.path.join(INPUTS_DIR, "build-image"), os.path.join(tmp, "image")] + packages,
                               stdout=logf, stderr=subprocess.STDOUT, check=False,
                               pass_fds=(lockf.fileno(),))
 
-    return os.path.join(lab.cached_build("test-image", key, build, rebuild), "image", "disk.qcow2")
+    return os.path.join(cached_build("test-image", key, build, rebuild), "image", "disk.qcow2")
 
 
 def main(argv=None):
@@ -137,7 +135,7 @@ def main(argv=None):
         # stdout carries only the path, so that callers can take it as is.
         with contextlib.redirect_stdout(sys.stderr):
             path = ensure_image(args.rebuild)
-    except (ImageError, lab.LabError) as e:
+    except LabError as e:
         print("test-image: %s" % e, file=sys.stderr)
         return 1
     print(path)

@@ -24,16 +24,17 @@ import subprocess
 import time
 
 import pytest
-from lab_command import LabCommand
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-VMLAB = os.path.join(ROOT, "tools", "vmlab")
+from osdeploy_lab.common import TOOLS
+from osdeploy_lab.tests.integration.lab_command import LabCommand
+
+VMLAB = os.path.join(TOOLS, "vmlab")
 NAME = "osdtvm"
 NAME_B = "osdtvmb"
 SUBNET = "192.168.161.0/24"
 # Failed units we accept in a lab VM: none.
 EXPECTED_FAILED_UNITS = set()
-# each compute VM's second disk (tools/vm.d/vmlab.py), by the name its virtio serial gives it
+# each compute VM's second disk (tools/osdeploy_lab/qemu.py), by the name its virtio serial gives it
 INSTANCES_DEVICE = "/dev/disk/by-id/virtio-osdeploy-instances"
 INSTANCES_DISK_BYTES = 4 * 1024 ** 3
 

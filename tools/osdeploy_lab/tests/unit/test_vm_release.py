@@ -6,16 +6,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tools")
-sys.path.insert(0, os.path.join(TOOLS, "vm.d"))
-
-import vmlab  # noqa: E402  (it puts tools/lab.d on the path)
-from vmlab import lab  # noqa: E402
-from apt_sources_sample import DEB822  # noqa: E402  (tests/unit/tools)
+from osdeploy_lab import qemu
+from osdeploy_lab.common import RELEASES, SUITE, TOOLS, LabError
+from osdeploy_lab.tests.unit.apt_sources_sample import DEB822
 
 
 @pytest.fixture
@@ -27,42 +23,42 @@ def sources(tmp_path, monkeypatch):
 
 
 def test_each_release_has_its_own_image(sources):
-    keys = {release: vmlab.image_key(sources, release) for release in lab.RELEASES}
+    keys = {release: qemu.image_key(sources, release) for release in RELEASES}
     assert set(keys) == {"bookworm", "trixie"}
     assert len(set(keys.values())) == len(keys)
-    assert vmlab.image_key(sources) == keys["bookworm"]      # the default release
+    assert qemu.image_key(sources) == keys["bookworm"]      # the default release
 
 
 def test_the_release_is_in_the_key_even_when_the_sources_name_no_suite_of_it(tmp_path):
     stable = tmp_path / "stable.sources"
     stable.write_text(DEB822.replace("bookworm", "stable"))
-    assert len({vmlab.image_key(str(stable), release) for release in lab.RELEASES}) == len(lab.RELEASES)
+    assert len({qemu.image_key(str(stable), release) for release in RELEASES}) == len(RELEASES)
 
 
 def test_the_image_key_follows_the_apt_sources(sources, tmp_path):
     other = tmp_path / "other.sources"
     other.write_text(DEB822.replace("mirror.example", "other.example"))
-    for release in lab.RELEASES:
-        assert vmlab.image_key(sources, release) != vmlab.image_key(str(other), release)
+    for release in RELEASES:
+        assert qemu.image_key(sources, release) != qemu.image_key(str(other), release)
 
 
 def test_a_releases_own_package_list_is_in_its_key_only(sources, monkeypatch):
-    before = {release: vmlab.image_key(sources, release) for release in lab.RELEASES}
-    monkeypatch.setitem(vmlab.IMAGE_PACKAGES, "trixie", vmlab.IMAGE_PACKAGES["trixie"][:1])
-    assert vmlab.image_key(sources, "trixie") != before["trixie"]
-    assert vmlab.image_key(sources, "bookworm") == before["bookworm"]
+    before = {release: qemu.image_key(sources, release) for release in RELEASES}
+    monkeypatch.setitem(qemu.IMAGE_PACKAGES, "trixie", qemu.IMAGE_PACKAGES["trixie"][:1])
+    assert qemu.image_key(sources, "trixie") != before["trixie"]
+    assert qemu.image_key(sources, "bookworm") == before["bookworm"]
 
 
 def test_every_release_of_the_lab_has_an_image():
-    assert set(vmlab.IMAGE_PACKAGES) == set(lab.RELEASES)
+    assert set(qemu.IMAGE_PACKAGES) == set(RELEASES)
 
 
-@pytest.mark.parametrize("release", sorted(lab.RELEASES))
+@pytest.mark.parametrize("release", sorted(RELEASES))
 def test_the_package_lists_of_a_release(release):
-    files = vmlab.package_files(release)
+    files = qemu.package_files(release)
     # the nspawn lab's lists of the release, then the VM's own
-    assert files == (tuple(("lab.d", name) for name in lab.RELEASES[release]["packages"])
-                     + tuple(("vm.d", name) for name in vmlab.IMAGE_PACKAGES[release]))
+    assert files == (tuple(("lab.d", name) for name in RELEASES[release]["packages"])
+                     + tuple(("vm.d", name) for name in qemu.IMAGE_PACKAGES[release]))
     assert ("vm.d", "packages-baked.txt") in files and ("vm.d", "packages-vm.txt") in files
     for sub, name in files:
         assert os.path.isfile(os.path.join(TOOLS, sub, name)), (sub, name)
@@ -85,11 +81,11 @@ def build_image_call(tmp_path, monkeypatch):
         calls.append((argv, open(argv[2]).read()))
         return subprocess.CompletedProcess(argv, 0)
 
-    monkeypatch.setattr(lab, "cached_build", cached_build)
-    monkeypatch.setattr(vmlab.subprocess, "run", record)
+    monkeypatch.setattr(qemu, "cached_build", cached_build)
+    monkeypatch.setattr(qemu.subprocess, "run", record)
 
     def call(**kwargs):
-        vmlab.ensure_image(**kwargs)
+        qemu.ensure_image(**kwargs)
         assert len(calls) == 1
         return calls.pop()
     return call
@@ -102,7 +98,7 @@ def test_a_trixie_image_is_built_with_trixie_suites_and_lists(sources, build_ima
     assert text == (DEB822.replace("Suites: bookworm bookworm-updates", "Suites: trixie trixie-updates")
                     .replace("Suites: bookworm-security", "Suites: trixie-security"))
     assert [os.path.relpath(p, TOOLS) for p in argv[4:]] == [
-        os.path.join(sub, name) for sub, name in vmlab.package_files("trixie")]
+        os.path.join(sub, name) for sub, name in qemu.package_files("trixie")]
 
 
 def test_the_default_image_is_bookworm_with_this_machines_sources(sources, build_image_call):
@@ -111,8 +107,8 @@ def test_the_default_image_is_bookworm_with_this_machines_sources(sources, build
 
 
 def test_an_unknown_release_has_no_image(sources):
-    with pytest.raises(lab.LabError, match="use one of bookworm, trixie"):
-        vmlab.ensure_image(release="sid")
+    with pytest.raises(LabError, match="use one of bookworm, trixie"):
+        qemu.ensure_image(release="sid")
 
 
 # ---------------------------------------------------------------- tools/vmlab's command line
@@ -122,18 +118,18 @@ def vmlab_cli(tmp_path, monkeypatch, sources):
     """Run tools/vmlab's main(argv) without root, qemu or mmdebstrap: `build` and `up` record what
     they were asked for instead of building or booting. Returns (exit code, recorded)."""
     recorded = []
-    monkeypatch.setattr(vmlab.os, "geteuid", lambda: 0)
-    monkeypatch.setattr(vmlab, "NEEDED_TOOLS", {})
-    monkeypatch.setattr(vmlab, "ensure_image", lambda rebuild=False, release=lab.SUITE: recorded.append(
-        ("build", release)) or "/cache/vm-image/x/image")
-    monkeypatch.setattr(vmlab.VmLab, "up", lambda self, computes=None: recorded.append(("up", self.release)))
+    monkeypatch.setattr(qemu.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(qemu.QemuLab, "NEEDED_TOOLS", {})
+    monkeypatch.setattr(qemu.QemuLab, "build", staticmethod(lambda rebuild=False, release=SUITE: recorded.append(
+        ("build", release)) or "/cache/vm-image/x/image"))
+    monkeypatch.setattr(qemu.QemuLab, "up", lambda self, computes=None: recorded.append(("up", self.release)))
     monkeypatch.setenv("OSDEPLOY_LAB_DIR", str(tmp_path / "lab"))
     monkeypatch.setenv("PATH", os.environ.get("PATH", ""))     # cli may add /usr/sbin: restored after
     monkeypatch.delenv("OSDEPLOY_LAB_RELEASE", raising=False)
     monkeypatch.delenv("OSDEPLOY_LAB_SUBNET", raising=False)
 
     def run(*argv):
-        rc = vmlab.main(list(argv))
+        rc = qemu.main(list(argv))
         return rc, recorded[:]
     return run
 
@@ -177,11 +173,12 @@ def test_a_vm_lab_keeps_the_release_it_was_made_with(lab_state, monkeypatch):
 
     def must_not_run(*_args, **_kwargs):
         raise AssertionError("up went on with another release")
-    for name in ("ensure_image", "choose_accel"):       # should up not refuse: no image, no VM
-        monkeypatch.setattr(vmlab, name, must_not_run)
-    made = vmlab.VmLab("osdunit", release="bookworm")
+    # should up not refuse: no image, no VM
+    monkeypatch.setattr(qemu.QemuLab, "build", staticmethod(must_not_run))
+    monkeypatch.setattr(qemu, "choose_accel", must_not_run)
+    made = qemu.QemuLab("osdunit", release="bookworm")
     assert made.release == "trixie" and made.requested_release == "bookworm"
-    with pytest.raises(lab.LabError, match="exists with release trixie; `tools/vmlab down` first"):
+    with pytest.raises(LabError, match="exists with release trixie; `tools/vmlab down` first"):
         made.up()
 
 
@@ -191,13 +188,13 @@ def test_up_records_the_release_and_boots_its_image(lab_state, monkeypatch, tmp_
     class Stop(Exception):
         pass
 
-    def ensure_image(rebuild=False, release=lab.SUITE):
+    def ensure_image(rebuild=False, release=SUITE):
         built.append(release)
         raise Stop()        # nothing further: no key, no hub, no VM
-    monkeypatch.setattr(vmlab, "ensure_image", ensure_image)
-    monkeypatch.setattr(vmlab, "choose_accel", lambda: ("tcg", "unit test"))
+    monkeypatch.setattr(qemu.QemuLab, "build", staticmethod(ensure_image))
+    monkeypatch.setattr(qemu, "choose_accel", lambda: ("tcg", "unit test"))
     with pytest.raises(Stop):
-        vmlab.VmLab("osdunit", release="trixie").up(1)
+        qemu.QemuLab("osdunit", release="trixie").up(1)
     assert built == ["trixie"]
     assert json.loads((tmp_path / "lab" / "state.json").read_text())["release"] == "trixie"
 
@@ -205,13 +202,13 @@ def test_up_records_the_release_and_boots_its_image(lab_state, monkeypatch, tmp_
 def test_a_vm_lab_made_before_releases_were_recorded_runs_bookworm(lab_state):
     # its image is Debian 12's: `up --release trixie` must not boot it as a trixie lab
     lab_state({"name": "osdunit", "subnet": "192.168.57.0/24", "kind": "vm", "image": "/cache/vm-image/x/image"})
-    old = vmlab.VmLab("osdunit", release="trixie")
+    old = qemu.QemuLab("osdunit", release="trixie")
     assert old.release == "bookworm" and old.requested_release == "trixie"
 
 
 def test_a_new_vm_lab_takes_the_requested_release(lab_state):
-    assert vmlab.VmLab("osdunit", release="trixie").release == "trixie"
-    assert vmlab.VmLab("osdunit").release == "bookworm"
+    assert qemu.QemuLab("osdunit", release="trixie").release == "trixie"
+    assert qemu.QemuLab("osdunit").release == "bookworm"
 
 
 # ---------------------------------------------------------------- tools/vagrant-box

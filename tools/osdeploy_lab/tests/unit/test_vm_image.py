@@ -7,16 +7,12 @@ this test makes that drift visible at once.
 import glob
 import os
 import re
-import sys
 
 import pytest
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-sys.path.insert(0, os.path.join(ROOT, "tools", "vm.d"))
-
-import vmlab  # noqa: E402  (it puts tools/lab.d on the path)
-from vmlab import lab  # noqa: E402
+from osdeploy_lab import qemu
+from osdeploy_lab.common import RELEASES, ROOT
 
 
 def package_list(path):
@@ -70,14 +66,14 @@ def test_the_roles_install_packages_at_all():
     assert {"mariadb-server", "keystone", "nova-api", "nova-compute"} <= set(role_packages())
 
 
-@pytest.mark.parametrize("release", sorted(lab.RELEASES))
+@pytest.mark.parametrize("release", sorted(RELEASES))
 def test_every_role_package_is_baked_into_the_vm_image(release):
     # the image holds the lab's base list and the VM's own besides the roles' packages
     baked = set()
-    for sub, name in vmlab.package_files(release):
+    for sub, name in qemu.package_files(release):
         baked |= package_list(os.path.join(ROOT, "tools", sub, name))
     missing = {name: where for name, where in role_packages().items() if name not in baked}
-    assert not missing, "add to the %s lists of tools/vm.d/vmlab.py (IMAGE_PACKAGES): %s" % (release, missing)
+    assert not missing, "add to the %s lists of tools/osdeploy_lab/qemu.py (IMAGE_PACKAGES): %s" % (release, missing)
 
 
 def files_run_by(sub, name):
@@ -96,9 +92,9 @@ def test_the_build_runs_scripts_at_all():
         "vm.d", "build-image")
 
 
-@pytest.mark.parametrize("release", sorted(lab.RELEASES))
+@pytest.mark.parametrize("release", sorted(RELEASES))
 def test_the_image_key_covers_every_file_the_build_reads(release):
-    hashed = {"%s/%s" % entry for entry in vmlab.IMAGE_INPUTS + vmlab.package_files(release)}
-    # the package lists it is given are package_files(release) (tests/unit/tools/test_vm_release.py)
+    hashed = {"%s/%s" % entry for entry in qemu.IMAGE_INPUTS + qemu.package_files(release)}
+    # the package lists it is given are package_files(release) (test_vm_release.py)
     read = files_run_by("vm.d", "build-image") | {"vm.d/build-image"}
     assert read <= hashed, read - hashed

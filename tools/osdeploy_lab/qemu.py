@@ -1,4 +1,4 @@
-"""The VM lab: the same hosts as tools/lab, as full qemu virtual machines.
+"""The VM lab (backend qemu): the same hosts as tools/lab, as full qemu virtual machines.
 
     tools/vmlab up [--computes N] [--release R]
                                     start `controller` and compute1..N (default: as
@@ -21,7 +21,7 @@ roles install already installed (not started): cached under $OSDEPLOY_CACHE
 (default ~/.cache/osdeploy-nova)/vm-image/<key>, key = sha256 of the build
 scripts, the release's package lists, the apt sources and the release (one
 image per release). Another release's apt sources are this machine's with the
-suites renamed, as for the nspawn lab (tools/lab.d/lab.py). Each
+suites renamed, as for the nspawn lab (nspawn.py). Each
 VM writes to a qcow2 overlay of it (copy-on-write, deleted by `down`). Each
 compute VM also has a second, empty disk for Nova's instances: a sparse raw
 image beside its overlay (made at its first `up`, kept until `down`) that the
@@ -34,7 +34,7 @@ forces one. Two NICs per VM: eth0 qemu user-mode networking (outbound NAT for
 apt; sshd forwarded to 127.0.0.1:<port>, the only way in from this machine),
 eth1 the lab's private network (OSDEPLOY_LAB_SUBNET, default 192.168.57.0/24;
 controller .10, computeN .10+N) made of unix datagram sockets joined by a small
-hub process (tools/vm.d/hub.py): no interface, bridge, route or firewall rule on
+hub process (hub.py here): no interface, bridge, route or firewall rule on
 this machine. The VM's identity (hostname, /etc/hosts, eth1, root's
 authorized key, SSH host key) reaches it through qemu's fw_cfg.
 
@@ -61,22 +61,15 @@ import sys
 import time
 import uuid
 
-HERE = os.path.dirname(os.path.realpath(__file__))      # tools/vm.d
-sys.path.insert(0, os.path.join(HERE, "..", "lab.d"))
-
-import lab  # noqa: E402  (tools/lab.d/lab.py: the nspawn lab, whose plumbing this reuses)
-from lab import LabError, log, run, write_file, read_json, rm_tree, pid_alive, proc_cmdlines  # noqa: E402
-
-# plugins/module_utils/hw_accel.py: the decision hw_accel_fact makes (standard library
-# only). Its directory goes last on the path, so that none of its modules hides an
-# installed one of the same name (openstack.py, mysql.py).
-sys.path.append(os.path.join(HERE, "..", "..", "plugins", "module_utils"))
-import hw_accel  # noqa: E402
+from .base import Lab, cli
+from .common import (INSTANCES_DISK_BYTES, PACKAGE, RELEASES, SUITE, TOOLS, VMD, LabError, accel_inventory_vars,
+                     cached_build, check_release, choose_accel, log, pid_alive, proc_cmdlines, prune_cache, read_json,
+                     release_sources, rm_tree, rootfs_sources, run, write_file)
 
 # The files of tools/ that make every image; each release's package lists come on top.
 IMAGE_INPUTS = (("vm.d", "build-image"), ("vm.d", "customize-image"), ("vm.d", "osdeploy-vm-config"),
                 ("lab.d", "customize-rootfs"))
-# What the image installs for each release of the lab (lab.RELEASES): the nspawn
+# What the image installs for each release of the lab (RELEASES): the nspawn
 # lab's package lists of that release (in tools/lab.d) and these lists of
 # tools/vm.d. A list only one release needs goes beside packages-vm.txt and is
 # named here. (Every package of these lists has the same name in trixie as in
@@ -85,55 +78,58 @@ IMAGE_PACKAGES = {
     "bookworm": ("packages-vm.txt", "packages-baked.txt"),
     "trixie": ("packages-vm.txt", "packages-baked.txt"),
 }
-DEFAULT_NAME = "osdvm"
-DEFAULT_SUBNET = "192.168.57.0/24"
 KERNEL_CMDLINE = "root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet"
 # Each compute VM's second disk, for Nova's instances (nova_instances_device): the
 # fixed virtio serial gives it a stable name in the guest, whatever its vdX.
 INSTANCES_SERIAL = "osdeploy-instances"
 INSTANCES_DEVICE = "/dev/disk/by-id/virtio-%s" % INSTANCES_SERIAL
-INSTANCES_DISK_BYTES = lab.INSTANCES_DISK_BYTES    # the nspawn lab's size (4 GiB, sparse)
-NEEDED_TOOLS = {"qemu-system-x86_64": "qemu-system-x86", "qemu-img": "qemu-utils", "mmdebstrap": "mmdebstrap",
-                "mkfs.ext4": "e2fsprogs", "ssh": "openssh-client", "ssh-keygen": "openssh-client"}
 
 
 def package_files(release):
     """The package lists the image of the release installs, as (directory of tools/, name)."""
-    return (tuple(("lab.d", name) for name in lab.RELEASES[release]["packages"])
+    return (tuple(("lab.d", name) for name in RELEASES[release]["packages"])
             + tuple(("vm.d", name) for name in IMAGE_PACKAGES[release]))
 
 
-def image_key(sources, release=lab.SUITE):
+def image_key(sources, release=SUITE):
     h = hashlib.sha256()
     for sub, name in IMAGE_INPUTS + package_files(release):
-        with open(os.path.join(HERE, "..", sub, name), "rb") as f:
+        with open(os.path.join(TOOLS, sub, name), "rb") as f:
             h.update(("%s/%s" % (sub, name)).encode() + b"\0" + f.read() + b"\0")
-    h.update(b"sources\0" + lab.release_sources(sources, release).encode() + b"\0" + release.encode())
+    h.update(b"sources\0" + release_sources(sources, release).encode() + b"\0" + release.encode())
     return h.hexdigest()[:16]
 
 
-def ensure_image(rebuild=False, release=lab.SUITE):
+def ensure_image(rebuild=False, release=SUITE):
     """Return the directory of the release's cached VM image (disk.qcow2, vmlinuz, initrd.img)."""
-    lab.check_release(release)
-    sources = lab.rootfs_sources()
+    check_release(release)
+    sources = rootfs_sources()
     key = image_key(sources, release)
 
     def build(tmp, logf, lockf):
         # this machine's apt sources with the suites of the release (the same file
         # for the default release), kept beside the image
         apt_sources = os.path.join(tmp, os.path.basename(sources))
-        write_file(apt_sources, lab.release_sources(sources, release))
+        write_file(apt_sources, release_sources(sources, release))
         log("building the VM image %s (mmdebstrap, %s, the apt sources of %s for %s, every package "
             "the roles install; several minutes, log in %s)..." % (key, release, sources, release, logf.name))
-        lists = [os.path.join(HERE, "..", sub, name) for sub, name in package_files(release)]
-        return subprocess.run([os.path.join(HERE, "build-image"), os.path.join(tmp, "image"), apt_sources, release]
+        lists = [os.path.join(TOOLS, sub, name) for sub, name in package_files(release)]
+        return subprocess.run([os.path.join(VMD, "build-image"), os.path.join(tmp, "image"), apt_sources, release]
                               + lists, stdout=logf, stderr=subprocess.STDOUT, check=False,
                               pass_fds=(lockf.fileno(),))
 
-    def in_use(directory):
-        return sorted(h for h, argv in qemu_processes().items() if any(directory in a for a in argv))
+    return os.path.join(cached_build("vm-image", key, build, rebuild, in_use=vms_using), "image")
 
-    return os.path.join(lab.cached_build("vm-image", key, build, rebuild, in_use=in_use), "image")
+
+def vms_using(directory):
+    """The lab VMs whose qemu uses a file of DIRECTORY (a cached image)."""
+    return sorted(h for h, argv in qemu_processes().items() if any(directory in a for a in argv))
+
+
+def prune_images():
+    """Delete the cached VM images that neither today's inputs make nor a running VM uses."""
+    sources = rootfs_sources()
+    prune_cache("vm-image", {image_key(sources, release) for release in RELEASES}, vms_using)
 
 
 def qemu_processes():
@@ -163,21 +159,19 @@ def port_free(port):
     return True
 
 
-def choose_accel():
-    """('kvm'|'tcg', reason): what this machine can run unmodified guests with."""
-    forced = os.environ.get("OSDEPLOY_VM_ACCEL", "").strip()
-    if forced:
-        if forced not in ("kvm", "tcg"):
-            raise LabError("OSDEPLOY_VM_ACCEL=%s: use kvm or tcg (or leave it unset to decide)" % forced)
-        return forced, "forced by OSDEPLOY_VM_ACCEL"
-    verdict = hw_accel.decide(hw_accel.gather_signals())
-    return ("kvm" if verdict["virt_type"] == "kvm" else "tcg"), verdict["reason"]
-
-
-class VmLab(lab.Lab):
-    DEFAULT_NAME = DEFAULT_NAME
-    DEFAULT_SUBNET = DEFAULT_SUBNET
+class QemuLab(Lab):
+    TOOL = "tools/vmlab"
+    DEFAULT_NAME = "osdvm"
+    DEFAULT_SUBNET = "192.168.57.0/24"
     BUILT_FROM = "image"     # a VM lab made before releases were recorded runs Debian 12's image
+    MACHINE_PROCESS = "qemu"
+    DEFAULT_BOOT_TIMEOUT = 600
+    NEEDED_TOOLS = {"qemu-system-x86_64": "qemu-system-x86", "qemu-img": "qemu-utils", "mmdebstrap": "mmdebstrap",
+                    "mkfs.ext4": "e2fsprogs", "ssh": "openssh-client", "ssh-keygen": "openssh-client"}
+    MAX_COMPUTES = 20
+    WHY_ROOT = "mmdebstrap builds the image as root"
+    build = staticmethod(ensure_image)
+    prune = staticmethod(prune_images)
 
     def __init__(self, name=None, subnet=None, release=None):
         super().__init__(name, subnet, release)
@@ -189,16 +183,6 @@ class VmLab(lab.Lab):
         if not meta.get("ssh_port"):
             raise LabError("lab %s has no VM %s" % (self.name, host))
         return "127.0.0.1", meta["ssh_port"]
-
-    def found_hosts(self):
-        hosts = set()
-        mroot = os.path.join(self.dir, "machines")
-        if os.path.isdir(mroot):
-            hosts.update(h for h in os.listdir(mroot) if lab.HOST_RE.match(h))
-        prefix = self.name + "-"
-        hosts.update(n[len(prefix):] for n in qemu_processes() if n.startswith(prefix)
-                     and lab.HOST_RE.match(n[len(prefix):]))
-        return sorted(hosts, key=self.index)
 
     def lab_processes(self, host=None):
         """[(pid, 'qemu'|'hub', host)] of this lab."""
@@ -216,22 +200,13 @@ class VmLab(lab.Lab):
                 found.append((pid, "hub", None))
         return found
 
-    def running(self, host):
-        procs = [p for p, kind, _h in self.lab_processes(host) if kind == "qemu"]
-        return procs[0] if procs else None
-
-    def platform_group_vars(self):
-        return {"all": "# Written by the lab tool: a VM is a real machine and the roles' defaults fit,\n"
-                       "# but no provider network is wired between the VMs yet, so no server is booted.\n"
-                       "osdeploy_verify_server: false\n"}
-
     # -- the private network's hub
     def ensure_hub(self):
         if any(kind == "hub" for _p, kind, _h in self.lab_processes()):
             return
         os.makedirs(self.netdir, mode=0o700, exist_ok=True)
         with open(os.path.join(self.dir, "hub.log"), "a") as logf:
-            subprocess.Popen([sys.executable, os.path.join(HERE, "hub.py"), "--lab=%s" % self.name, self.netdir],
+            subprocess.Popen([sys.executable, os.path.join(PACKAGE, "hub.py"), "--lab=%s" % self.name, self.netdir],
                              stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
                              start_new_session=True, close_fds=True, cwd="/")
         hub_sock = os.path.join(self.netdir, "hub.sock")
@@ -265,9 +240,6 @@ class VmLab(lab.Lab):
         return ":".join("%02x" % b for b in (0x52, 0x54, 0x00) + tuple(digest[:3]))
 
     # -- the compute VMs' second disk (Nova's instances, nova_instances_device)
-    def instances_image(self, host):
-        return os.path.join(self.mdir(host), "instances.img")
-
     def ensure_instances_disk(self, host):
         """The compute VM's second disk: a sparse, empty raw image beside its overlay, made once and kept
         with the VM (a restart finds its filesystem), seen in the guest as INSTANCES_DEVICE."""
@@ -277,10 +249,6 @@ class VmLab(lab.Lab):
                 f.truncate(INSTANCES_DISK_BYTES)
             self.changes.append("instances disk of %s" % host)
         return path
-
-    def release_instances_disk(self, host):
-        # no loop device to detach: qemu opens the image itself, and it goes with the VM's directory
-        return []
 
     def runs_with_instances_disk(self, host):
         """Whether the host's running qemu has its instances disk (a VM started before the lab had one has not)."""
@@ -389,8 +357,6 @@ class VmLab(lab.Lab):
             lines.append("[127.0.0.1]:%d %s %s" % (self.ssh_endpoint(h)[1], kind, key))
         write_file(self.known_hosts, "\n".join(lines) + "\n", 0o600)
 
-    TOOL = "tools/vmlab"
-
     def inventory_host_vars(self, host):
         out = "ansible_host=127.0.0.1 ansible_port=%d osdeploy_management_ip=%s" % (
             self.ssh_endpoint(host)[1], self.ip(host))
@@ -400,7 +366,7 @@ class VmLab(lab.Lab):
         return out
 
     def inventory_lab_vars(self, hosts):
-        out = ["lab_network=%s" % self.net] + lab.accel_inventory_vars(self.state.get("accel", "tcg"))
+        out = ["lab_network=%s" % self.net] + accel_inventory_vars(self.state.get("accel", "tcg"))
         computes = [h for h in hosts if h != "controller"]
         if computes:
             # The private network is not reachable from this machine: HTTP
@@ -408,172 +374,80 @@ class VmLab(lab.Lab):
             out.append("lab_http_client=%s" % computes[0])
         return out
 
-    # -- commands
-    def up(self, computes=None):
-        self.lock()
-        start = time.monotonic()
-        self.refuse_other_release()
-        if computes is None:
-            computes = self.state.get("computes", 1)
-        hosts = self.hosts_for(computes)
-        for h in hosts:
-            self.ip(h)
-        os.makedirs(self.dir, exist_ok=True)
-        os.chmod(self.dir, 0o700)
+    # -- the steps of up() and down()
+    def choose_settings(self):
         accel, why = choose_accel()
         if self.state.get("accel") not in (None, accel):
             log("accelerator changed from %s to %s: restarting the VMs" % (self.state["accel"], accel))
             for h in self.found_hosts():
                 self.stop_machine(h)
         log("accelerator: %s (%s)" % (accel, why))
-        self.state.update({"name": self.name, "subnet": str(self.net), "computes": computes, "accel": accel,
-                           "kind": "vm", "release": self.release})
-        self.save_state()
-        for h in self.found_hosts():
-            if h not in hosts:
-                log("removing %s (not in --computes %d)" % (h, computes))
-                self.changes += self.remove_machine(h)
-        image = self.state.get("image")
-        if not image or not os.path.isfile(os.path.join(image, "disk.qcow2")):
-            image = ensure_image(release=self.release)
-            self.state["image"] = image
-            self.save_state()
-        self.ensure_key()
-        self.ensure_group_vars()
+        return {"accel": accel, "kind": "vm"}
+
+    def ensure_network(self):
         self.ensure_hub()
 
-        started = {}
-        for h in hosts:
-            md = self.mdir(h)
-            meta_path = os.path.join(md, "meta.json")
-            meta = read_json(meta_path)
-            if meta and meta.get("image") != image:
-                log("%s: its disk was made from another image; recreating it" % h)
-                self.remove_machine(h)
-                meta = None
-            cfg_changed = False
-            if meta:
-                cfg_changed = any([write_file(os.path.join(md, "fw_cfg", "hosts"), self.hosts_file(hosts))])
-            restart = False
-            if meta and self.running(h):
-                if h == "controller" or self.runs_with_instances_disk(h):
-                    if cfg_changed:
-                        # /etc/hosts of a running VM: its fw_cfg copy is read at the next
-                        # boot; now, over SSH
-                        run(self.ssh_cmd(h, "cat > /etc/hosts"), input_text=self.hosts_file(hosts))
-                        self.changes.append("/etc/hosts of %s" % h)
-                    continue
-                log("%s: runs without its instances disk (started before the lab gave it one); "
-                    "restarting it with one" % h)
-                restart = True
-            if self.running(h):
-                self.stop_machine(h)
-            if not meta:
-                os.makedirs(md, mode=0o700, exist_ok=True)
-                run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
-                     "-b", os.path.join(image, "disk.qcow2"), os.path.join(md, "disk.qcow2")])
-                meta = {"host": h, "image": image, "ip": str(self.ip(h)), "ssh_port": free_port(),
-                        "uuid": str(uuid.uuid4()),
-                        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-                self.fw_cfg(h, hosts)
-                write_file(meta_path, json.dumps(meta, indent=1) + "\n")
-                self.changes.append("created %s" % h)
-            else:
-                if not restart:
-                    log("%s: not running; starting it again" % h)
-                self.fw_cfg(h, hosts)
-            if h != "controller":
-                self.ensure_instances_disk(h)
-            started[h] = self.start_vm(h, image, meta, accel)
-
-        self.write_known_hosts(hosts)
-        deadline = time.monotonic() + self.boot_timeout
-        booted = time.monotonic()
-        for h in hosts:
-            state = self.wait_ready(h, deadline, started.get(h))
-            if state != "running":
-                failed = run(self.ssh_cmd(h, "systemctl --failed --plain --no-legend"), check=False).stdout.strip()
-                log("warning: %s is %s; failed units:\n%s" % (h, state, failed))
-        if started:
-            log("booted %s in %.1fs" % (", ".join(started), time.monotonic() - booted))
-        if write_file(self.inventory, self.inventory_text(hosts)):
-            self.changes.append("inventory %s" % self.inventory)
-        for h in hosts:
-            log("%-11s %-15s ssh 127.0.0.1:%-5d running  (tools/vmlab ssh %s)" % (
-                h, self.ip(h), self.ssh_endpoint(h)[1], h))
-        log("inventory: %s" % self.inventory)
-        if self.changes:
-            log("up: changed in %.1fs: %s" % (time.monotonic() - start, "; ".join(self.changes)))
+    def ensure_host(self, host, hosts, built):
+        md = self.mdir(host)
+        meta_path = os.path.join(md, "meta.json")
+        meta = read_json(meta_path)
+        if meta and meta.get("image") != built:
+            log("%s: its disk was made from another image; recreating it" % host)
+            self.remove_machine(host)
+            meta = None
+        cfg_changed = False
+        if meta:
+            cfg_changed = write_file(os.path.join(md, "fw_cfg", "hosts"), self.hosts_file(hosts))
+        restart = False
+        if meta and self.running(host):
+            if host == "controller" or self.runs_with_instances_disk(host):
+                if cfg_changed:
+                    # /etc/hosts of a running VM: its fw_cfg copy is read at the next
+                    # boot; now, over SSH
+                    run(self.ssh_cmd(host, "cat > /etc/hosts"), input_text=self.hosts_file(hosts))
+                    self.changes.append("/etc/hosts of %s" % host)
+                return None
+            log("%s: runs without its instances disk (started before the lab gave it one); "
+                "restarting it with one" % host)
+            restart = True
+        if self.running(host):
+            self.stop_machine(host)
+        if not meta:
+            os.makedirs(md, mode=0o700, exist_ok=True)
+            run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
+                 "-b", os.path.join(built, "disk.qcow2"), os.path.join(md, "disk.qcow2")])
+            meta = {"host": host, "image": built, "ip": str(self.ip(host)), "ssh_port": free_port(),
+                    "uuid": str(uuid.uuid4()),
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            self.fw_cfg(host, hosts)
+            write_file(meta_path, json.dumps(meta, indent=1) + "\n")
+            self.changes.append("created %s" % host)
         else:
-            log("up: no change (%.1fs)" % (time.monotonic() - start))
+            if not restart:
+                log("%s: not running; starting it again" % host)
+            self.fw_cfg(host, hosts)
+        if host != "controller":
+            self.ensure_instances_disk(host)
+        return self.start_vm(host, built, meta, self.state["accel"])
 
-    def down(self, only=None):
-        self.lock()
-        start = time.monotonic()
-        hosts = self.found_hosts()
-        if only:
-            keep = self.hosts_left_after_removing(hosts, only)
-            done = []
-            for h in only:
-                done += self.remove_machine(h)
-            left = self.hosts_for(keep)
-            self.state["computes"] = keep
-            self.save_state()
-            for h in left:
-                write_file(os.path.join(self.mdir(h), "fw_cfg", "hosts"), self.hosts_file(left))
-            if os.path.exists(self.inventory):
-                write_file(self.inventory, self.inventory_text(left))
-                self.write_known_hosts(left)
-            log("down %s: removed %s" % (" ".join(only), "; ".join(done)))
-            return
+    def update_hosts_file(self, host, hosts):
+        write_file(os.path.join(self.mdir(host), "fw_cfg", "hosts"), self.hosts_file(hosts))
+
+    def remove_network(self):
         done = []
-        for h in hosts:
-            done += self.remove_machine(h)
         for pid, kind, _h in self.lab_processes():
             if kind == "hub":
                 os.kill(pid, signal.SIGTERM)
                 done.append("hub")
-        self.remove_state(done, start)
-
-    def is_down(self, hosts):
-        return not hosts
+        return done
 
     def status_header(self):
         return "VM lab %s: %s, private network %s, accelerator %s, state %s" % (
             self.name, self.release, self.net, self.state.get("accel", "?"), self.dir)
 
-    PROCESS_LABEL = "qemu pid"
-
-    @property
-    def boot_timeout(self):
-        return float(os.environ.get("OSDEPLOY_LAB_BOOT_TIMEOUT", "600"))
-
-
-def prune():
-    base = os.path.join(lab.cache_root(), "vm-image")
-    sources = lab.rootfs_sources()
-    current = {image_key(sources, release) for release in lab.RELEASES}
-    used = {os.path.basename(os.path.dirname(argv_path))
-            for argv in qemu_processes().values() for argv_path in argv if "/vm-image/" in argv_path}
-    removed = []
-    if os.path.isdir(base):
-        for entry in sorted(os.listdir(base)):
-            path = os.path.join(base, entry)
-            if entry.startswith(".") or not os.path.isdir(path) or entry in current:
-                continue
-            if any(entry in u for u in used):
-                continue
-            rm_tree(path)
-            for extra in (os.path.join(base, ".%s.lock" % entry), os.path.join(base, "%s.build.log" % entry)):
-                if os.path.exists(extra):
-                    os.unlink(extra)
-            removed.append(entry)
-    log("prune: removed %s" % (", ".join(removed) or "nothing"))
-
 
 def main(argv=None):
-    return lab.cli(argv, __doc__, "tools/vmlab", VmLab, NEEDED_TOOLS, ensure_image, prune, 20,
-                   "mmdebstrap builds the image as root", releases=tuple(lab.RELEASES))
+    return cli(argv, QemuLab, __doc__)
 
 
 if __name__ == "__main__":

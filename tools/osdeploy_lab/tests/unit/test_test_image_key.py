@@ -1,15 +1,14 @@
-"""tools/test-image.d/testimage.py: the cache key of the guest test image, and its markers."""
+"""tools/osdeploy_lab/testimage.py: the cache key of the guest test image, and its markers."""
 import os
 import re
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-TOOLDIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tools", "test-image.d")
-sys.path.insert(0, TOOLDIR)
-import testimage  # noqa: E402
+from osdeploy_lab import testimage
+
+TOOLDIR = testimage.INPUTS_DIR     # tools/test-image.d
 
 PACKAGES = ["linux-image-6.1.0-56-cloud-amd64=6.1.192-2", "busybox-static=1:1.35.0-4+deb12u1+b1"]
 BOOTLOADER = ["syslinux=3:6.04~git20190206.bf6db5b4+dfsg1-3+b1", "syslinux-common=3:6.04~git20190206.bf6db5b4+dfsg1-3"]

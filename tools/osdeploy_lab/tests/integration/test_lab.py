@@ -21,10 +21,11 @@ import subprocess
 import time
 
 import pytest
-from lab_command import LabCommand
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LAB = os.path.join(ROOT, "tools", "lab")
+from osdeploy_lab.common import TOOLS
+from osdeploy_lab.tests.integration.lab_command import LabCommand
+
+LAB = os.path.join(TOOLS, "lab")
 NAME = "osdtest"
 NAME_B = "osdtestb"
 # Failed units we accept on a lab host: none.

@@ -1,0 +1,339 @@
+"""What the lab's backends and the guest test image share: running commands, writing files,
+cached builds, the Debian releases and their apt sources, the lab's secrets, and the
+accelerator decision of hw_accel_fact."""
+
+import fcntl
+import functools
+import importlib.util
+import json
+import os
+import re
+import secrets
+import shlex
+import subprocess
+import time
+
+PACKAGE = os.path.dirname(os.path.realpath(__file__))     # tools/osdeploy_lab
+TOOLS = os.path.dirname(PACKAGE)                          # tools/
+ROOT = os.path.dirname(TOOLS)                             # the checkout
+LABD = os.path.join(TOOLS, "lab.d")       # the nspawn lab's scripts and package lists
+VMD = os.path.join(TOOLS, "vm.d")         # the VM image's scripts and package lists
+SUITE = "bookworm"      # the default release of every backend
+# The Debian releases the lab's hosts can run, and what differs between them, as
+# data: the package lists (files in tools/lab.d) installed on top of minbase. A
+# list only one release needs goes beside packages.txt and is named here. (Debian
+# 13's systemd 257 boots in this machine's systemd-nspawn 252 as Debian 12's does.)
+RELEASES = {
+    "bookworm": {"packages": ("packages.txt",)},
+    "trixie": {"packages": ("packages.txt",)},
+}
+HOST_RE = re.compile(r"^(controller|compute[1-9][0-9]*)$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,9}$")
+# Each compute host's second disk, for Nova's instances: a sparse image of this size.
+INSTANCES_DISK_BYTES = 4 * 1024 ** 3
+
+
+class LabError(Exception):
+    pass
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def run(cmd, check=True, capture=True, timeout=120, input_text=None):
+    """Run a command (list); return CompletedProcess; raise LabError on failure."""
+    try:
+        proc = subprocess.run(cmd, capture_output=capture, text=True, timeout=timeout,
+                              input=input_text, check=False)
+    except subprocess.TimeoutExpired:
+        raise LabError("timed out after %ss: %s" % (timeout, shlex.join(cmd)))
+    if check and proc.returncode != 0:
+        raise LabError("command failed (rc %s): %s\n%s" % (
+            proc.returncode, shlex.join(cmd), ((proc.stderr or "") + (proc.stdout or "")).strip()))
+    return proc
+
+
+@functools.lru_cache(maxsize=None)
+def collection_module_utils(name):
+    """The collection's plugins/module_utils/NAME.py of this checkout, loaded from its file.
+
+    The lab runs as root with the system's python3, also without tools/collection-env
+    (`sudo tools/lab up`), so the collection's import path (build/collections) may not
+    exist; the module_utils it uses (credentials, hw_accel) need the standard library
+    only, and are loaded by path under a private name instead."""
+    path = os.path.join(ROOT, "plugins", "module_utils", name + ".py")
+    spec = importlib.util.spec_from_file_location("osdeploy_lab_module_utils_" + name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def mask_credentials(text):
+    """TEXT with URL passwords and the values of password, secret and token settings masked
+    (the collection's own mask_log)."""
+    return collection_module_utils("credentials").mask_log(text)
+
+
+def choose_accel():
+    """('kvm'|'tcg', reason): what this machine runs unmodified guests with (hw_accel_fact's
+    decision; OSDEPLOY_VM_ACCEL=kvm|tcg forces one)."""
+    forced = os.environ.get("OSDEPLOY_VM_ACCEL", "").strip()
+    if forced:
+        if forced not in ("kvm", "tcg"):
+            raise LabError("OSDEPLOY_VM_ACCEL=%s: use kvm or tcg (or leave it unset to decide)" % forced)
+        return forced, "forced by OSDEPLOY_VM_ACCEL"
+    hw_accel = collection_module_utils("hw_accel")
+    verdict = hw_accel.decide(hw_accel.gather_signals())
+    return ("kvm" if verdict["virt_type"] == "kvm" else "tcg"), verdict["reason"]
+
+
+def write_file(path, content, mode=0o644):
+    """Write atomically; return True when the content changed."""
+    try:
+        with open(path) as f:
+            if f.read() == content:
+                os.chmod(path, mode)
+                return False
+    except FileNotFoundError:
+        pass
+    tmp = "%s.tmp%d" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(content)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+    return True
+
+
+def read_json(path, default=None):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def rm_tree(path):
+    """rm -rf that never crosses into another file system (a mount left inside)."""
+    if os.path.lexists(path):
+        run(["rm", "-rf", "--one-file-system", "--", path], timeout=600)
+
+
+def mounts_under(path):
+    """Mount points at or below path, deepest first."""
+    path = os.path.realpath(path)
+    found = []
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            mnt = line.split()[1].replace("\\040", " ")
+            if mnt == path or mnt.startswith(path + "/"):
+                found.append(mnt)
+    return sorted(set(found), key=len, reverse=True)
+
+
+def umount_all_under(path):
+    for mnt in mounts_under(path):
+        if run(["umount", mnt], check=False).returncode != 0:
+            run(["umount", "-l", mnt], check=False)
+
+
+def cache_root():
+    return os.environ.get("OSDEPLOY_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "osdeploy-nova")
+
+
+def proc_cmdlines():
+    """{pid: [argv...]} of every process."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        if raw:
+            out[int(entry)] = [a.decode(errors="replace") for a in raw.rstrip(b"\0").split(b"\0")]
+    return out
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def accel_inventory_vars(accel):
+    """[all:vars] lines of a lab whose hosts run with this accelerator (kvm or tcg).
+
+    Under TCG emulation Python runs 15-25 times slower than on hardware: starting
+    a Nova service or registering a compute takes minutes, so the roles' waits
+    get the bounds an operator would give such hosts.
+    """
+    out = ["lab_accel=%s" % accel]
+    if accel == "tcg":
+        out += ["baseline_service_timeout=1800", "nova_service_timeout=1800",
+                "nova_cell_discovery_timeout=1800"]
+    return out
+
+
+# ---------------------------------------------------------------- the lab's secrets
+
+# The secrets the roles need, generated per lab (site.yml has no default passwords).
+LAB_SECRETS = (
+    "baseline_admin_password", "osdeploy_rabbitmq_password", "baseline_keystone_db_password",
+    "baseline_placement_db_password", "baseline_placement_password", "baseline_glance_db_password",
+    "baseline_glance_password", "baseline_neutron_db_password", "baseline_neutron_password",
+    "nova_db_password", "nova_keystone_password", "osdeploy_metadata_secret",
+)
+# Keystone 22 (Zed) hands its [database] connection to alembic unescaped, so a
+# percent-encoded character in it breaks keystone-manage (the baseline role
+# refuses such a password): this one gets only characters URLs leave as they are.
+URL_SAFE_SECRETS = ("baseline_keystone_db_password",)
+# oslo.messaging of Zed cannot pass a '/' in RabbitMQ credentials to kombu (the
+# nova role refuses such a password): this one gets every special but '/'.
+NO_SLASH_SECRETS = ("osdeploy_rabbitmq_password",)
+# Special characters that break naive tools (URLs, shells, SQL, oslo.config's $),
+# but no braces: Ansible would read {{ or {% in a variable as a template.
+PASSWORD_SPECIALS = "@:/%$#'\"!&*()-_=+[];,.?~^"
+
+
+def lab_secret(name):
+    """A random password for the lab secret called name, of the characters its users accept."""
+    if name in URL_SAFE_SECRETS:
+        return lab_password(specials="-_.~")
+    if name in NO_SLASH_SECRETS:
+        return lab_password(specials=PASSWORD_SPECIALS.replace("/", ""))
+    return lab_password()
+
+
+def lab_password(length=24, specials=PASSWORD_SPECIALS):
+    """A random password: letters, digits and at least three of the special characters."""
+    alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789" + specials
+    while True:
+        pw = "".join(secrets.choice(alphabet) for dummy in range(length))
+        if sum(c in specials for c in pw) >= 3 and pw[0] not in specials and pw[-1] not in specials:
+            return pw
+
+
+# ---------------------------------------------------------------- releases and their apt sources
+
+def rootfs_sources():
+    """This machine's apt sources file, from which every root filesystem and image is built."""
+    src = os.environ.get("OSDEPLOY_LAB_SOURCES")
+    if src:
+        if not os.path.isfile(src):
+            raise LabError("OSDEPLOY_LAB_SOURCES=%s: no such file" % src)
+        return src
+    for cand in ("/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"):
+        if os.path.isfile(cand) and os.path.getsize(cand) > 0:
+            return cand
+    raise LabError("no apt sources found: set OSDEPLOY_LAB_SOURCES to a deb822 .sources or sources.list file")
+
+
+def check_release(release):
+    if release not in RELEASES:
+        raise LabError("release %r: use one of %s" % (release, ", ".join(RELEASES)))
+    return release
+
+
+def release_sources(sources, release):
+    """The text of the apt sources file `sources` (deb822 or one-line) for `release`:
+    each suite of a release the lab knows renamed to `release`, its suffix kept
+    (bookworm -> trixie, bookworm-updates -> trixie-updates, bookworm-security ->
+    trixie-security). URIs, components, keys and comments stay as they are."""
+    with open(sources) as f:
+        text = f.read()
+    others = "|".join(re.escape(r) for r in sorted(RELEASES) if r != release)
+    suite = re.compile(r"(?<![^\s])(?:%s)(?=[-/]|\s|$)" % others)
+
+    def deb822(m):
+        return m.group(1) + suite.sub(release, m.group(2))
+
+    def one_line(m):
+        return m.group(1) + suite.sub(release, m.group(2)) + m.group(3)
+
+    text = re.sub(r"(?im)^(Suites:[ \t]*)(.*)$", deb822, text)
+    return re.sub(r"(?m)^(\s*deb(?:-src)?\s+(?:\[[^\]]*\]\s+)?\S+\s+)(\S+)(.*)$", one_line, text)
+
+
+# ---------------------------------------------------------------- cached builds
+
+def cached_build(kind, key, build, rebuild=False, in_use=None):
+    """Return $OSDEPLOY_CACHE/<kind>/<key>, calling build(tmpdir, logfile, lockfile) to make it
+    when missing (or when rebuild): built in a temporary directory, renamed into
+    place only when complete, under a lock so that parallel callers build once.
+    in_use(dir) lists who uses an existing build (rebuild refuses then)."""
+    base = os.path.join(cache_root(), kind)
+    final = os.path.join(base, key)
+    os.makedirs(base, exist_ok=True)
+    with open(os.path.join(base, ".%s.lock" % key), "w") as lockf:
+        fcntl.flock(lockf, fcntl.LOCK_EX)
+        if is_cached(final) and not rebuild:
+            return final
+        if rebuild and in_use:
+            users = in_use(final)
+            if users:
+                raise LabError("%s %s is in use by lab machines (%s): take them down first"
+                               % (kind, key, ", ".join(users)))
+        # Left-overs of an interrupted build: unmount (mmdebstrap binds /dev,
+        # /proc, /sys inside) before deleting anything.
+        for entry in os.listdir(base):
+            if entry.startswith(".build-%s-" % key) or (entry == key and rebuild):
+                umount_all_under(os.path.join(base, entry))
+                rm_tree(os.path.join(base, entry))
+        if rebuild and os.path.isdir(final):
+            raise LabError("cannot remove %s" % final)
+        tmp = os.path.join(base, ".build-%s-%d" % (key, os.getpid()))
+        os.makedirs(tmp)
+        start = time.monotonic()
+        logpath = os.path.join(base, "%s.build.log" % key)
+        with open(logpath, "w") as logf:
+            proc = build(tmp, logf, lockf)
+        if proc.returncode != 0:
+            umount_all_under(tmp)
+            rm_tree(tmp)
+            with open(logpath) as f:
+                tail = f.read().splitlines()[-25:]
+            raise LabError("building the %s failed (rc %s); log %s, last lines:\n%s" % (
+                kind, proc.returncode, logpath, "\n".join(tail)))
+        seconds = round(time.monotonic() - start, 1)
+        write_file(os.path.join(tmp, "meta.json"), json.dumps({
+            "key": key, "kind": kind, "build_seconds": seconds,
+            "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=1) + "\n")
+        os.rename(tmp, final)
+        log("%s %s built in %ss" % (kind, key, seconds))
+        return final
+
+
+def is_cached(directory):
+    """Whether DIRECTORY is a complete entry of cached_build (its meta.json is written last)."""
+    return os.path.isfile(os.path.join(directory, "meta.json"))
+
+
+def prune_cache(kind, current, in_use):
+    """Delete the entries of $OSDEPLOY_CACHE/<kind> whose key is not in `current` (the keys of
+    today's inputs) and that no lab uses (in_use(directory)); say what went."""
+    base = os.path.join(cache_root(), kind)
+    removed = []
+    if os.path.isdir(base):
+        for entry in sorted(os.listdir(base)):
+            path = os.path.join(base, entry)
+            if entry.startswith(".") or not os.path.isdir(path) or entry in current or in_use(path):
+                continue
+            umount_all_under(path)
+            rm_tree(path)
+            for extra in (os.path.join(base, ".%s.lock" % entry), os.path.join(base, "%s.build.log" % entry)):
+                if os.path.exists(extra):
+                    os.unlink(extra)
+            removed.append(entry)
+    log("prune: removed %s" % (", ".join(removed) or "nothing"))
