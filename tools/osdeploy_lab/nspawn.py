@@ -111,6 +111,7 @@ def mounts_using(lower):
     with open("/proc/self/mounts") as f:
         return [ln.split()[1] for ln in f if "lowerdir=%s," % lower in ln or ln.split()[3].endswith("lowerdir=" + lower)]
 
+
 # ---------------------------------------------------------------- root filesystem
 
 def rootfs_inputs(release):

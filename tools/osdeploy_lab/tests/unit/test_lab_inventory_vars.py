@@ -20,4 +20,4 @@ def test_the_variables_are_the_roles_public_ones():
         with open(os.path.join(common.ROOT, "roles", role, "defaults", "main.yml")) as f:
             defaults += f.read()
     for line in common.accel_inventory_vars("tcg")[1:]:
-        assert "\n%s:" % line.split("=")[0] in defaults
+        assert "\n%s:" % line.split("=", maxsplit=1)[0] in defaults
