@@ -4,6 +4,7 @@ accelerator decision of hw_accel_fact."""
 
 import fcntl
 import functools
+import hashlib
 import importlib.util
 import json
 import os
@@ -267,6 +268,17 @@ def release_sources(sources, release):
 
 
 # ---------------------------------------------------------------- cached builds
+
+def content_key(files, sources, release):
+    """The cache key of a build: files [(label, path)] (label and content each), the release's apt
+    sources (release_sources) and the release, in 16 hex digits of SHA-256."""
+    h = hashlib.sha256()
+    for label, path in files:
+        with open(path, "rb") as f:
+            h.update(label.encode() + b"\0" + f.read() + b"\0")
+    h.update(b"sources\0" + release_sources(sources, release).encode() + b"\0" + release.encode())
+    return h.hexdigest()[:16]
+
 
 def cached_build(kind, key, build, rebuild=False, in_use=None):
     """Return $OSDEPLOY_CACHE/<kind>/<key>, calling build(tmpdir, logfile, lockfile) to make it

@@ -59,8 +59,8 @@ import uuid
 from . import testimage
 from .base import Lab, cli
 from .common import (INSTANCES_DISK_BYTES, LABD, RELEASES, SUITE, LabError, cache_root, cached_build, check_release,
-                     log, mounts_under, pid_alive, proc_cmdlines, prune_cache, read_json, release_sources, rm_tree,
-                     rootfs_sources, run, umount_all_under, write_file)
+                     content_key, log, mounts_under, pid_alive, proc_cmdlines, prune_cache, read_json, release_sources,
+                     rm_tree, rootfs_sources, run, umount_all_under, write_file)
 
 GLOBAL_RUN = "/run/osdeploy-lab"
 # The compute machines' second disk: a sparse image on a loop device, bound in as this device.
@@ -120,12 +120,7 @@ def rootfs_inputs(release):
 
 
 def rootfs_key(sources, release=SUITE):
-    h = hashlib.sha256()
-    for name in rootfs_inputs(release):
-        with open(os.path.join(LABD, name), "rb") as f:
-            h.update(name.encode() + b"\0" + f.read() + b"\0")
-    h.update(b"sources\0" + release_sources(sources, release).encode() + b"\0" + release.encode())
-    return h.hexdigest()[:16]
+    return content_key([(name, os.path.join(LABD, name)) for name in rootfs_inputs(release)], sources, release)
 
 
 def ensure_rootfs(rebuild=False, release=SUITE):

@@ -63,8 +63,8 @@ import uuid
 
 from .base import Lab, cli
 from .common import (INSTANCES_DISK_BYTES, PACKAGE, RELEASES, SUITE, TOOLS, VMD, LabError, accel_inventory_vars,
-                     cached_build, check_release, choose_accel, log, pid_alive, proc_cmdlines, prune_cache, read_json,
-                     release_sources, rm_tree, rootfs_sources, run, write_file)
+                     cached_build, check_release, choose_accel, content_key, log, pid_alive, proc_cmdlines, prune_cache,
+                     read_json, release_sources, rm_tree, rootfs_sources, run, write_file)
 
 # The files of tools/ that make every image; each release's package lists come on top.
 IMAGE_INPUTS = (("vm.d", "build-image"), ("vm.d", "customize-image"), ("vm.d", "osdeploy-vm-config"),
@@ -92,12 +92,8 @@ def package_files(release):
 
 
 def image_key(sources, release=SUITE):
-    h = hashlib.sha256()
-    for sub, name in IMAGE_INPUTS + package_files(release):
-        with open(os.path.join(TOOLS, sub, name), "rb") as f:
-            h.update(("%s/%s" % (sub, name)).encode() + b"\0" + f.read() + b"\0")
-    h.update(b"sources\0" + release_sources(sources, release).encode() + b"\0" + release.encode())
-    return h.hexdigest()[:16]
+    return content_key([("%s/%s" % (sub, name), os.path.join(TOOLS, sub, name))
+                        for sub, name in IMAGE_INPUTS + package_files(release)], sources, release)
 
 
 def ensure_image(rebuild=False, release=SUITE):
