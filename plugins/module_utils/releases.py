@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# Copyright: osdeploy.nova contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which OpenStack release a host gets, and how: the install method and release of the contract
+(osdeploy_install_method, osdeploy_openstack_release) resolved against the release data
+(roles/osdeploy/vars/releases.yml) and this host's platform data (vars/platforms/), or refused
+with the reason and the choices the platform offers.
+
+Pure functions, used by the openstack_release filter (the osdeploy role's platform step) and
+unit-tested without Ansible. Versions compare as numbers, component by component (3.9 < 3.11).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+METHODS = ("distro", "source")
+METHOD_VAR = "osdeploy_install_method"
+RELEASE_VAR = "osdeploy_openstack_release"
+
+
+class Refused(Exception):
+    """The choice cannot be installed on this platform; the message names the variable, the reason and the
+    choices."""
+
+
+def version_key(text):
+    """'3.11' -> (3, 11); ValueError for anything but dot-separated numbers."""
+    parts = str(text).strip().split(".")
+    if not all(part.isdigit() for part in parts):
+        raise ValueError("%r is not a version of dot-separated numbers" % (text,))
+    return tuple(int(part) for part in parts)
+
+
+def version_at_least(have, need):
+    """`have` >= `need`, a missing component counting as 0 ('7.2' >= '7.2.0')."""
+    have, need = version_key(have), version_key(need)
+    width = max(len(have), len(need))
+    return have + (0,) * (width - len(have)) >= need + (0,) * (width - len(need))
+
+
+def python_in_range(python, low, high):
+    """`python` (major.minor, or longer) lies in [low, high], compared as major.minor."""
+    minor = version_key(python)[:2]
+    return version_key(low)[:2] <= minor <= version_key(high)[:2]
+
+
+def _text(value):
+    """A variable's value as text: an unquoted 2026.2 in YAML is a float, null is empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return repr(value)
+    return str(value).strip()
+
+
+def source_problem(releases, name, platform, platform_data):
+    """Why `name` (a known release) cannot be installed from source on `platform`, or None."""
+    data = releases[name]
+    if not data.get("source"):
+        return "%s has no source install in the collection (no upper constraints for it)" % name
+    problems = []
+    python = data["python"]
+    if not python_in_range(platform_data["python"], python["min"], python["max"]):
+        problems.append("Python %s to %s (OpenStack's tested runtimes of %s), and %s's /usr/bin/python3 is %s"
+                        % (python["min"], python["max"], name, platform, platform_data["python"]))
+    for what, label, source in (("libvirt", "libvirt", "MIN_LIBVIRT_VERSION"), ("qemu", "QEMU", "MIN_QEMU_VERSION")):
+        need = data[what + "_min"]
+        if not version_at_least(platform_data[what], need):
+            problems.append("%s %s or newer (nova's %s), and %s ships %s"
+                            % (label, need, source, platform, platform_data[what]))
+    if problems:
+        return "%s from source needs %s" % (name, "; ".join(problems))
+    return None
+
+
+def newest_source_release(releases):
+    """The newest maintained release with source data (by its nova version), or None."""
+    candidates = [name for name, data in releases.items() if data.get("status") == "maintained" and data.get("source")]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda name: version_key(releases[name]["source"]["packages"]["nova"]))
+
+
+def _label(releases, name):
+    status = releases[name].get("status")
+    return name if status == "maintained" else "%s (%s upstream)" % (name, status)
+
+
+def choices(releases, platform, platform_data):
+    """The sentence listing what `platform` can run: each method with the release values that work."""
+    newest = newest_source_release(releases)
+    working = sorted((name for name in releases if source_problem(releases, name, platform, platform_data) is None),
+                     key=lambda name: version_key(releases[name]["source"]["packages"]["nova"]), reverse=True)
+    source = [_label(releases, name) for name in working]
+    if newest in working:
+        source.insert(0, '"" (the newest maintained: %s)' % newest)
+    source = (" or ".join(source) + ", from PyPI") if source else \
+        "none (no release the collection installs from source runs there)"
+    return ("What %s can run: %s distro with %s \"\" or %s, from Debian's own packages; source with %s."
+            % (platform, METHOD_VAR, RELEASE_VAR, _label(releases, platform_data["release"]), source))
+
+
+def resolve(releases, method, release, platform, platform_data):
+    """The release to install: its data with its `name`. Raises Refused, naming the variable, the reason and the
+    choices, for an unknown method or release or one the platform cannot run by that method."""
+    method, release = _text(method), _text(release)
+    offer = choices(releases, platform, platform_data)
+    if method not in METHODS:
+        raise Refused("%s is %r, which the collection does not know: it installs OpenStack with distro (Debian's "
+                      "own packages of the release the platform ships) or source (nova and placement from PyPI into "
+                      "virtual environments, pinned by the release's upper constraints). %s" % (METHOD_VAR, method, offer))
+    if release and release not in releases:
+        codenames = dict((data.get("codename"), name) for name, data in releases.items())
+        hint = (" (write %s as OpenStack numbers it: %s)" % (release, codenames[release.lower()])
+                if release.lower() in codenames and codenames[release.lower()] != release.lower() else "")
+        raise Refused("%s is %r, which the collection does not know%s; it knows %s. %s"
+                      % (RELEASE_VAR, release, hint, ", ".join(_label(releases, name) for name in releases), offer))
+    distro = platform_data["release"]
+    if method == "distro":
+        if release and release != distro:
+            problem = source_problem(releases, release, platform, platform_data)
+            instead = ("the collection installs %s from source there (%s source)" % (release, METHOD_VAR)
+                       if problem is None else "nor can %s be installed from source there: %s" % (release, problem))
+            raise Refused("%s is %s, but %s distro installs %s's own packages, which are OpenStack %s; %s. %s"
+                          % (RELEASE_VAR, release, METHOD_VAR, platform, distro, instead, offer))
+        name = distro
+    else:
+        name = release or newest_source_release(releases)
+        if name is None:
+            raise Refused("%s is empty, which with %s source means the newest maintained release with source data, "
+                          "and the collection has none. %s" % (RELEASE_VAR, METHOD_VAR, offer))
+        problem = source_problem(releases, name, platform, platform_data)
+        if problem:
+            also = ("; %s is %s's own packages, which %s distro installs" % (name, platform, METHOD_VAR)
+                    if name == distro else "")
+            raise Refused("%s is %s with %s source, but %s%s. %s"
+                          % (RELEASE_VAR, release or '"" (the newest maintained: %s)' % name, METHOD_VAR,
+                             problem, also, offer))
+    resolved = dict(releases[name])
+    resolved["name"] = name
+    return resolved
