@@ -7,6 +7,7 @@ that would change anything, which the tests check by the task that failed.
 import ipaddress
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -186,4 +187,34 @@ def test_a_platform_the_collection_does_not_support_is_refused_naming_the_suppor
     assert "runs Debian 12" in out and "(bookworm), which osdeploy.nova does not deploy on" in out
     assert "Supported: Debian 99 (test) with OpenStack Test." in out
     assert "changed=0" in out.split("PLAY RECAP")[1]
+    assert_no_secret(out)
+
+
+@pytest.mark.parametrize("extra,expected", [
+    # a release this platform's packages are not (this machine's are Zed or 2025.1, never 2026.2)
+    ({"osdeploy_openstack_release": "2026.2"},
+     "osdeploy_openstack_release is 2026.2, but osdeploy_install_method distro installs"),
+    ({"osdeploy_install_method": "source", "osdeploy_openstack_release": "zed"},
+     "osdeploy_openstack_release is zed with osdeploy_install_method source, but zed has no source install in the "
+     "collection (no upper constraints for it)"),
+    # a platform whose Python 2026.2 does not support (extra vars win over the platform's data file)
+    ({"osdeploy_install_method": "source", "osdeploy_openstack_release": "2026.2",
+      "__osdeploy_platform_data": {"release": "zed", "python": "3.9", "libvirt": "9.0.0", "qemu": "7.2"}},
+     "2026.2 from source needs Python 3.11 to 3.13 (OpenStack's tested runtimes of 2026.2)"),
+    # a release the platform could run from source: the roles cannot install it yet (#31)
+    ({"osdeploy_install_method": "source", "osdeploy_openstack_release": "2026.1"},
+     "osdeploy_install_method is source, which the roles cannot deploy yet"),
+    # the argument spec refuses what is neither a method nor a release, with the choices
+    ({"osdeploy_install_method": "pip"}, "value of osdeploy_install_method must be one of: distro, source, got: pip"),
+])
+def test_an_install_method_or_release_the_platform_cannot_run_is_refused_before_any_change(tmp_path, extra, expected):
+    rc, out = play("site.yml", write_inventory(tmp_path, ["controller", "compute"]), dict(PASSWORDS, **extra))
+    assert rc != 0
+    said = " ".join(out.split())
+    assert expected in said, out
+    if "osdeploy_openstack_release is" in expected:  # the release checks name what the platform can run
+        assert "What Debian-1" in said and "can run: osdeploy_install_method distro with osdeploy_openstack_release" \
+            in said, out
+    assert set(re.findall(r"changed=(\d+)", out.split("PLAY RECAP")[1])) == {"0"}, out
+    assert "Install the packages of every host" not in out
     assert_no_secret(out)
