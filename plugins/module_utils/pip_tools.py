@@ -300,10 +300,8 @@ class PipModule(OsdeployModule):
 
     defer_invocation_log = True
 
-    def command(self, argv, what):
-        """Run argv, returning (rc, output); a missing program is an error naming it."""
-        if not os.path.exists(argv[0]):
-            self.fail("%s: %s does not exist on this host" % (what, argv[0]))
+    def command(self, argv):
+        """Run argv: (rc, its stdout and stderr)."""
         rc, out, err = self.module.run_command(argv)
         return rc, (out or "") + (err or "")
 
@@ -311,7 +309,7 @@ class PipModule(OsdeployModule):
         """``python -m pip args`` as both modules run it: (rc, output)."""
         argv = [python, "-I", "-m", "pip"] + args[:1] + [
             "--isolated", "--no-input", "--disable-pip-version-check", "--no-cache-dir"] + args[1:]
-        rc, output = self.command(argv, "python")
+        rc, output = self.command(argv)
         if rc != 0 and "No module named pip" in output:
             self.fail("python: %s has no pip: install Debian's python3-pip on this host" % python)
         return rc, output
@@ -325,14 +323,15 @@ class PipModule(OsdeployModule):
         with open(report) as f:
             return report_items(json.load(f)), None
 
-    def check_absolute(self, option, value):
-        if value and not os.path.isabs(value):
-            self.fail("%s: %s is a relative path: give an absolute one" % (option, value))
-
-    def read_constraints(self):
-        """The constraints file's exact pins, with the requirements' own; checks both options."""
+    def check_inputs(self):
+        """Refuse bad paths, constraints and requirements before anything runs; return the exact pins of the
+        constraints file and of the requirements."""
         p = self.params
-        self.check_absolute("constraints", p["constraints"])
+        for option in ("path", "python", "constraints"):
+            if not os.path.isabs(p[option]):
+                self.fail("%s: %s is a relative path: give an absolute one" % (option, p[option]))
+        if not os.path.exists(p["python"]):
+            self.fail("python: %s does not exist on this host" % p["python"])
         if not os.path.isfile(p["constraints"]):
             self.fail("constraints: %s does not exist on this host: copy the release's constraints file there "
                       "(the versions are never resolved without it)" % p["constraints"])
@@ -401,11 +400,9 @@ class WheelhouseModule(PipModule):
     def run(self):
         p = self.params
         path = p["path"]
-        for option in ("path", "python"):
-            self.check_absolute(option, p[option])
         if not p["requirements"]:
             self.fail("requirements: name at least one distribution, e.g. nova==34.0.0")
-        pinned = self.read_constraints()
+        pinned = self.check_inputs()
         self.add_secrets(url_secrets(p["index_url"]), no_log=True)
         self.log_invocation()
         args = ["--ignore-installed", "--no-build-isolation", "-c", p["constraints"]] + p["requirements"]
@@ -466,15 +463,16 @@ class PythonVenvModule(PipModule):
             return None
         try:
             open_url(location, timeout=30).read()
-        except Exception as e:  # pylint: disable=broad-except - any reason is reported as it is
+        except Exception as e:  # pylint: disable=broad-except
             return ("find_links: the wheelhouse cannot be read at %s (%s): it must be served there (the "
                     "controller's wheelhouse service) and reachable from this host" % (location, e))
         return None
 
     def system_packages(self, python):
-        """The platform Python's version and {name: target} of the links system_packages asks for."""
+        """The platform Python's version, {name: target} of the links system_packages asks for, and the
+        [name, version] of the distributions they link."""
         names = self.params["system_packages"]
-        rc, output = self.command([python, "-I", "-c", SYSTEM_PACKAGES_SCRIPT, json.dumps(names)], "python")
+        rc, output = self.command([python, "-I", "-c", SYSTEM_PACKAGES_SCRIPT, json.dumps(names)])
         if rc != 0:
             self.fail("python: %s could not run (rc %s): %s" % (python, rc, output_tail(output)))
         answer = json.loads(output.strip().splitlines()[-1])
@@ -508,7 +506,7 @@ class PythonVenvModule(PipModule):
 
     def create(self, python, clear):
         path = self.params["path"]
-        rc, output = self.command([python, "-m", "venv"] + (["--clear"] if clear else []) + [path], "python")
+        rc, output = self.command([python, "-m", "venv"] + (["--clear"] if clear else []) + [path])
         if rc != 0:
             self.fail("python: %s -m venv %s failed (rc %s): install Debian's python3-venv on this host. %s" % (
                 python, path, rc, output_tail(output)))
@@ -523,9 +521,7 @@ class PythonVenvModule(PipModule):
     def run(self):
         p = self.params
         path, python = p["path"], p["python"]
-        for option in ("path", "python"):
-            self.check_absolute(option, p[option])
-        pinned = self.read_constraints()
+        pinned = self.check_inputs()
         self.check_find_links()
         self.add_secrets(url_secrets(p["find_links"]), no_log=True)
         self.log_invocation()
@@ -539,8 +535,9 @@ class PythonVenvModule(PipModule):
         self.result = dict(changed=bool(state or add or remove), path=path, python_version=version,
                            created=bool(state), installed=[], linked=sorted(wanted),
                            links_changed=sorted(add + remove))
-        if state and self.unreachable():
-            self.fail(self.unreachable())
+        problem = self.unreachable() if state else None
+        if problem:
+            self.fail(problem)
         if state and state != "absent":
             self.warn("%s is made again: %s" % (path, state))
         if state and self.check_mode:

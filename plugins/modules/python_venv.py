@@ -14,17 +14,17 @@ short_description: A virtual environment installed from a wheelhouse with constr
 version_added: 0.1.0
 description:
   - Makes (or completes) the virtual environment O(path) from the platform's Python (O(python)) and installs
-    O(requirements) into it with the environment's pip, from O(find_links) only (C(--no-index), wheels only:
-    nothing is built on this host), pinned by O(constraints).
+    O(requirements) into it with the environment's pip, from O(find_links) only (C(--no-index), and wheels only,
+    so nothing is built on this host), pinned by O(constraints).
   - Makes the named O(system_packages) of the platform's Python visible in the environment by symbolic links
     in its C(site-packages), e.g. Debian's C(python3-libvirt) in Nova's environment. Never
     C(--system-site-packages), which would show every package of the system.
-  - RV(changed) is true only when it made the environment, installed something (pip's dry run from
+  - C(changed) is true only when it made the environment, installed something (pip's dry run from
     O(find_links) reports something to install) or changed a link. A converged environment is not touched
     and O(find_links) is then not even read.
   - An environment made with another Python than O(python) (another minor version after a platform
     upgrade, or another interpreter), one that sees the system's packages, or one whose creation was
-    interrupted (no pip) is made again (C(venv --clear)) and reinstalled, with a warning that says why:
+    interrupted (no pip) is made again (C(venv --clear)) and reinstalled, with a warning that says why, as
     its packages could not run with the requested Python anyway.
   - Every distribution it would install must be pinned to one version (C(==) or C(===)) by O(constraints)
     or O(requirements); anything else is refused before installing.
@@ -79,14 +79,15 @@ attributes:
   check_mode:
     support: full
     description:
-      - Predicts RV(changed), RV(installed) and RV(links_changed) without writing anything. For an existing
+      - Predicts C(changed), RV(installed) and RV(links_changed) without writing anything. For an existing
         environment pip's dry run reads O(find_links); for a missing one it reports that it would make it and
         install its O(requirements) as given.
   diff_mode:
     support: none
+    description: What changed is in RV(installed) and RV(links_changed).
 notes:
   - Needs Debian's C(python3-venv) for O(python); the environment's pip is the one C(venv) installs (pip
-    22.2 or later is needed: Debian 12 gives 23.0.1).
+    22.2 or later is needed, Debian 12 gives 23.0.1).
   - pip runs isolated from its user configuration and C(PIP_*) variables, without a cache.
 seealso:
   - module: osdeploy.nova.wheelhouse
@@ -129,8 +130,8 @@ created:
   sample: false
 installed:
   description:
-    - What this run installed, as C(name==version) (in check mode, what it would install; for a missing
-      environment, O(requirements) as given).
+    - What this run installed, as C(name==version) (in check mode, what it would install; for an environment
+      to be made or made again, O(requirements) as given).
   returned: success
   type: list
   elements: str

@@ -18,7 +18,7 @@ description:
     that other hosts install from that folder (served over HTTP, or as a folder) with C(pip --no-index) and
     never from the registry. See M(osdeploy.nova.python_venv).
   - It first resolves O(requirements) against O(path) alone, offline. When the folder already satisfies
-    them, nothing is fetched and the index is not contacted (RV(changed=false)).
+    them, nothing is fetched, the index is not contacted and the run reports no change.
   - Otherwise it resolves them against the index (O(index_url)) and fetches exactly the distributions the
     folder lacks with C(pip wheel). Distributions published only as source (such as C(ovs)) are built here,
     with the build tools of O(python) (no build isolation, so nothing unpinned is fetched to build them).
@@ -73,6 +73,7 @@ attributes:
         separate metadata, e.g. a source distribution, which pip also prepares to read its dependencies).
   diff_mode:
     support: none
+    description: What changed is in RV(fetched).
 notes:
   - Needs C(python3-pip) on this host; and where a distribution must be built from source, the build tools
     (C(gcc), C(python3-dev), C(python3-setuptools), C(python3-wheel)). A failed build says which to install.

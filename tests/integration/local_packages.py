@@ -87,11 +87,11 @@ class Index(object):
 
         class Handler(http.server.SimpleHTTPRequestHandler):
             def __init__(self, *args, **kwargs):
-                http.server.SimpleHTTPRequestHandler.__init__(self, *args, directory=index.folder, **kwargs)
+                super(Handler, self).__init__(*args, directory=index.folder, **kwargs)
 
             def do_GET(self):  # noqa: N802 - the name http.server calls
                 index.requests.append(self.path)
-                http.server.SimpleHTTPRequestHandler.do_GET(self)
+                super(Handler, self).do_GET()
 
             def log_message(self, *args):  # pylint: disable=arguments-differ
                 pass

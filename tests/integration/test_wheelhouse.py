@@ -170,7 +170,7 @@ def test_newer_pins_add_their_wheels(ansible_module, house, index, constraints):
 def test_bad_input_is_refused_naming_the_option(ansible_module, tmp_path, index, constraints, change, expected):
     res = ansible_module("wheelhouse", args(tmp_path / "wheelhouse", constraints, index, **change))
     assert res.failed and res["msg"].startswith(expected), res.output
-    assert index.requests == []
+    assert index.requests == [] and not (tmp_path / "wheelhouse").exists()
 
 
 def test_what_the_constraints_do_not_pin_is_refused(ansible_module, tmp_path, index, constraints):
