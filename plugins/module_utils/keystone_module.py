@@ -72,30 +72,7 @@ class KeystoneServiceEndpointModule(OpenStackModule):
 
     def password_logs_in(self, user_name, domain_id):
         """Whether Keystone gives the user an (unscoped) token for the wanted password."""
-        from keystoneauth1 import session as ks_session
-        from keystoneauth1.identity import generic, v3
-        import keystoneauth1.exceptions
-
-        auth_url = self.auth_url or self.conn.identity.get_endpoint()
-        # no project: an unscoped token, so the answer does not depend on the user's roles
-        if auth_url.rstrip("/").endswith("/v3"):
-            plugin = v3.Password(auth_url=auth_url, username=user_name, user_domain_id=domain_id,
-                                 password=self.params["password"])
-        else:  # an unversioned auth URL: let keystoneauth discover the v3 API
-            plugin = generic.Password(auth_url=auth_url, username=user_name, user_domain_id=domain_id,
-                                      password=self.params["password"])
-        admin = self.conn.session
-        sess = ks_session.Session(auth=plugin, verify=admin.verify, cert=admin.cert,
-                                  timeout=self.params.get("api_timeout"))
-
-        def attempt():
-            try:
-                sess.get_token()
-                return True
-            except keystoneauth1.exceptions.Unauthorized:
-                return False
-
-        return self.call(attempt, doing="check the password of user %s" % user_name)
+        return super(KeystoneServiceEndpointModule, self).password_logs_in(user_name, domain_id, self.params["password"])
 
     # -- the run: read -> plan -> apply ------------------------------------------
     def run(self):

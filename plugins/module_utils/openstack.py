@@ -176,6 +176,11 @@ def is_unreachable(exc):
     return False
 
 
+def is_forbidden(exc):
+    """Whether the exception is an HTTP 403 (a policy or a quota said no)."""
+    return _kind(exc) == "forbidden"
+
+
 def is_not_found(exc):
     """Whether the exception is an HTTP 404 (openstacksdk's ResourceNotFound / NotFoundException)."""
     names = [cls.__name__ for cls in type(exc).__mro__]
@@ -223,10 +228,13 @@ class OpenStackModule(OsdeployModule):
     shared_spec = OPENSTACK_ARGUMENT_SPEC
     # no_log as a whole, but only their secret keys are secrets
     partly_secret_options = ("auth", "cloud")
+    # every connection opened (open_connection()); their credentials are secrets
+    connections = ()
 
     def __init__(self):
         super(OpenStackModule, self).__init__()
         self.conn = None
+        self.connections = []
         self.auth_url = None
         self.retry_count = 0
         self._narrow_no_log()
@@ -241,7 +249,7 @@ class OpenStackModule(OsdeployModule):
         out of the mask list again; the secret ones stay in it.
         """
         secrets = set(self.secrets())
-        for option in ("auth", "cloud"):
+        for option in self.partly_secret_options:
             for value in _scalars(self.params.get(option)):
                 if value not in secrets:
                     self.module.no_log_values.discard(value)
@@ -251,12 +259,14 @@ class OpenStackModule(OsdeployModule):
     def secrets(self):
         """Every secret the parameters hold (no_log options and secret keys of auth/cloud)."""
         found = super(OpenStackModule, self).secrets()
-        found.extend(collect_secrets(self.params.get("auth") or {}))
-        if isinstance(self.params.get("cloud"), dict):
-            found.extend(collect_secrets(self.params["cloud"]))
-        if self.conn is not None:
+        for option in self.partly_secret_options:  # auth, and cloud (or another cloud option) given as a dict
+            if isinstance(self.params.get(option), dict):
+                found.extend(collect_secrets(self.params[option]))
+        for conn in self.connections or [self.conn]:
+            if conn is None:
+                continue
             try:
-                found.extend(collect_secrets(self.conn.config.get_auth_args()))
+                found.extend(collect_secrets(conn.config.get_auth_args()))
             except Exception:  # pragma: no cover - only for masking
                 pass
         return found
@@ -267,42 +277,83 @@ class OpenStackModule(OsdeployModule):
     # -- connection -----------------------------------------------------------
     def connect(self):
         """Open and authenticate the one connection of this run; fail_json clearly if impossible."""
+        self.conn = self.open_connection(self.params["cloud"])
+        return self.conn
+
+    def open_connection(self, cloud, option="cloud", who="the admin user"):
+        """Open and authenticate a connection to cloud (a clouds.yaml cloud name, a dict or None), with the
+        module's other connection options; fail_json clearly if impossible.
+
+        option names the module option cloud came from (in messages); O(auth) and O(auth_type) apply to
+        O(cloud) only, the other options (region, TLS, timeout, interface) to every cloud; who is the user the
+        credentials are of (in messages)."""
         self.require_library(HAS_OPENSTACKSDK, "openstacksdk (Debian: python3-openstacksdk)",
                              OPENSTACKSDK_IMPORT_ERROR)
         p = self.params
-        cloud = p["cloud"]
+        conn = None
         try:
             if isinstance(cloud, dict):
                 given = [name for name in _CLOUD_DICT_EXCLUSIVE if p.get(name) is not None]
                 if given:
-                    self.fail("cloud is a dict, so it must carry the connection settings itself; "
-                              "remove %s or give cloud as a name" % ", ".join(given))
+                    self.fail("%s is a dict, so it must carry the connection settings itself; "
+                              "remove %s or give %s as a name" % (option, ", ".join(given), option))
                 kwargs = dict(cloud)
                 kwargs.setdefault("interface", p["interface"])
-                self.conn = openstack.connect(**kwargs)
+                conn = openstack.connect(**kwargs)
             else:
                 if cloud is not None and not isinstance(cloud, str):
-                    self.fail("cloud must be a clouds.yaml cloud name or a dict, not %s" % type(cloud).__name__)
+                    self.fail("%s must be a clouds.yaml cloud name or a dict, not %s" % (option, type(cloud).__name__))
                 kwargs = dict(cloud=cloud, interface=p["interface"])
-                for option, key in (("auth", "auth"), ("auth_type", "auth_type"),
-                                    ("region_name", "region_name"), ("validate_certs", "verify"),
-                                    ("ca_cert", "cacert"), ("client_cert", "cert"),
-                                    ("client_key", "key"), ("api_timeout", "api_timeout")):
-                    if p.get(option) is not None:
-                        kwargs[key] = p[option]
-                self.conn = openstack.connect(**kwargs)
+                for name, key in (("auth", "auth"), ("auth_type", "auth_type"),
+                                  ("region_name", "region_name"), ("validate_certs", "verify"),
+                                  ("ca_cert", "cacert"), ("client_cert", "cert"),
+                                  ("client_key", "key"), ("api_timeout", "api_timeout")):
+                    if name in ("auth", "auth_type") and option != "cloud":
+                        continue
+                    if p.get(name) is not None:
+                        kwargs[key] = p[name]
+                conn = openstack.connect(**kwargs)
         except Failure:
             raise
         except Exception as e:  # config errors: unknown cloud, missing auth_url...
-            self.fail_from(e, doing="load the connection settings")
-        try:
-            self.auth_url = self.conn.config.get_auth_args().get("auth_url")
-        except Exception:  # pragma: no cover - defensive, only used in messages
-            self.auth_url = None
+            self.fail_from(e, doing="load the connection settings" + ("" if option == "cloud" else " of %s" % option))
+        self.connections.append(conn)
+        if self.auth_url is None:
+            try:
+                self.auth_url = conn.config.get_auth_args().get("auth_url")
+            except Exception:  # pragma: no cover - defensive, only used in messages
+                self.auth_url = None
         # authenticate now, through keystoneauth directly (Connection.authorize() hides the
         # exception type): one clear error for a wrong password or an unreachable Keystone
-        self.call(self.conn.session.get_token, doing="authenticate as the admin user")
-        return self.conn
+        self.call(conn.session.get_token, doing="authenticate as %s" % who)
+        return conn
+
+    def password_logs_in(self, user_name, domain_id, password):
+        """Whether Keystone gives the user an (unscoped) token for password: a check of a user's password that
+        changes nothing (a read), with the TLS settings of the module's connection."""
+        from keystoneauth1 import session as ks_session
+        from keystoneauth1.identity import generic, v3
+        import keystoneauth1.exceptions
+
+        auth_url = self.auth_url or self.conn.identity.get_endpoint()
+        # no project: an unscoped token, so the answer does not depend on the user's roles
+        if auth_url.rstrip("/").endswith("/v3"):
+            plugin = v3.Password(auth_url=auth_url, username=user_name, user_domain_id=domain_id, password=password)
+        else:  # an unversioned auth URL: let keystoneauth discover the v3 API
+            plugin = generic.Password(auth_url=auth_url, username=user_name, user_domain_id=domain_id,
+                                      password=password)
+        admin = self.conn.session
+        sess = ks_session.Session(auth=plugin, verify=admin.verify, cert=admin.cert,
+                                  timeout=self.params.get("api_timeout"))
+
+        def attempt():
+            try:
+                sess.get_token()
+                return True
+            except keystoneauth1.exceptions.Unauthorized:
+                return False
+
+        return self.call(attempt, doing="check the password of user %s" % user_name)
 
     def call(self, func, *args, **kwargs):
         """Run func(*args, **kwargs), retrying transient failures; fail() on the others.
