@@ -34,13 +34,6 @@ class KeystoneServiceEndpointModule(OpenStackModule):
     """Reads, plans and writes one service's registration (the options: the keystone_service_endpoint module's)."""
 
     # -- reading --------------------------------------------------------------
-    def find_domain(self, name_or_id, option):
-        ident = self.conn.identity
-        domain = self.lookup(ident.domains, ident.get_domain, name_or_id, "domain")
-        if domain is None:
-            self.fail("%s: domain %r does not exist in Keystone at %s" % (option, name_or_id, self.auth_url))
-        return domain
-
     def region_exists(self, region):
         ident = self.conn.identity
 

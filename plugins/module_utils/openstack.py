@@ -328,6 +328,14 @@ class OpenStackModule(OsdeployModule):
         self.call(conn.session.get_token, doing="authenticate as %s" % who)
         return conn
 
+    def find_domain(self, name_or_id, option):
+        """The Keystone domain name_or_id; fails naming option when it does not exist."""
+        ident = self.conn.identity
+        domain = self.lookup(ident.domains, ident.get_domain, name_or_id, "domain")
+        if domain is None:
+            self.fail("%s: domain %r does not exist in Keystone at %s" % (option, name_or_id, self.auth_url))
+        return domain
+
     def password_logs_in(self, user_name, domain_id, password):
         """Whether Keystone gives the user an (unscoped) token for password: a check of a user's password that
         changes nothing (a read), with the TLS settings of the module's connection."""
