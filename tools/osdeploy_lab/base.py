@@ -130,7 +130,9 @@ class Lab:
         """{group: YAML text} of what the hosts need because of what they are."""
         return {"all": "# Written by the lab tool: a VM is a real machine and the roles' defaults fit,\n"
                        "# but no provider network is wired between the VMs yet, so no server is booted.\n"
-                       "osdeploy_verify_server: false\n"}
+                       "osdeploy_verify_server: false\n"
+                       "# the guide's demo project (the labs' default)\n"
+                       "baseline_demo: true\n"}
 
     def ssh_endpoint(self, host):
         """(address, port) where this machine reaches the host's sshd."""

@@ -194,7 +194,7 @@ LAB_SECRETS = (
     "baseline_admin_password", "osdeploy_rabbitmq_password", "baseline_keystone_db_password",
     "baseline_placement_db_password", "baseline_placement_password", "baseline_glance_db_password",
     "baseline_glance_password", "baseline_neutron_db_password", "baseline_neutron_password",
-    "nova_db_password", "nova_keystone_password", "osdeploy_metadata_secret",
+    "nova_db_password", "nova_keystone_password", "osdeploy_metadata_secret", "baseline_demo_password",
 )
 # Keystone 22 (Zed) hands its [database] connection to alembic unescaped, so a
 # percent-encoded character in it breaks keystone-manage (the baseline role

@@ -695,7 +695,10 @@ table inet filter {
                        "baseline_provider_cidr: %s\n"
                        "osdeploy_verify_image: %s\n"
                        "# servers run emulated (TCG) inside the lab's machines\n"
-                       "osdeploy_verify_timeout: 600\n" % (self.pbridge, self.PROVIDER_CIDR, json.dumps(testimage.ensure_image()))}
+                       "osdeploy_verify_timeout: 600\n"
+                       "# the guide's demo project; the proof runs as its member\n"
+                       "baseline_demo: true\n" % (self.pbridge, self.PROVIDER_CIDR,
+                                                  json.dumps(testimage.ensure_image()))}
 
     def is_down(self, hosts):
         return not hosts and self.bridge not in self.lab_links()

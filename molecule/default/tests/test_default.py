@@ -62,6 +62,25 @@ def test_admin_token(controller):
     assert token["id"] and token["project_id"]
 
 
+def test_the_demo_user_is_a_member_of_its_project_with_credentials_beside_admins(controller):
+    """The guide's demo project (baseline_demo, on in every lab): myuser gets a token on myproject from its
+    clouds.yaml entry and from demo-openrc (the guide's own check), has the member role there, and is no admin."""
+    for path in ("/root/.config/openstack/clouds.yaml", "/root/admin-openrc", "/root/demo-openrc"):
+        f = controller.file(path)
+        assert (f.user, f.group, f.mode) == ("root", "root", 0o600), path
+    project = openstack(controller, "project", "show", "myproject")
+    token = json.loads(controller.check_output("openstack --os-cloud osdeploy-demo token issue -f json"))
+    assert token["project_id"] == project["id"]
+    from_openrc = json.loads(controller.check_output(
+        "env -u OS_CLOUD sh -c '. /root/demo-openrc && openstack token issue -f json'"))
+    assert from_openrc["project_id"] == project["id"]
+    roles = openstack(controller, "role", "assignment", "list", "--user", "myuser", "--project", "myproject", "--names")
+    assert [r["Role"] for r in roles] == ["member"]
+    # a member sees its project's servers only: every project's is admin's
+    refused = controller.run("openstack --os-cloud osdeploy-demo server list --all-projects")
+    assert refused.rc != 0 and "403" in refused.stderr, refused.stderr
+
+
 def test_catalog_has_identity_placement_image_and_all_compute_interfaces(controller):
     catalog = {entry["Type"]: entry for entry in openstack(controller, "catalog", "list")}
     assert {"identity", "placement", "image", "compute"} <= set(catalog)
