@@ -5,8 +5,10 @@
 
 Which stage a failed server failed at (``classify_fault``), how far its console
 got (``scan_console``), what keeps a network from serving servers
-(``network_blockers``), whether Placement holds a moved server's resources where
-it runs (``misplaced_allocation``, ``held_by_migration``), the options checked
+(``network_blockers``), whether a member's servers went one to each host
+(``spread_problem``), which policy rule refused a call (``policy_rule``),
+whether Placement holds a moved server's resources where it runs
+(``misplaced_allocation``, ``held_by_migration``), the options checked
 (``parse_params``, ``parse_flavor_spec``), and the lines a failure report or the
 summary is made of. No SDK here: the steps that talk to the cloud are in
 module_utils/server_proof.py and server_moves.py, and read what these functions
@@ -110,9 +112,10 @@ def fault_message(record, raw):
     attribute): the stage, what it means, and the fault's last lines."""
     fault = raw.get("fault") or {}
     text = "%s\n%s" % (fault.get("message", ""), fault.get("details", "") or "")
-    stage = classify_fault(raw.get("OS-EXT-SRV-ATTR:host"), text)
+    host = raw.get("OS-EXT-SRV-ATTR:host")
+    stage = classify_fault(host, text)
     return "%s: server %s on %s is ERROR (%s): %s" % (
-        stage, record["name"], record["host"], STAGE_MESSAGES[stage], tail(text.strip(), 15))
+        stage, record["name"], record["host"] or host or "no host", STAGE_MESSAGES[stage], tail(text.strip(), 15))
 
 
 def ipv4_address(addresses, found=None):
@@ -137,6 +140,54 @@ def scan_console(text, markers):
         if not re.search(marker["regex"], text, re.M):
             return i, None
     return len(markers), None
+
+
+def spread_problem(hosts, placed):
+    """What is wrong when the servers of an anti-affinity group did not go one to each of hosts, None when they
+    did. placed: (server name, its host) pairs."""
+    names = {}
+    for name, host in placed:
+        names.setdefault(host, []).append(name)
+    problems = []
+    for host, on_host in sorted(names.items(), key=lambda item: str(item[0])):
+        if host not in hosts:
+            problems.append("%s went to %s, which is not one of the hosts" % (", ".join(on_host), host))
+        elif len(on_host) > 1:
+            problems.append("%s all went to %s" % (", ".join(on_host), host))
+    empty = [host for host in hosts if host not in names]
+    if empty:
+        problems.append("no server went to %s" % ", ".join(empty))
+    return "; ".join(problems) or None
+
+
+# How each service names the policy rule that refused a call (HTTP 403): Nova's and Placement's "Policy doesn't
+# allow RULE to be performed", Neutron's "(rule:RULE) is disallowed by policy", Keystone's "not authorized to
+# perform the requested action: RULE", Glance's "not authorized to complete RULE action".
+POLICY_PATTERNS = (
+    r"Policy (?:doesn't|does not) allow (\S+) to be performed",
+    r"(\S+) is disallowed by policy",
+    r"not authorized to perform the requested action: (\S+?)\.?(?:\s|$)",
+    r"not authorized to complete (\S+) action",
+)
+
+
+def policy_rule(text):
+    """The policy rule a 403 answer names, None when it names none (e.g. a quota)."""
+    for pattern in POLICY_PATTERNS:
+        m = re.search(pattern, text or "")
+        if m:
+            rule = m.group(1).strip("()\"'")
+            return rule[len("rule:"):] if rule.startswith("rule:") else rule
+    return None
+
+
+def policy_failure(stage, doing, text):
+    """The failure of a call the cloud refused with HTTP 403: the stage, the call and the policy rule."""
+    rule = policy_rule(text)
+    said = tail((text or "").strip(), 3)
+    if rule is None:
+        return "%s: refused (HTTP 403), naming no policy rule - %s: %s" % (stage, doing or "a request", said)
+    return "%s: refused by the policy rule %s (HTTP 403) - %s: %s" % (stage, rule, doing or "a request", said)
 
 
 # -- the network ---------------------------------------------------------------------------------------------------

@@ -11,8 +11,10 @@ action and its events.
 
 ``ServerMoves`` is mixed into ``ServerProof`` (module_utils/server_proof.py) and
 uses what that class has: the OpenStack module's ``call()``, ``listing()``,
-``fail()``, ``params`` and ``conn``, and the proof's ``elapsed()`` and
-``wait_ping()``. The judgements are module_utils/server_check.py's.
+``fail()`` and ``params``, and the proof's ``admin`` (moves, hosts, bindings and
+allocations are admin's to see and do, also for a member's server), ``stage``,
+``by_admin()``, ``policy_refusal()``, ``raw()``, ``elapsed()`` and ``wait_ping()``. The
+judgements are module_utils/server_check.py's.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -54,16 +56,20 @@ class ServerMoves(object):
             move["ping"] = record["seconds"].pop("ping_after_move")
 
     def server_action(self, record, body, microversion, stage):
+        self.stage = stage
         url = "/servers/%s/action" % record["id"]
 
         def post():
-            return self.conn.compute.post(url, json=body, microversion=microversion)
+            return self.admin.compute.post(url, json=body, microversion=microversion)
 
         def landed():  # a retried POST must not move the server twice
-            server = self.conn.compute.get_server(record["id"])
+            server = self.admin.compute.get_server(record["id"])
             return server if server.status != "ACTIVE" or getattr(server, "task_state", None) else None
-        resp = self.call(post, doing="%s of %s" % (stage, record["name"]), recheck=landed)
+        doing = "%s of %s" % (stage, record["name"])
+        resp = self.call(post, doing=doing, recheck=landed)
         status = getattr(resp, "status_code", 202)
+        if status == 403:
+            self.policy_refusal(doing, getattr(resp, "text", ""))
         if status >= 400:
             self.fail("%s: the API refused to move server %s (HTTP %s): %s" % (
                 stage, record["name"], status, getattr(resp, "text", "")[:500]))
@@ -71,11 +77,12 @@ class ServerMoves(object):
     def wait_moved(self, record, status, target, stage):
         """Wait until the server is in status on target; a server back in ACTIVE elsewhere, idle, failed."""
         p = self.params
+        self.stage = stage
         server = host = task = None
 
         def moved():
             nonlocal server, host, task
-            server = self.call(self.conn.compute.get_server, record["id"], doing="read server %s" % record["name"])
+            server = self.call(self.admin.compute.get_server, record["id"], doing="read server %s" % record["name"])
             host, task = getattr(server, "compute_host", None), getattr(server, "task_state", None)
             record["status"] = server.status
             if server.status == status and host == target and not task:
@@ -96,13 +103,14 @@ class ServerMoves(object):
         """The server's port is ACTIVE and bound to target, and Placement holds its resources there only, none
         for the migration (waits for the port, bounded by timeout)."""
         p = self.params
-        server = self.call(self.conn.compute.get_server, record["id"], doing="read server %s" % record["name"])
+        self.stage = stage
+        server = self.call(self.admin.compute.get_server, record["id"], doing="read server %s" % record["name"])
         node = getattr(server, "hypervisor_hostname", None)
         wrong = []
 
         def bound():
             nonlocal wrong
-            ports = self.listing(self.conn.network.ports, device_id=record["id"],
+            ports = self.listing(self.admin.network.ports, device_id=record["id"],
                                  doing="list the ports of %s" % record["name"])
             wrong = ["port %s is %s, bound to %s" % (port.id, port.status, port.binding_host_id) for port in ports
                      if port.status != "ACTIVE" or port.binding_host_id != target]
@@ -136,24 +144,23 @@ class ServerMoves(object):
         return None
 
     def allocation_providers(self, consumer):
-        resp = self.call(lambda: self.conn.placement.get("/allocations/%s" % consumer),
-                         doing="read the allocations of %s" % consumer)
-        return sorted(((resp.json() or {}).get("allocations") or {}).keys())
+        found = self.raw(self.admin.placement.get, "/allocations/%s" % consumer,
+                         self.by_admin("read the allocations of %s" % consumer))
+        return sorted((found.get("allocations") or {}).keys())
 
     def provider_name(self, uuid):
-        resp = self.call(lambda: self.conn.placement.get("/resource_providers/%s" % uuid),
-                         doing="read resource provider %s" % uuid)
-        return (resp.json() or {}).get("name") or uuid
+        found = self.raw(self.admin.placement.get, "/resource_providers/%s" % uuid,
+                         self.by_admin("read resource provider %s" % uuid))
+        return found.get("name") or uuid
 
     def migrations(self, server_id):
-        resp = self.call(lambda: self.conn.compute.get("/os-migrations?instance_uuid=%s" % server_id,
-                                                       microversion="2.59"),
-                         doing="list the migrations of %s" % server_id)
-        return [m for m in (resp.json() or {}).get("migrations") or [] if m.get("uuid")]
+        found = self.raw(self.admin.compute.get, "/os-migrations?instance_uuid=%s" % server_id,
+                         self.by_admin("list the migrations of %s" % server_id), microversion="2.59")
+        return [m for m in found.get("migrations") or [] if m.get("uuid")]
 
     def action_report(self, record):
         """The server's newest instance action and its events, for a failed move (never raises)."""
-        compute = self.conn.compute
+        compute = self.admin.compute
         try:
             actions = compute.get("/servers/%s/os-instance-actions" % record["id"],
                                   microversion="2.58").json().get("instanceActions") or []

@@ -13,6 +13,14 @@ them all and wait until they and their ports are gone. Every wait is bounded by
 the ``timeout`` option; a failure names its stage (the decisions are the plain
 functions of module_utils/server_check.py) and ``cleanup()`` deletes what the
 run created. The module file is this class with its options.
+
+Two ways to place the servers. With ``admin_cloud``, ``cloud`` is a project
+member's: the member makes an anti-affinity server group and boots a server per
+host into it in one request (a member may not pin a server to a host), and
+creates, reads, reaches and deletes its servers; admin (``self.admin``) reads
+where each runs, the network's agents and ports, and moves the servers. Without,
+``cloud`` is admin's and each server is pinned to its host (``ZONE:HOST``).
+A call refused with HTTP 403 fails naming the stage and the policy rule.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,7 +33,8 @@ import time
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import server_check as checks
 from ansible_collections.osdeploy.nova.plugins.module_utils.base import Failure
-from ansible_collections.osdeploy.nova.plugins.module_utils.openstack import OpenStackModule, is_not_found, is_unreachable
+from ansible_collections.osdeploy.nova.plugins.module_utils.openstack import (
+    OpenStackModule, is_forbidden, is_not_found, is_unreachable)
 from ansible_collections.osdeploy.nova.plugins.module_utils.server_check import poll_until, tail
 from ansible_collections.osdeploy.nova.plugins.module_utils.server_moves import ServerMoves
 
@@ -33,10 +42,65 @@ from ansible_collections.osdeploy.nova.plugins.module_utils.server_moves import 
 class ServerProof(ServerMoves, OpenStackModule):
     """Boots, reaches and deletes a server per compute host (the options: the server_check module's)."""
 
+    partly_secret_options = ("auth", "cloud", "admin_cloud")
+    # admin's connection when cloud is a member's (admin_cloud); the member's server group; what the run is doing
+    # (a refused call names it)
+    admin_conn = None
+    group = None
+    stage = "setup"
+
     def __init__(self):
         super(ServerProof, self).__init__()
-        self.created = {}
+        self.created = {}  # server id: name, of the servers this run made and has not seen gone
         self.flavor_spec = None
+
+    @property
+    def as_member(self):
+        """Whether cloud is a project member's (admin_cloud given) rather than admin's."""
+        return bool(self.params.get("admin_cloud"))
+
+    @property
+    def admin(self):
+        """The connection for what only admin may do: which host a server runs on, the network's agents and port
+        bindings, flavors, moving servers. cloud's own when it is admin's."""
+        return self.admin_conn or self.conn
+
+    def by_admin(self, doing):
+        """doing, saying that admin does it where the run is a member's."""
+        return doing + " (as admin)" if self.as_member else doing
+
+    # -- connections, and what the cloud refuses ----------------------------------
+    def connect(self):
+        p = self.params
+        self.conn = self.open_connection(p["cloud"], who="the project member" if self.as_member else "the admin user")
+        if self.as_member:
+            self.admin_conn = self.open_connection(p["admin_cloud"], option="admin_cloud")
+        return self.conn
+
+    def policy_refusal(self, doing, text):
+        """Fail with what the cloud refused (HTTP 403) and the policy rule that said so (masked on the way out)."""
+        self.fail(checks.policy_failure(self.stage, doing, text))
+
+    def fail_from(self, exc, doing=None):
+        """A 403 names the stage and the policy rule; any other error as every module says it."""
+        if is_forbidden(exc):
+            self.policy_refusal(doing, str(exc))
+        super(ServerProof, self).fail_from(exc, doing)
+
+    def checked(self, resp, doing):
+        """An answer of a raw API call (the SDK's get and post return error answers without raising): an error
+        status fails the run, a 403 naming the policy rule."""
+        status = getattr(resp, "status_code", 200)
+        if status == 403:
+            self.policy_refusal(doing, getattr(resp, "text", ""))
+        if status >= 400:
+            self.fail("%s: %s failed (HTTP %s): %s" % (self.stage, doing, status, getattr(resp, "text", "")[:500]))
+        return resp
+
+    def raw(self, method, url, doing, **kwargs):
+        """A raw API call (method: an SDK proxy's get, post or delete), retried as every call, its answer checked;
+        returns the answer's document."""
+        return self.checked(self.call(method, url, doing=doing, **kwargs), doing).json() or {}
 
     # -- input -----------------------------------------------------------------
     def check_params(self):
@@ -69,7 +133,7 @@ class ServerProof(ServerMoves, OpenStackModule):
         """The flavor of the servers. With flavor_spec, one that does not exist is created (public) and kept
         (dry_run: only reported); without, it must exist."""
         p = self.params
-        compute = self.conn.compute
+        compute = self.admin.compute
         if self.flavor_spec is None:
             return self.find(compute.find_flavor, p["flavor"], "flavor")
 
@@ -133,12 +197,14 @@ class ServerProof(ServerMoves, OpenStackModule):
                     self.ensure_flavor(dry_run=True)
                 self.ensure_security_groups(dry_run=True)
             except Failure as e:
-                if not is_unreachable(e.__context__):
+                # the member's cloud entry and user may be made by an earlier step of the same run (the baseline's)
+                member_missing = self.as_member and self.conn is None
+                if not (member_missing or is_unreachable(e.__context__)):
                     raise  # (a failure's msg is its own: self.result holds none yet)
                 self.result.update(changed=False, created=[])
                 self.warn("check mode: cannot tell whether the flavor or the security groups would be created, as "
                           "the cloud cannot be read: %s (a real run fails on this too, unless an earlier step, e.g. "
-                          "starting a stopped service, makes it readable)" % e.msg)
+                          "starting a stopped service or making the project member, makes it readable)" % e.msg)
         if self.result["created"]:
             msg += "; would create %s" % ", ".join(self.result["created"])
         self.result["msg"] = msg
@@ -161,45 +227,121 @@ class ServerProof(ServerMoves, OpenStackModule):
         flavor = self.ensure_flavor()
         self.ensure_security_groups()
 
-        names = dict((host, p["name_prefix"] + host) for host in p["hosts"])
-        self.delete_leftovers(names)
+        self.delete_leftovers()
         self.wait_network(net)
-        started = dict((host, self.boot(host, names[host], image, flavor, net)) for host in p["hosts"])
-        by_host = dict((s["host"], s) for s in self.result["servers"])
+        self.stage = "boot"
+        if self.as_member:
+            started = self.boot_group(image, flavor, net)
+        else:
+            started = dict(self.boot(host, p["name_prefix"] + host, image, flavor, net) for host in p["hosts"])
 
+        for record in self.result["servers"]:
+            self.wait_active(record, started[record["id"]], net)
+        if self.as_member:
+            self.check_spread()
+        by_host = dict((s["host"], s) for s in self.result["servers"])
         for host in p["hosts"]:
-            self.wait_active(by_host[host], started[host], net)
-        for host in p["hosts"]:
-            self.wait_console(by_host[host], started[host], net)
+            self.wait_console(by_host[host], started[by_host[host]["id"]], net)
         if p["ping"]:
             for host in p["hosts"]:
-                self.wait_ping(by_host[host], started[host], namespace, net)
+                self.wait_ping(by_host[host], started[by_host[host]["id"]], namespace, net)
         self.check_api(by_host)
         if p["migrate"]:
             first = by_host[p["hosts"][0]]
+            if self.as_member:
+                # anti-affinity keeps the server off a host where another server of its group runs: those go first
+                self.delete_servers([by_host[host] for host in p["hosts"][1:]])
             first["moves"] = []
             self.move(first, "cold", p["hosts"][1], namespace, net)
             self.move(first, "live", p["hosts"][0], namespace, net)
-        # every delete asked for first, then each waited for: the computes tear their servers down at once
-        deleting = dict((host, self.request_delete(by_host[host]["id"], by_host[host]["name"])) for host in p["hosts"])
-        for host in p["hosts"]:
-            self.wait_deleted(by_host[host], deleting[host])
+        self.delete_servers([by_host[host] for host in p["hosts"] if "delete" not in by_host[host]["seconds"]])
+        if self.group is not None:
+            self.delete_group()
         self.result["summary"] = [checks.summary(by_host[host]) for host in p["hosts"]]
         return self.result
 
+    def new_record(self, server_id, name, host=None):
+        """Record a server this run asked for (host: None until admin has read where it runs)."""
+        self.created[server_id] = name
+        self.result["servers"].append(dict(host=host, name=name, id=server_id, status=None,
+                                           address=None, ping=None, seconds={}))
+
     def boot(self, host, name, image, flavor, net):
-        """Ask Nova for the server name pinned to host and record it; return when it was asked (monotonic)."""
+        """Ask Nova for the server name pinned to host and record it; return its id and when it was asked
+        (monotonic)."""
         p = self.params
         kwargs = dict(name=name, image_id=image.id, flavor_id=flavor.id,
                       networks=[{"uuid": net.id}], availability_zone="%s:%s" % (p["availability_zone"], host))
         if p["security_groups"]:
             kwargs["security_groups"] = [{"name": sg} for sg in p["security_groups"]]
         server = self.call(self.conn.compute.create_server, doing="create server %s" % name, **kwargs)
-        self.created[host] = server.id
         started = time.monotonic()
-        self.result["servers"].append(dict(host=host, name=name, id=server.id, status=None,
-                                           address=None, ping=None, seconds={}))
-        return started
+        self.new_record(server.id, name, host)
+        return server.id, started
+
+    # -- the member's servers: an anti-affinity group ------------------------------------------------------------
+    def group_name(self):
+        return self.params["name_prefix"] + "member"
+
+    def boot_group(self, image, flavor, net):
+        """As the member: an anti-affinity server group, then one request for a server per host in it (the scheduler
+        places the servers of one request on distinct hosts; Nova names them after the group, NAME-1, NAME-2...).
+        Records them; returns {server id: when they were asked (monotonic)}."""
+        p = self.params
+        name = self.group_name()
+        doing = "create server group %s (anti-affinity)" % name
+        body = {"server_group": {"name": name, "policies": ["anti-affinity"]}}
+        self.group = self.raw(self.conn.compute.post, "/os-server-groups", doing, json=body)["server_group"]
+        count = len(p["hosts"])
+        server = dict(name=name, imageRef=image.id, flavorRef=flavor.id, networks=[{"uuid": net.id}],
+                      availability_zone=p["availability_zone"], min_count=count, max_count=count)
+        if p["security_groups"]:
+            server["security_groups"] = [{"name": sg} for sg in p["security_groups"]]
+        doing = "create %d servers %s in server group %s" % (count, name, name)
+
+        def post():
+            return self.checked(self.conn.compute.post("/servers", json={
+                "server": server, "os:scheduler_hints": {"group": self.group["id"]}}), doing)
+
+        # a retried request must not boot the servers twice: the group lists them once they are asked for
+        self.call(post, doing=doing, recheck=lambda: self.group_members(self.group["id"]) or None)
+        started = time.monotonic()
+        members = self.group_members(self.group["id"])
+        for server_id in members:
+            self.created[server_id] = server_id  # deleted on failure even before it is read
+        for server_id in members:
+            found = self.call(self.conn.compute.get_server, server_id, doing="read server %s" % server_id)
+            self.new_record(server_id, found.name)
+        if len(members) != count:
+            self.fail("boot: server group %s holds %d servers after a request for %d" % (name, len(members), count))
+        return dict((server_id, started) for server_id in members)
+
+    def group_members(self, group_id):
+        found = self.raw(self.conn.compute.get, "/os-server-groups/%s" % group_id, "read server group %s" % group_id)
+        return list(found["server_group"].get("members") or [])
+
+    def read_host(self, record):
+        """The host record's server runs on: admin's to read (OS-EXT-SRV-ATTR:host)."""
+        server = self.call(self.admin.compute.get_server, record["id"],
+                           doing=self.by_admin("read the host of server %s" % record["name"]))
+        return getattr(server, "compute_host", None)
+
+    def check_spread(self):
+        """Every host got exactly one server of the group; the servers are then reported in the order of hosts."""
+        p = self.params
+        records = self.result["servers"]
+        problem = checks.spread_problem(p["hosts"], [(r["name"], r["host"]) for r in records])
+        if problem:
+            self.fail("scheduling: the anti-affinity server group %s did not place one server on each host: %s" % (
+                self.group["name"], problem))
+        records.sort(key=lambda record: p["hosts"].index(record["host"]))
+
+    def delete_group(self):
+        self.stage = "delete"
+        doing = "delete server group %s" % self.group["name"]
+        self.checked(self.call(self.conn.compute.delete, "/os-server-groups/%s" % self.group["id"], doing=doing),
+                     doing)  # (an empty answer)
+        self.group = None
 
     def elapsed(self, start):
         return round(time.monotonic() - start, 1)
@@ -210,10 +352,10 @@ class ServerProof(ServerMoves, OpenStackModule):
 
         report: for a failure report, where an error must not replace the failure being reported.
         """
-        network = self.conn.network
+        network = self.admin.network
 
         def read(func, doing):
-            return func() if report else self.call(func, doing=doing)
+            return func() if report else self.call(func, doing=self.by_admin(doing))
 
         def agent(a):
             return dict(agent_type=a.agent_type, host=a.host, is_alive=bool(a.is_alive))
@@ -229,6 +371,7 @@ class ServerProof(ServerMoves, OpenStackModule):
         """Boot only on a network that can serve the servers: a guest gives up DHCP after about a minute,
         and an agent that has just been (re)started may not have wired its ports yet."""
         p = self.params
+        self.stage = "network"
         start = time.monotonic()
         blockers = []
 
@@ -246,7 +389,7 @@ class ServerProof(ServerMoves, OpenStackModule):
         """A few lines on what served (or did not serve) a server's port, for a DHCP, metadata or ping failure."""
         try:
             agents, dhcp_agents, dhcp_ports = self.read_network(net, report=True)
-            ports = list(self.conn.network.ports(device_id=record["id"]))
+            ports = list(self.admin.network.ports(device_id=record["id"]))
         except Exception as e:  # a report, not a step: never hide the failure being reported
             return "network state unreadable (%s)" % type(e).__name__
         lines = checks.network_lines(record["host"], ports, agents, dhcp_agents, dhcp_ports)
@@ -266,21 +409,26 @@ class ServerProof(ServerMoves, OpenStackModule):
             server = self.call(compute.get_server, record["id"], doing="read server %s" % record["name"])
             record["status"] = server.status
             if server.status == "ERROR":
-                # the raw document: older openstacksdk has no fault attribute
-                raw = self.call(lambda: compute.get("/servers/%s" % record["id"]).json().get("server", {}),
-                                doing="read the fault of %s" % record["name"])
+                # the raw document, admin's (with the fault's details and the host): older openstacksdk has no
+                # fault attribute
+                raw = self.raw(self.admin.compute.get, "/servers/%s" % record["id"],
+                               self.by_admin("read the fault of %s" % record["name"])).get("server", {})
                 self.fail(checks.fault_message(record, raw))
             return server.status == "ACTIVE"
 
         def timed_out():
             self.read_states()
-            stage = "scheduling" if not getattr(server, "compute_host", None) else "spawn"
+            host = self.read_host(record) if self.as_member else getattr(server, "compute_host", None)
+            stage = "scheduling" if not host else "spawn"
             self.fail("%s: server %s on %s is still %s (task state %s) after %d s" % (
-                stage, record["name"], record["host"], server.status,
+                stage, record["name"], record["host"] or host or "no host", server.status,
                 getattr(server, "task_state", None), p["timeout"]))
 
         poll_until(active, p["timeout"], p["poll_interval"], timed_out)
         record["seconds"]["active"] = self.elapsed(start)
+        record["project_id"] = getattr(server, "project_id", None)
+        if record["host"] is None:
+            record["host"] = self.read_host(record)
         record["address"] = checks.ipv4_address(server.addresses, record["address"])
         if not record["address"]:
             self.fail("VIF plugging: server %s on %s is ACTIVE without an address on %s" % (
@@ -307,6 +455,7 @@ class ServerProof(ServerMoves, OpenStackModule):
 
         def all_seen():
             nonlocal seen, text
+            self.stage = markers[seen]["stage"]
             out = self.call(self.conn.compute.get_server_console_output, record["id"],
                             doing="read the console of %s" % record["name"])
             text = (out or {}).get("output", "") if isinstance(out, dict) else str(out or "")
@@ -335,6 +484,8 @@ class ServerProof(ServerMoves, OpenStackModule):
         host = record.get("current_host", record["host"])
         proc = None
 
+        self.stage = stage
+
         def answers():
             nonlocal proc
             proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -353,20 +504,30 @@ class ServerProof(ServerMoves, OpenStackModule):
         record["seconds"][key] = self.elapsed(start)
 
     def check_api(self, by_host):
+        self.stage = "API"
         compute = self.conn.compute
         for record in by_host.values():
             self.call(compute.get_server, record["id"], doing="show server %s (API)" % record["name"])
-        listed = set(s.id for s in self.listing(compute.servers, all_projects=True, doing="list servers (API)"))
+        # a member lists its project's servers; admin every project's
+        scope = {} if self.as_member else dict(all_projects=True)
+        listed = set(s.id for s in self.listing(compute.servers, doing="list servers (API)", **scope))
         missing = [r["name"] for r in by_host.values() if r["id"] not in listed]
         if missing:
             self.fail("API: server list does not show %s" % ", ".join(missing))
 
     # -- deleting ------------------------------------------------------------------
+    def delete_servers(self, records):
+        """Every delete asked for first, then each waited for: the computes tear their servers down at once."""
+        self.stage = "delete"
+        deleting = [(record, self.request_delete(record["id"], record["name"])) for record in records]
+        for record, start in deleting:
+            self.wait_deleted(record, start)
+
     def wait_deleted(self, record, start):
         """Wait for the server of record, whose delete was asked for at start (monotonic), and its port to go."""
         self.wait_gone(record["id"], record["name"])
         self.wait_ports_gone(record["id"], record["name"])
-        self.created.pop(record["host"], None)
+        self.created.pop(record["id"], None)
         record["seconds"]["delete"] = self.elapsed(start)
 
     def wait_ports_gone(self, server_id, name):
@@ -376,44 +537,71 @@ class ServerProof(ServerMoves, OpenStackModule):
 
         def gone():
             nonlocal ports
-            ports = self.listing(self.conn.network.ports, device_id=server_id, doing="list the ports of %s" % name)
+            ports = self.listing(self.admin.network.ports, device_id=server_id,
+                                 doing=self.by_admin("list the ports of %s" % name))
             return not ports
 
         poll_until(gone, p["timeout"], p["poll_interval"], lambda: self.fail(
             "delete: the port of %s (%s) is still there %d s after the server was deleted" % (
                 name, ", ".join(port.id for port in ports), p["timeout"])))
 
-    def request_delete(self, server_id, name):
-        """Ask Nova to delete a server; return when it was asked (time.monotonic())."""
+    def request_delete(self, server_id, name, conn=None):
+        """Ask Nova to delete a server (as conn, by default cloud's); return when it was asked (time.monotonic())."""
         start = time.monotonic()
-        self.call(self.conn.compute.delete_server, server_id, doing="delete server %s" % name, delete=True)
+        self.call((conn or self.conn).compute.delete_server, server_id, doing="delete server %s" % name, delete=True)
         return start
 
-    def wait_gone(self, server_id, name):
-        compute = self.conn.compute
+    def wait_gone(self, server_id, name, conn=None):
         server = None
 
         def gone():
             nonlocal server
-            try:
-                server = compute.get_server(server_id)
-            except Exception as e:
-                if is_not_found(e):
-                    return True
-                raise
-            return False
+            found = self.server_or_none(server_id, conn)
+            if found is not None:
+                server = found  # (its status, for the timeout's message)
+            return found is None
 
         poll_until(gone, self.params["timeout"], self.params["poll_interval"], lambda: self.fail(
             "delete: server %s is still %s %d s after its delete" % (name, server.status, self.params["timeout"])))
 
-    def delete_leftovers(self, names):
-        compute = self.conn.compute
-        for name in names.values():
-            for server in self.listing(compute.servers, all_projects=True, name="^%s$" % re.escape(name),
-                                       doing="look for an earlier %s" % name):
-                self.request_delete(server.id, name)
-                self.wait_gone(server.id, name)
-                self.result["leftovers_deleted"].append(name)
+    def server_or_none(self, server_id, conn=None):
+        """The server server_id as conn (by default cloud's) sees it, None when there is none."""
+        try:
+            return (conn or self.conn).compute.get_server(server_id)
+        except Exception as e:
+            if is_not_found(e):
+                return None
+            raise
+
+    def delete_leftover(self, server_id, name, conn=None):
+        self.request_delete(server_id, name, conn)
+        self.wait_gone(server_id, name, conn)
+        self.result["leftovers_deleted"].append(name)
+
+    def delete_leftovers(self):
+        """What an earlier run left: its servers pinned to the hosts (by name, in any project: admin's), and as a
+        member the server groups of that name and their servers."""
+        p = self.params
+        self.stage = "setup"
+        admin = self.admin
+        for name in [p["name_prefix"] + host for host in p["hosts"]]:
+            for server in self.listing(admin.compute.servers, all_projects=True, name="^%s$" % re.escape(name),
+                                       doing=self.by_admin("look for an earlier %s" % name)):
+                self.delete_leftover(server.id, name, admin)
+        if not self.as_member:
+            return
+        groups = self.raw(self.conn.compute.get, "/os-server-groups", "list the server groups").get("server_groups")
+        for group in groups or []:
+            if group.get("name") != self.group_name():
+                continue
+            for server_id in group.get("members") or []:
+                server = self.call(self.server_or_none, server_id, doing="read server %s" % server_id)
+                if server is not None:  # (else a member gone already)
+                    self.delete_leftover(server_id, server.name)
+            self.group = group
+            self.delete_group()
+            self.result["leftovers_deleted"].append("server group %s" % group["name"])
+        self.stage = "setup"
 
     def cleanup(self):
         """A failed run leaves nothing behind: every server it made is asked to go, then waited for (server
@@ -422,7 +610,7 @@ class ServerProof(ServerMoves, OpenStackModule):
         if self.conn is None:
             return
         asked = []
-        for host, server_id in list(self.created.items()):
+        for server_id in list(self.created):
             try:
                 self.conn.compute.delete_server(server_id)
                 asked.append(server_id)
@@ -432,6 +620,11 @@ class ServerProof(ServerMoves, OpenStackModule):
             try:
                 self.wait_gone(server_id, server_id)
                 self.wait_ports_gone(server_id, server_id)
+            except Exception:  # noqa: BLE001 - as above
+                pass
+        if self.group is not None:
+            try:
+                self.conn.compute.delete("/os-server-groups/%s" % self.group["id"])
             except Exception:  # noqa: BLE001 - as above
                 pass
         super(ServerProof, self).cleanup()

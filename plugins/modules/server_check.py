@@ -13,7 +13,8 @@ module: server_check
 short_description: Prove that Nova works by booting a server on each compute host, reaching it and deleting it
 version_added: 0.1.0
 description:
-  - Boots one server on each of O(hosts) (pinned with the C(AZ:HOST) form of the availability zone), waits
+  - Boots one server on each of O(hosts) (pinned with the C(AZ:HOST) form of the availability zone, or as a
+    project member through an anti-affinity server group, see O(admin_cloud)), waits
     for it to be C(ACTIVE), reads its console log until the guest says it got its DHCP address and reached the
     metadata service (O(markers)), pings its address from the network's DHCP namespace on this host,
     checks that C(server show) and C(server list) answer, deletes it and waits until its port is gone.
@@ -31,11 +32,28 @@ description:
     so the boot itself leaves no trace.
   - Runs where the DHCP agent of O(network) runs (its C(qdhcp-) network namespace), as root, when O(ping)
     is on.
+  - A call the cloud refuses with HTTP 403 (a policy, or a quota) fails the run naming the stage and the policy
+    rule the answer names.
 author:
   - osdeploy.nova developers (@osdeploy)
 extends_documentation_fragment:
   - osdeploy.nova.openstack
 options:
+  admin_cloud:
+    description:
+      - An admin's cloud (a C(clouds.yaml) cloud name or a dict, as O(cloud)). With it, O(cloud) is a project
+        member's, and the servers are the member's, as a project's user works. The member creates an
+        anti-affinity server group (C(NAME_PREFIXmember)) and, in one request, as many servers as O(hosts) in it
+        (the scheduler places the servers of one request on distinct hosts; Nova names them after the group
+        with C(-1), C(-2)...), waits for them, reads their consoles, shows and lists them, and deletes them and the
+        group. Admin reads which host each server runs on (every one of O(hosts) must get exactly one), the
+        network's agents and the ports' bindings, creates the flavor (O(flavor_spec)), and makes the moves
+        (O(migrate)) on the member's server, once the member's other servers are gone (anti-affinity keeps a
+        server off a host where another server of its group runs). O(security_groups) are the member's project's.
+      - Unset, O(cloud) is admin's and every server is pinned to its host (C(ZONE:HOST)), which Nova's default
+        policy allows admin only.
+      - O(auth) and O(auth_type) apply to O(cloud) only; the other connection options to both clouds.
+    type: raw
   hosts:
     description:
       - The compute hosts to boot on, as Nova knows them (C(openstack compute service list), the
@@ -79,11 +97,13 @@ options:
     type: bool
     default: false
   availability_zone:
-    description: The availability zone of the hosts (pinning uses C(ZONE:HOST)).
+    description: The availability zone of the hosts (pinning uses C(ZONE:HOST); a member's servers are asked for in it).
     type: str
     default: nova
   name_prefix:
-    description: The servers are named this prefix followed by the host name.
+    description:
+      - The servers are named this prefix followed by the host name (pinned), or the member's group this prefix
+        followed by C(member), and its servers after it (O(admin_cloud)).
     type: str
     default: osdeploy-check-
   timeout:
@@ -178,6 +198,17 @@ EXAMPLES = r"""
     security_groups: [osdeploy-check]
     migrate: true
 
+- name: As a project member (admin only reads where the servers run and moves them)
+  osdeploy.nova.server_check:
+    cloud: osdeploy-demo
+    admin_cloud: osdeploy-admin
+    hosts: [compute1, compute2]
+    image: osdeploy-test-image
+    flavor: osdeploy-check
+    network: provider
+    security_groups: [osdeploy-check]
+    open_icmp: true
+
 - name: A CirrOS image prints other lines, so check the boot and the ping only
   osdeploy.nova.server_check:
     cloud: osdeploy-admin
@@ -196,6 +227,10 @@ servers:
   elements: dict
   contains:
     host: {description: The compute host., type: str, sample: compute1}
+    project_id:
+      description: The project the server belonged to (the member's with O(admin_cloud)).
+      returned: for the servers that became ACTIVE
+      type: str
     name: {description: The server's name., type: str, sample: osdeploy-check-compute1}
     id: {description: The server's id (deleted since)., type: str}
     status: {description: The last status seen before the delete., type: str, sample: ACTIVE}
@@ -233,7 +268,9 @@ network_wait:
   type: float
   sample: 0.4
 leftovers_deleted:
-  description: Servers of an earlier run with the same names, deleted before this run booted its own.
+  description:
+    - Servers of an earlier run with the same names (any project's), and with O(admin_cloud) the member's server
+      group of an earlier run (C(server group NAME)) with its servers, deleted before this run booted its own.
   returned: always
   type: list
   elements: str
@@ -260,6 +297,7 @@ class ServerCheck(ServerProof):
     """The proof with its options: the steps are ServerProof's (module_utils/server_proof.py)."""
 
     argument_spec = dict(
+        admin_cloud=dict(type="raw", no_log=True),
         hosts=dict(type="list", elements="str", required=True),
         image=dict(type="str", required=True),
         flavor=dict(type="str", required=True),

@@ -27,6 +27,10 @@ def test_the_side_effects_proof_moved_a_server_both_ways():
         proof = json.load(f)
     first = proof["servers"][0]
     assert first["host"] == COMPUTES[0]
+    # the servers were the project member's (the baseline's demo project), admin moved one of them
+    member = host("controller").check_output("openstack --os-cloud osdeploy-admin project show myproject -f value -c id")
+    assert [s["project_id"] for s in proof["servers"]] == [member] * len(COMPUTES), proof["servers"]
+    assert [s["host"] for s in proof["servers"]] == COMPUTES
     assert [(m["kind"], m["source"], m["target"]) for m in first["moves"]] == [
         ("cold", COMPUTES[0], COMPUTES[1]), ("live", COMPUTES[1], COMPUTES[0])]
     assert all(m["ping"] is not None for m in first["moves"]), first["moves"]

@@ -21,6 +21,8 @@ ROOT = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or os.path.abspath(
 VERIFY = os.path.join(ROOT, "playbooks", "verify.yml")
 SITE = os.path.join(ROOT, "site.yml")
 CLOUD = "osdeploy-admin"
+# the baseline's demo project, whose member the proof runs as in every lab (baseline_demo)
+MEMBER_CLOUD, MEMBER_PROJECT = "osdeploy-demo", "myproject"
 COMPUTES = os.environ.get("OSDEPLOY_EXPECT_COMPUTES", "compute1,compute2").split(",")
 
 
@@ -46,7 +48,16 @@ def run_verify(extra=None, playbook=VERIFY, args=()):
 def leftovers():
     servers = [s["Name"] for s in openstack("server list --all-projects") if s["Name"].startswith("osdeploy-check-")]
     ports = [p["ID"] for p in openstack("port list --device-owner compute:nova")]
+    # the member's anti-affinity group goes with its servers
+    cmd = host("controller").run("openstack --os-cloud %s server group list -f json" % MEMBER_CLOUD)
+    assert cmd.rc == 0, cmd.stderr
+    servers += ["server group " + g["Name"] for g in json.loads(cmd.stdout) if g["Name"].startswith("osdeploy-check-")]
     return servers, ports
+
+
+def servers_of(project):
+    """How many servers project has run (Nova's usage: deleted ones count too)."""
+    return openstack("usage show --project %s" % project)["Servers"] or 0
 
 
 def test_every_agent_is_alive_where_it_should_be():
@@ -72,9 +83,13 @@ def test_neutron_listens_on_the_management_address_only():
 
 
 def test_the_proof_boots_reaches_and_deletes_a_server_on_every_compute():
+    before = {p: servers_of(p) for p in (MEMBER_PROJECT, "admin")}
     # as its tag alone: site.yml -t verify-server (test_operations.py runs every other tag alone)
     rc, out = run_verify(playbook=SITE, args=["-t", "verify-server"])
     assert rc == 0, out[-4000:]
+    # as the project member, one server per compute host, none of admin's
+    assert servers_of(MEMBER_PROJECT) == before[MEMBER_PROJECT] + len(COMPUTES)
+    assert servers_of("admin") == before["admin"]
     for compute in COMPUTES:
         assert re.search(r'"%s: ACTIVE at 203\.0\.113\.\d+, ping ok; seconds from create: active [\d.]+, '
                          r'DHCP [\d.]+, metadata [\d.]+, ping [\d.]+; deleted in [\d.]+"' % compute, out), out[-4000:]

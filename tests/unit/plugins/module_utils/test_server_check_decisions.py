@@ -210,3 +210,45 @@ def test_good_options_give_the_parsed_flavor_spec():
     assert sc.parse_params(p) is None
     p["flavor_spec"] = {"vcpus": "1", "ram": 128, "disk": 1}
     assert sc.parse_params(p) == {"vcpus": 1, "ram": 128, "disk": 1}
+
+
+# -- a member's servers, and what the cloud refuses (#30) ------------------------------------------------------------
+def test_a_group_that_put_one_server_on_each_host_is_right():
+    assert sc.spread_problem(["compute1", "compute2"], [("a-1", "compute2"), ("a-2", "compute1")]) is None
+
+
+def test_servers_sharing_a_host_or_elsewhere_are_named_with_the_hosts_left_empty():
+    assert sc.spread_problem(["compute1", "compute2", "compute3"],
+                             [("a-1", "compute1"), ("a-2", "compute1"), ("a-3", "compute9")]) == (
+        "a-1, a-2 all went to compute1; a-3 went to compute9, which is not one of the hosts; "
+        "no server went to compute2, compute3")
+    assert sc.spread_problem(["compute1"], [("a-1", None)]) == (
+        "a-1 went to None, which is not one of the hosts; no server went to compute1")
+
+
+@pytest.mark.parametrize("text,rule", [
+    # Nova (openstacksdk's exception text), Placement
+    ("ForbiddenException: 403: Client Error for url: http://c:8774/v2.1/servers, Policy doesn't allow "
+     "os_compute_api:servers:create:forced_host to be performed.", "os_compute_api:servers:create:forced_host"),
+    ('{"errors": [{"status": 403, "title": "Forbidden", "detail": "Access was denied to this resource.\\n\\n '
+     'Policy does not allow placement:allocations:list to be performed.  "}]}', "placement:allocations:list"),
+    # Neutron's answer, and its text in nova-conductor's log (the live migration of #30)
+    ('{"NeutronError": {"type": "PolicyNotAuthorized", "message": "(rule:create_port_binding) is disallowed by '
+     'policy", "detail": ""}}', "create_port_binding"),
+    ("Migration error: rule:create_port_binding is disallowed by policy", "create_port_binding"),
+    # Keystone, Glance
+    ("You are not authorized to perform the requested action: identity:list_users.", "identity:list_users"),
+    ("403 Forbidden: You are not authorized to complete get_image action.", "get_image"),
+])
+def test_the_policy_rule_is_read_from_each_services_answer(text, rule):
+    assert sc.policy_rule(text) == rule
+
+
+def test_a_refusal_without_a_rule_says_so():
+    text = "Quota exceeded for instances: Requested 3, but already used 9 of 10 instances"
+    assert sc.policy_rule(text) is None
+    assert sc.policy_failure("boot", "create 3 servers", text) == (
+        "boot: refused (HTTP 403), naming no policy rule - create 3 servers: " + text)
+    refusal = "(rule:create_port_binding) is disallowed by policy"
+    assert sc.policy_failure("live migration", "live migration of a-1", refusal) == (
+        "live migration: refused by the policy rule create_port_binding (HTTP 403) - live migration of a-1: " + refusal)

@@ -267,7 +267,7 @@ class _Deleting(object):
 def test_every_server_is_asked_to_go_before_any_is_waited_for():
     cloud = _Deleting()
     check = _mover(cloud)
-    check.created = {"compute1": "s1", "compute2": "s2"}
+    check.created = {"s1": "osdeploy-check-compute1", "s2": "osdeploy-check-compute2"}
     records = [dict(_record(), host=h, id=i, name="osdeploy-check-" + h, seconds={})
                for h, i in (("compute1", "s1"), ("compute2", "s2"))]
     starts = [check.request_delete(r["id"], r["name"]) for r in records]
@@ -284,7 +284,7 @@ def test_a_failed_run_waits_for_the_servers_it_made_to_be_gone():
     with nothing left (a proof that failed at once used to end while its servers were still being deleted)."""
     cloud = _Deleting()
     check = _mover(cloud)
-    check.created = {"compute1": "s1", "compute2": "s2"}
+    check.created = {"s1": "osdeploy-check-compute1", "s2": "osdeploy-check-compute2"}
     check.cleanup()
     assert cloud.events[:2] == [("delete", "s1"), ("delete", "s2")]
     assert cloud.events[2:] == [("read", "s1")] * 3 + [("read", "s2")] * 3
@@ -297,7 +297,7 @@ def test_a_delete_that_fails_in_cleanup_does_not_hide_the_failure_being_reported
 
     cloud = Refusing()
     check = _mover(cloud)
-    check.created = {"compute1": "s1"}
+    check.created = {"s1": "osdeploy-check-compute1"}
     check.cleanup()   # no exception: the run's own failure is what is reported
     assert cloud.events == []
 
@@ -554,3 +554,275 @@ def test_a_bad_flavor_spec_is_refused_before_connecting(spec, says):
     assert msg.endswith("Give vcpus, ram (MiB) and disk (GiB) as positive integers, e.g. "
                         "flavor_spec: {vcpus: 1, ram: 128, disk: 1}")
     assert check.connects == [] and cloud.writes == []
+
+
+# -- the whole run: as a project member (admin_cloud), and as admin pinned ------------------------------------------
+class ForbiddenException(Exception):
+    """Named like openstacksdk's, with the text Nova's policy refusal has."""
+    status_code = 403
+
+
+class _Nova(object):
+    """One cloud seen through two connections: the member's (who="member") and admin's (who="admin"). The
+    scheduler puts the servers of one request on the hosts of `placement`, in order; every call is logged as
+    (who, what)."""
+
+    def __init__(self, placement=("compute2", "compute1"), refuse=None):
+        self.placement, self.refuse = list(placement), refuse or {}  # {(who, what): the rule that refuses it}
+        self.servers, self.groups, self.log, self.bodies = {}, {}, [], []
+
+    def as_(self, who):
+        return _Connection(self, who)
+
+
+class _Connection(object):
+    def __init__(self, cloud, who):
+        self.cloud, self.who = cloud, who
+        self.compute = self.network = self.image = self
+        self.current_project_id = "p-demo" if who == "member" else "p-admin"
+
+    def _log(self, what):
+        self.cloud.log.append((self.who, what))
+        if (self.who, what) in self.cloud.refuse:
+            raise ForbiddenException("ForbiddenException: 403: Client Error for url: http://controller:8774/v2.1, "
+                                     "Policy doesn't allow %s to be performed." % self.cloud.refuse[self.who, what])
+
+    # image, network
+    def find_image(self, name, ignore_missing=True):
+        return _Obj(id="img", name=name)
+
+    def find_network(self, name, ignore_missing=True):
+        return _Obj(id="net", name=name)
+
+    def find_flavor(self, name, ignore_missing=True):
+        self._log("find flavor")
+        return _Obj(id="f1", name=name)
+
+    def agents(self):
+        self._log("agents")
+        return [_Obj(agent_type="Open vSwitch agent", host=h, is_alive=True) for h in ("compute1", "compute2")]
+
+    def network_hosting_dhcp_agents(self, net):
+        return [_Obj(agent_type="DHCP agent", host="controller", is_alive=True)]
+
+    def ports(self, **query):
+        if query.get("device_owner") == "network:dhcp":
+            return [_Obj(id="d1", status="ACTIVE", binding_host_id="controller")]
+        return []
+
+    # compute, raw
+    def post(self, url, json=None, microversion=None):
+        self._log("post " + url)
+        if url == "/os-server-groups":
+            group = dict(id="g1", name=json["server_group"]["name"], policies=json["server_group"]["policies"],
+                         members=[])
+            self.cloud.groups["g1"] = group
+            return _Resp({"server_group": group})
+        self.cloud.bodies.append(json)
+        server = json["server"]
+        assert server["min_count"] == server["max_count"]
+        for i in range(server["max_count"]):
+            sid = "s%d" % (len(self.cloud.servers) + 1)
+            self.cloud.servers[sid] = dict(name="%s-%d" % (server["name"], i + 1), host=self.cloud.placement[i],
+                                           project="p-demo", gone=False)
+            self.cloud.groups[json["os:scheduler_hints"]["group"]]["members"].append(sid)
+        return _Resp({"server": {"id": "s1"}}, 202)
+
+    def get(self, url, microversion=None):
+        self._log("get " + url)
+        if url == "/os-server-groups":
+            return _Resp({"server_groups": list(self.cloud.groups.values())})
+        return _Resp({"server_group": self.cloud.groups[url.rsplit("/", 1)[1]]})
+
+    def delete(self, url):
+        self._log("delete " + url)
+        del self.cloud.groups[url.rsplit("/", 1)[1]]
+        return _Resp(None, 204)
+
+    # compute, SDK
+    def create_server(self, **attrs):
+        self._log("create server %s in %s" % (attrs["name"], attrs["availability_zone"]))
+        sid = "s%d" % (len(self.cloud.servers) + 1)
+        self.cloud.servers[sid] = dict(name=attrs["name"], host=attrs["availability_zone"].split(":")[1],
+                                       project=self.current_project_id, gone=False)
+        return _Obj(id=sid)
+
+    def get_server(self, server_id):
+        self._log("get server")
+        found = self.cloud.servers[server_id]
+        if found["gone"]:
+            raise _NotFound()
+        return _Obj(id=server_id, name=found["name"], status="ACTIVE", task_state=None, project_id=found["project"],
+                    addresses={"provider": [{"addr": "203.0.113.%s" % server_id[1:], "version": 4}]},
+                    # OS-EXT-SRV-ATTR:host: admin's to see
+                    compute_host=found["host"] if self.who == "admin" else None)
+
+    def servers(self, **query):
+        if query.get("all_projects"):
+            self._log("list servers:all_projects")
+            if query.get("name"):
+                return []
+            return [_Obj(id=i) for i in self.cloud.servers]
+        self._log("list servers")
+        return [_Obj(id=i) for i, s in self.cloud.servers.items() if s["project"] == self.current_project_id]
+
+    def delete_server(self, server_id):
+        self._log("delete server")
+        self.cloud.servers[server_id]["gone"] = True
+
+
+def _run_check(cloud, as_member=True, **params):
+    check = _setup_check(None, security_groups=[], name_prefix="osdeploy-check-", availability_zone="nova", **params)
+    if as_member:
+        check.params["admin_cloud"] = "osdeploy-admin"
+
+    def connect():
+        check.conn = cloud.as_("member" if as_member else "admin")
+        if as_member:
+            check.admin_conn = cloud.as_("admin")
+        return check.conn
+
+    check.connect = connect
+    return check
+
+
+def test_as_a_member_one_request_into_an_anti_affinity_group_puts_a_server_on_each_host():
+    cloud = _Nova(placement=("compute2", "compute1"))
+    check = _run_check(cloud, hosts=["compute1", "compute2"])
+    result = check.run()
+    assert [g for g in cloud.log if g[1] == "post /os-server-groups"] == [("member", "post /os-server-groups")]
+    body, = cloud.bodies
+    assert body["os:scheduler_hints"] == {"group": "g1"}
+    assert body["server"]["availability_zone"] == "nova"   # the zone, not a host: the member may not pin
+    assert (body["server"]["min_count"], body["server"]["max_count"]) == (2, 2)
+    assert body["server"]["name"] == "osdeploy-check-member"
+    # reported in the order of hosts, each with the host admin read and the member's project
+    assert [(s["host"], s["name"], s["project_id"]) for s in result["servers"]] == [
+        ("compute1", "osdeploy-check-member-2", "p-demo"), ("compute2", "osdeploy-check-member-1", "p-demo")]
+    assert result["summary"][0].startswith("compute1: ACTIVE at 203.0.113.2, not pinged; seconds from create: active ")
+    # the member made, listed (its project's own) and deleted its servers and its group; admin only read
+    assert ("member", "list servers") in cloud.log and ("member", "list servers:all_projects") not in cloud.log
+    assert ("member", "delete /os-server-groups/g1") in cloud.log and cloud.groups == {}
+    assert [w for w, what in cloud.log if what.startswith(("post", "delete", "create"))] == ["member"] * 5
+    admin_did = {what for w, what in cloud.log if w == "admin"}
+    assert admin_did <= {"get server", "agents", "find flavor", "list servers:all_projects"}
+    assert all(s["gone"] for s in cloud.servers.values())
+    assert check.created == {} and check.group is None
+
+
+def test_as_admin_each_server_is_pinned_to_its_host_as_before():
+    cloud = _Nova()
+    result = _run_check(cloud, as_member=False, hosts=["compute1", "compute2"]).run()
+    assert [what for w, what in cloud.log if what.startswith("create")] == [
+        "create server osdeploy-check-compute1 in nova:compute1", "create server osdeploy-check-compute2 in nova:compute2"]
+    assert {w for w, what in cloud.log} == {"admin"}
+    assert not [what for w, what in cloud.log if "os-server-groups" in what]
+    assert [(s["host"], s["name"]) for s in result["servers"]] == [
+        ("compute1", "osdeploy-check-compute1"), ("compute2", "osdeploy-check-compute2")]
+    assert ("admin", "list servers:all_projects") in cloud.log
+
+
+def test_two_servers_of_the_group_on_one_host_fail_the_proof_and_leave_nothing():
+    cloud = _Nova(placement=("compute1", "compute1"))
+    check = _run_check(cloud, hosts=["compute1", "compute2"])
+    with pytest.raises(Failure) as failed:
+        check.run()
+    assert failed.value.msg == (
+        "scheduling: the anti-affinity server group osdeploy-check-member did not place one server on each host: "
+        "osdeploy-check-member-1, osdeploy-check-member-2 all went to compute1; no server went to compute2")
+    check.cleanup()
+    assert all(s["gone"] for s in cloud.servers.values()) and cloud.groups == {}
+
+
+@pytest.mark.parametrize("refused,rule,says", [
+    (("member", "post /os-server-groups"), "os_compute_api:os-server-groups:create",
+     "boot: refused by the policy rule os_compute_api:os-server-groups:create (HTTP 403) - create server group "
+     "osdeploy-check-member (anti-affinity): "),
+    (("member", "list servers"), "os_compute_api:servers:index",
+     "API: refused by the policy rule os_compute_api:servers:index (HTTP 403) - list servers (API): "),
+    (("admin", "agents"), "get_agent",
+     "network: refused by the policy rule get_agent (HTTP 403) - list the network agents (as admin): "),
+])
+def test_a_call_refused_by_policy_names_the_stage_and_the_rule(refused, rule, says):
+    cloud = _Nova(refuse={refused: rule})
+    check = _run_check(cloud, hosts=["compute1", "compute2"])
+    with pytest.raises(Failure) as failed:
+        check.run()
+    assert failed.value.msg.startswith(says), failed.value.msg
+    check.cleanup()
+    assert all(s["gone"] for s in cloud.servers.values()) and cloud.groups == {}
+
+
+def test_a_member_moves_nothing_itself_and_its_other_servers_go_before_the_moves():
+    cloud = _Nova()
+    check = _run_check(cloud, hosts=["compute1", "compute2"], migrate=True)
+    moved = []
+
+    def move(record, kind, target, namespace, net):
+        # the other server is gone already: anti-affinity would keep this one off its host
+        moved.append((record["host"], kind, target, [s["gone"] for s in cloud.servers.values()]))
+        record["moves"].append(dict(kind=kind, target=target, seconds=1.0, ping=None))
+
+    check.move = move
+    result = check.run()
+    assert moved == [("compute1", "cold", "compute2", [True, False]), ("compute1", "live", "compute1", [True, False])]
+    assert "moved cold to compute2 in 1.0, live to compute1 in 1.0; deleted in" in result["summary"][0]
+
+
+def test_an_earlier_runs_group_and_its_servers_are_deleted_first():
+    cloud = _Nova()
+    cloud.servers["s9"] = dict(name="osdeploy-check-member-1", host="compute1", project="p-demo", gone=False)
+    cloud.servers["s8"] = dict(name="gone-already", host="compute1", project="p-demo", gone=True)
+    cloud.groups["g0"] = dict(id="g0", name="osdeploy-check-member", members=["s9", "s8"])
+    cloud.groups["g7"] = dict(id="g7", name="someone-elses", members=[])
+    result = _run_check(cloud, hosts=["compute1", "compute2"]).run()
+    assert result["leftovers_deleted"] == ["osdeploy-check-member-1", "server group osdeploy-check-member"]
+    assert cloud.servers["s9"]["gone"] and list(cloud.groups) == ["g7"]
+
+
+def test_check_mode_as_a_member_that_does_not_exist_yet_cannot_tell():
+    def refused():
+        raise MissingRequiredOptions("Auth plugin requires parameters which were not given: auth_url")
+
+    check = _setup_check(_Setup(), check_mode=True, flavor_spec=SPEC, admin_cloud="osdeploy-admin")
+    check.connect = lambda: check.call(refused, doing="load the connection settings")
+    result = check.run()
+    assert result["changed"] is False and result["msg"] == "check mode: no server booted on compute1"
+    assert "cannot be read" in check.warnings[0]
+
+
+class MissingRequiredOptions(Exception):
+    """Named like keystoneauth's: what an unknown cloud name ends as."""
+
+
+def test_a_move_refused_by_policy_names_the_stage_and_the_rule():
+    class Refusing(_Cloud):
+        def post(self, url, json=None, microversion=None):
+            return _Resp({"forbidden": {"code": 403, "message": "Policy doesn't allow "
+                                        "os_compute_api:os-migrate-server:migrate_live to be performed."}}, 403)
+
+    check, record = _mover(Refusing()), _record()
+    with pytest.raises(Failure) as failed:
+        check.move(record, "live", "compute2", "qdhcp-n1", None)
+    assert failed.value.msg.startswith("live migration: refused by the policy rule "
+                                       "os_compute_api:os-migrate-server:migrate_live (HTTP 403) - live migration of "
+                                       "osdeploy-check-compute1: ")
+
+
+def test_placement_refused_by_policy_fails_the_move_instead_of_reading_no_allocation():
+    class Refusing(_Cloud):
+        def __init__(self):
+            super(Refusing, self).__init__()
+            self.placement = self
+
+        def get(self, url, microversion=None):
+            if url.startswith("/allocations/"):
+                return _Resp({"errors": [{"detail": "Policy does not allow placement:allocations:list to be "
+                                                    "performed."}]}, 403)
+            return super(Refusing, self).get(url, microversion)
+
+    check, record = _mover(Refusing()), _record()
+    with pytest.raises(Failure) as failed:
+        check.move(record, "cold", "compute2", "qdhcp-n1", None)
+    assert failed.value.msg.startswith("cold migration: refused by the policy rule placement:allocations:list (HTTP 403) "
+                                       "- read the allocations of s1: ")
