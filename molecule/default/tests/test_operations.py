@@ -192,7 +192,7 @@ def test_the_readme_documents_tags():
 # below): a run of the whole is the runs of its parts in one, and the idempotence run ran every task.
 UNION_TAGS = {
     "baseline": ["baseline-packages", "mariadb", "rabbitmq", "memcached", "keystone", "placement", "glance",
-                 "neutron"],
+                 "neutron", "demo-project"],
     "nova": ["nova-packages", "nova-firewall", "nova-db", "nova-keystone", "nova-storage", "nova-migration",
              "nova-config", "nova-cells", "nova-services", "nova-verify", "nova-discover"],
 }
