@@ -146,8 +146,8 @@ class Run:
                 detail = step(member, admin, state, started) or ""
             except Exception as exc:  # every failure is reported as the operation's
                 self.record(name, op, False, started, str(exc))
-                for later, _ in steps[i + 1:]:
-                    self.record(name, later, False, time.monotonic(), "not reached: %s failed" % op)
+                for later in steps[i + 1:]:
+                    self.record(name, later[0], False, time.monotonic(), "not reached: %s failed" % op)
                 return
             self.record(name, op, True, started, detail)
 

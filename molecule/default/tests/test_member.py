@@ -44,8 +44,9 @@ def fixture_operations():
     cmd = host.run("python3 %s %s %s %s %s %s" % (SCRIPT, MEMBER_CLOUD, ADMIN_CLOUD, IMAGE, NETWORK, FLAVOR))
     assert cmd.rc == 0, cmd.stderr[-4000:]
     results = json.loads(cmd.stdout)["operations"]
-    print("\n".join("%-9s %-32s %-4s %6.1f s  %s" % (r["chain"], r["op"], "ok" if r["ok"] else "FAIL",
-                                                      r["seconds"], r["detail"]) for r in results))
+    for r in results:
+        print("%-9s %-32s %-4s %6.1f s  %s" % (r["chain"], r["op"], "ok" if r["ok"] else "FAIL", r["seconds"],
+                                              r["detail"]))
     return {(r["chain"], r["op"]): r for r in results}
 
 
