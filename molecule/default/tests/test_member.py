@@ -45,8 +45,8 @@ def fixture_operations():
     assert cmd.rc == 0, cmd.stderr[-4000:]
     results = json.loads(cmd.stdout)["operations"]
     for r in results:
-        print("%-9s %-32s %-4s %6.1f s  %s" % (r["chain"], r["op"], "ok" if r["ok"] else "FAIL", r["seconds"],
-                                              r["detail"]))
+        status = "ok" if r["ok"] else "FAIL"
+        print("%-9s %-32s %-4s %6.1f s  %s" % (r["chain"], r["op"], status, r["seconds"], r["detail"]))
     return {(r["chain"], r["op"]): r for r in results}
 
 
