@@ -76,8 +76,8 @@ class Run:
         self.member_cloud, self.admin_cloud = member_cloud, admin_cloud
         admin = Cloud(admin_cloud)
         member = Cloud(member_cloud)
-        self.image = self.find(member, "image", "/v2/images?name=%s" % image, "images", image)
-        self.network = self.find(member, "network", "/v2.0/networks?name=%s" % network, "networks", network)
+        self.image = self.find(member, "image", "/images?name=%s" % image, "images", image)
+        self.network = self.find(member, "network", "/networks?name=%s" % network, "networks", network)
         self.flavor = self.find(member, "compute", "/flavors?limit=1000", "flavors", flavor)
         self.bigger = self.ensure_bigger_flavor(admin, flavor)
         self.results = []
@@ -93,7 +93,7 @@ class Run:
         self.made["groups"] = [g["id"] for g in groups if g["name"].startswith(PREFIX)]
         keypairs = member.call("compute", "get", "/os-keypairs")["keypairs"]
         self.made["keypairs"] = [k["keypair"]["name"] for k in keypairs if k["keypair"]["name"].startswith(PREFIX)]
-        images = member.call("image", "get", "/v2/images?name=%s" % (PREFIX + "snapshot"))["images"]
+        images = member.call("image", "get", "/images?name=%s" % (PREFIX + "snapshot"))["images"]
         self.made["images"] = [i["id"] for i in images]
         self.cleanup()
         self.made = {"servers": [], "groups": [], "keypairs": [], "images": []}
@@ -227,7 +227,7 @@ class Run:
         def image(member, admin, state, started):
             member.action(state["id"], {"createImage": {"name": PREFIX + "snapshot"}})
             while True:
-                found = member.call("image", "get", "/v2/images?name=%s" % (PREFIX + "snapshot"))["images"]
+                found = member.call("image", "get", "/images?name=%s" % (PREFIX + "snapshot"))["images"]
                 for img in found:
                     if img["id"] not in self.made["images"]:
                         self.made_one("images", img["id"])
@@ -294,7 +294,7 @@ class Run:
         for name in self.made["keypairs"]:
             member.conn.compute.delete("/os-keypairs/%s" % name)
         for image_id in self.made["images"]:
-            member.conn.image.delete("/v2/images/%s" % image_id)
+            member.conn.image.delete("/images/%s" % image_id)
 
 
 def main():
