@@ -8,7 +8,8 @@ Enumeration (target side, needs nova and oslo.config importable):
 * the oslo-config-generator namespaces that make up Nova's nova.conf sample
   (NAMESPACES: ``nova.conf`` and the libraries it lists), each loaded through
   its ``oslo.config.opts`` entry point, plus ``os_vif`` whose groups
-  nova-compute also reads;
+  nova-compute also reads (found by the entry point's value, since os-vif
+  5.2.0 names it ``oslo.cache``); OPTIONAL_NAMESPACES may be absent;
 * keystoneauth1's auth plugin options: every group that has ``auth_type`` (the
   keystoneauth common options: ``[keystone_authtoken]``, ``[placement]``,
   ``[neutron]``, ``[glance]``, ``[service_user]``...) also accepts the options
@@ -67,9 +68,17 @@ NAMESPACES = (
     "oslo.limit",
     "os_vif",
 )
-# Namespaces that only some releases have: missing, they are not an error (the schema is complete without them).
-# oslo.db.concurrency ([database] use_tpool) is gone from oslo.db 17 (Debian 13's Epoxy).
-OPTIONAL_NAMESPACES = ("oslo.db.concurrency",)
+# Namespaces that may be missing: then they are not an error (the schema is complete without them, and cached);
+# the schema lists them under "absent".
+# oslo.db.concurrency ([database] use_tpool) is gone from oslo.db 17 (Debian 13's Epoxy); osprofiler is only an
+# extra of nova (``nova[osprofiler]``; 34.0.0's METADATA: ``Requires-Dist: osprofiler>=1.4.0; extra ==
+# "osprofiler"``; its other extras, zvm and vmware, define no namespace of NAMESPACES), so a venv from the
+# upper constraints has none, and nova's paste filter tolerates that.
+OPTIONAL_NAMESPACES = ("oslo.db.concurrency", "osprofiler")
+
+# Namespaces found by the value of their entry point rather than by its name: os-vif 4.1.0 (Debian 13) names
+# its entry point os_vif, os-vif 5.2.0 (2026.2) oslo.cache, the same name as oslo.cache's own.
+NAMESPACE_BY_VALUE = {"os_vif": "os_vif.opts:"}
 
 # Options the guides use that no longer exist: a hint for the error message.
 REMOVED_HINTS = {
@@ -194,11 +203,13 @@ def enumerate_schema():
     eps = _oslo_entry_points(metadata)
     groups = {}
     aliases = {}
-    loaded, failed = [], []
+    loaded, failed, absent = [], [], []
     for namespace in NAMESPACES:
         ep = eps.get(namespace)
         if ep is None:
-            if namespace not in OPTIONAL_NAMESPACES:
+            if namespace in OPTIONAL_NAMESPACES:
+                absent.append(namespace)
+            else:
                 failed.append("%s: not installed" % namespace)
             continue
         try:
@@ -227,6 +238,7 @@ def enumerate_schema():
         "groups": groups,
         "aliases": aliases,
         "namespaces": loaded,
+        "absent": absent,
         "errors": failed,
         "seconds": round(time.time() - started, 3),
     }
@@ -238,7 +250,20 @@ def _oslo_entry_points(metadata):
         selected = eps.select(group="oslo.config.opts")
     else:  # pragma: no cover - Python < 3.10
         selected = eps.get("oslo.config.opts", [])
-    return dict((ep.name, ep) for ep in selected)
+    return entry_points_by_namespace(selected)
+
+
+def entry_points_by_namespace(entry_points):
+    """{namespace: entry point}: by value for NAMESPACE_BY_VALUE, else by name (the first of a name wins)."""
+    found = {}
+    for ep in entry_points:
+        value = getattr(ep, "value", "") or ""
+        namespace = ep.name
+        for by_value, prefix in NAMESPACE_BY_VALUE.items():
+            if value.startswith(prefix):
+                namespace = by_value
+        found.setdefault(namespace, ep)
+    return found
 
 
 def _add_auth_plugin_options(groups, aliases):

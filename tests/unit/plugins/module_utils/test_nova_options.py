@@ -383,3 +383,71 @@ def test_a_namespace_only_some_releases_have_is_not_an_error(monkeypatch):
     monkeypatch.setattr(nova_options, "_oslo_entry_points",
                         lambda metadata: dict((ns, EntryPoint(ns)) for ns in everything if ns != "oslo.cache"))
     assert nova_options.enumerate_schema()["errors"] == ["oslo.cache: not installed"]
+
+
+class FakeDist(object):
+    def __init__(self, name, version):
+        self.metadata = {"Name": name}
+        self.version = version
+
+
+class FakeEntryPoint(object):
+    """An importlib.metadata entry point of the group oslo.config.opts whose list_opts gives one option."""
+
+    def __init__(self, name, value, dist, group=None):
+        self.name, self.value, self.dist, self.group = name, value, FakeDist(*dist), group
+
+    def load(self):
+        opt = Opt(str)
+        opt.dest = "%s_opt" % (self.group or self.name).replace(".", "_")
+        return lambda: [(self.group or self.name.replace(".", "_"), [opt])]
+
+
+OSLO_CACHE = FakeEntryPoint("oslo.cache", "oslo_cache._opts:list_opts", ("oslo.cache", "4.3.0"), "cache")
+OS_VIF_4 = FakeEntryPoint("os_vif", "os_vif.opts:list_plugins_opts", ("os_vif", "4.1.0"), "os_vif_ovs")
+# os-vif 5.2.0 registers its options under the name of oslo.cache's own entry point
+OS_VIF_5 = FakeEntryPoint("oslo.cache", "os_vif.opts:list_plugins_opts", ("os_vif", "5.2.0"), "os_vif_ovs")
+
+
+@pytest.mark.parametrize("listing", [[OSLO_CACHE, OS_VIF_4], [OSLO_CACHE, OS_VIF_5], [OS_VIF_5, OSLO_CACHE]],
+                         ids=["os-vif 4.1.0", "os-vif 5.2.0", "os-vif 5.2.0 listed first"])
+def test_os_vif_is_found_by_the_value_of_its_entry_point(listing):
+    found = nova_options.entry_points_by_namespace(listing)
+    assert found["oslo.cache"] is OSLO_CACHE
+    assert found["os_vif"].value == "os_vif.opts:list_plugins_opts"
+    assert sorted(found) == ["os_vif", "oslo.cache"]
+
+
+@pytest.mark.parametrize("os_vif", [OS_VIF_4, OS_VIF_5], ids=["os-vif 4.1.0", "os-vif 5.2.0"])
+def test_a_source_install_without_osprofiler_gets_a_complete_cached_schema(tmp_path, monkeypatch, os_vif):
+    """nova 34 in a venv from the 2026.2 constraints: no osprofiler (an extra of nova), os-vif 5.2.0 whose entry
+    point is named oslo.cache. Both libraries' groups are in the schema, osprofiler is absent but not an error,
+    the schema is cached, and the cache key has os_vif's version."""
+    import sys
+    import types
+    from importlib import metadata
+
+    others = [FakeEntryPoint(ns, "fake_%s:list_opts" % ns.replace(".", "_"), (ns, "1.0"))
+              for ns in nova_options.NAMESPACES
+              if ns not in ("oslo.cache", "os_vif", "osprofiler", "oslo.db.concurrency")]
+    listing = [os_vif, OSLO_CACHE] + others  # os_vif first: a name clash must not lose oslo.cache either
+
+    class FakeEntryPoints(object):
+        def select(self, group):
+            assert group == "oslo.config.opts"
+            return listing
+
+    for name in ("nova", "oslo_config", "oslo_config.cfg"):
+        monkeypatch.setitem(sys.modules, name, sys.modules.get(name) or types.ModuleType(name))
+    monkeypatch.setattr(metadata, "entry_points", FakeEntryPoints)
+    monkeypatch.setattr(metadata, "version", lambda name: {"nova": "34.0.0"}.get(name, "9.9"))
+    monkeypatch.setattr(nova_options, "_add_auth_plugin_options", lambda groups, aliases: None)
+    data, meta = nova_options.load_schema(str(tmp_path))
+    assert data["errors"] == []
+    assert data["absent"] == ["oslo.db.concurrency", "osprofiler"]
+    assert "os_vif" in data["namespaces"] and "oslo.cache" in data["namespaces"]
+    assert data["groups"]["cache"] == {"cache_opt": nova_options._opt_info(Opt(str))}
+    assert list(data["groups"]["os_vif_ovs"]) == ["os_vif_ovs_opt"]
+    assert data["versions"]["os_vif"] == os_vif.dist.version and data["versions"]["oslo.cache"] == "4.3.0"
+    assert meta["source"] == "enumerated" and meta["cache"] and os.path.isfile(meta["cache"])
+    assert nova_options.load_schema(str(tmp_path))[1]["source"] == "cache"
