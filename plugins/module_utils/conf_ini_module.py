@@ -126,6 +126,8 @@ class ConfIniModule(base.OsdeployModule):
             "from cache" if schema_meta["source"] == "cache" else "enumerated", schema_meta["seconds"])
         if data.get("errors"):
             why += "; not loaded: %s" % "; ".join(data["errors"])
+        if data.get("absent"):
+            why += "; not installed (optional): %s" % ", ".join(data["absent"])
         return schema, schema_meta, True, why
 
     def read_file(self):

@@ -117,6 +117,18 @@ def test_nova_conf_ini_writes_valid_settings_as_service_conf_ini_does(conf, tmp_
     assert "my_ip = <None>\nmy_ip = 10.0.0.11\n" in conf.read_text()
 
 
+def test_nova_conf_ini_names_the_optional_namespaces_it_did_not_find(conf, monkeypatch, run):
+    """A venv without osprofiler (an extra of nova): validated all the same, and the sentence says what was absent."""
+    def load_schema(cache_dir=None):
+        meta = dict(source="cache", seconds=0.01, cache=None, cache_error=None)
+        return dict(SCHEMA, errors=[], absent=["osprofiler"]), meta
+
+    monkeypatch.setattr(nova_options, "load_schema", load_schema)
+    rc, out = run(nova_conf_ini, dict(path=str(conf), settings={"DEFAULT": {"my_ip": "10.0.0.11"}}))
+    assert rc == 0, out
+    assert out["validated"] is True and out["validation"].endswith("; not installed (optional): osprofiler")
+
+
 def test_nova_conf_ini_without_nova_still_writes_and_says_so(conf, monkeypatch, run):
     def unavailable(cache_dir=None):
         raise nova_options.SchemaUnavailable("the nova Python package is not installed")
