@@ -307,7 +307,9 @@ def schema_versions():
         dist = getattr(ep, "dist", None) if ep is not None else None
         if dist is not None:
             versions[dist.metadata["Name"]] = dist.version
-    for name in ("nova", "keystoneauth1", "oslo.config"):
+    # pyroute2: os-vif 5.2.0's ovs plugin imports it without requiring it; without it the plugin does not load and
+    # [os_vif_ovs] is not in the schema, so installing it must make a new cache file
+    for name in ("nova", "keystoneauth1", "oslo.config", "pyroute2"):
         try:
             versions[name] = metadata.version(name)
         except Exception:

@@ -451,3 +451,23 @@ def test_a_source_install_without_osprofiler_gets_a_complete_cached_schema(tmp_p
     assert data["versions"]["os_vif"] == os_vif.dist.version and data["versions"]["oslo.cache"] == "4.3.0"
     assert meta["source"] == "enumerated" and meta["cache"] and os.path.isfile(meta["cache"])
     assert nova_options.load_schema(str(tmp_path))[1]["source"] == "cache"
+
+
+def test_the_cache_key_changes_when_pyroute2_comes(monkeypatch):
+    """os-vif 5.2.0's ovs plugin (the [os_vif_ovs] options) loads only with pyroute2, which os-vif does not require."""
+    from importlib import metadata
+
+    installed = {"nova": "34.0.0", "keystoneauth1": "5.16.0", "oslo.config": "10.7.0"}
+
+    def version(name):
+        if name not in installed:
+            raise metadata.PackageNotFoundError(name)
+        return installed[name]
+
+    monkeypatch.setattr(metadata, "entry_points", lambda: {})
+    monkeypatch.setattr(metadata, "version", version)
+    without = nova_options.schema_versions()
+    installed["pyroute2"] = "0.8.1"
+    with_it = nova_options.schema_versions()
+    assert without["pyroute2"] is None and with_it["pyroute2"] == "0.8.1"
+    assert nova_options.cache_path("/c", without) != nova_options.cache_path("/c", with_it)
