@@ -5,7 +5,8 @@ A lab is a controller and compute hosts (compute1..N) on a private IPv4 network
 with a key the lab makes, an Ansible inventory beside it, and random secrets for
 the roles. Everything a lab has is named after it and kept in its state
 directory ($OSDEPLOY_CACHE/lab/<name>, or OSDEPLOY_LAB_DIR), so that `down`
-finds it also when `up` was interrupted.
+finds it also when `up` was interrupted. At every `up` each host gets this machine's
+local CA certificates (ensure_host_cas), so that pip there passes the same TLS proxies.
 
 Lab holds what every backend does the same way, among it up() and down(); a
 backend implements only what its machines need (the methods that raise
@@ -23,8 +24,9 @@ import subprocess
 import sys
 import time
 
-from .common import (HOST_RE, NAME_RE, LAB_SECRETS, RELEASES, SUITE, LabError, cache_root, check_release,
-                     is_cached, lab_secret, log, mask_credentials, read_json, rm_tree, run, write_file)
+from .common import (HOST_RE, NAME_RE, LAB_SECRETS, RELEASES, SUITE, LabError, ca_sync_script, cache_root,
+                     check_release, is_cached, lab_secret, local_ca_certificates, log, mask_credentials, read_json,
+                     rm_tree, run, write_file)
 
 
 class Lab:
@@ -387,6 +389,7 @@ class Lab:
                 log("warning: %s is %s; failed units:\n%s" % (h, state, failed))
         if started:
             log("booted %s in %.1fs" % (", ".join(started), time.monotonic() - booted))
+        self.ensure_host_cas(hosts)
         if write_file(self.inventory, self.inventory_text(hosts)):
             self.changes.append("inventory %s" % self.inventory)
         for h in hosts:
@@ -397,6 +400,16 @@ class Lab:
             log("up: changed in %.1fs: %s" % (time.monotonic() - start, "; ".join(self.changes)))
         else:
             log("up: no change (%.1fs)" % (time.monotonic() - start))
+
+    def ensure_host_cas(self, hosts):
+        """Make every host trust this machine's local CA certificates (LOCAL_CA_DIR/**/*.crt), as a
+        copy in LAB_CA_DIR and update-ca-certificates, so that what runs there (pip) reaches the package
+        registries through the same TLS-intercepting proxies. Done at every `up`, over SSH, not in
+        the cached build: the certificates may change between two `up`s. Unchanged: nothing done."""
+        script = ca_sync_script(local_ca_certificates())
+        for h in hosts:
+            if run(self.ssh_cmd(h, "sh", "-s"), input_text=script).stdout.strip() == "changed":
+                self.changes.append("CA certificates of %s" % h)
 
     def hosts_left_after_removing(self, hosts, only):
         """The number of computes that stay when `down HOST...` removes `only` (the last computes alone)."""

@@ -1,9 +1,11 @@
 """What the lab's backends and the guest test image share: running commands, writing files,
-cached builds, the Debian releases and their apt sources, the lab's secrets, and the
-accelerator decision of hw_accel_fact."""
+cached builds, the Debian releases and their apt sources, the lab's secrets, the
+accelerator decision of hw_accel_fact, and the CA certificates the hosts trust."""
 
+import base64
 import fcntl
 import functools
+import glob
 import hashlib
 import importlib.util
 import json
@@ -32,6 +34,10 @@ HOST_RE = re.compile(r"^(controller|compute[1-9][0-9]*)$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,9}$")
 # Each compute host's second disk, for Nova's instances: a sparse image of this size.
 INSTANCES_DISK_BYTES = 4 * 1024 ** 3
+# This machine's own CA certificates (those update-ca-certificates adds to Debian's bundle: a
+# TLS-intercepting proxy's, say), and where each lab host gets a copy of them.
+LOCAL_CA_DIR = "/usr/local/share/ca-certificates"
+LAB_CA_DIR = LOCAL_CA_DIR + "/osdeploy-lab-host"
 
 
 class LabError(Exception):
@@ -349,3 +355,36 @@ def prune_cache(kind, current, in_use):
                     os.unlink(extra)
             removed.append(entry)
     log("prune: removed %s" % (", ".join(removed) or "nothing"))
+
+
+def local_ca_certificates(root=LOCAL_CA_DIR):
+    """{path relative to root: content} of this machine's local CA certificates (root/**/*.crt)."""
+    certs = {}
+    for path in sorted(glob.glob(os.path.join(glob.escape(root), "**", "*.crt"), recursive=True)):
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                certs[os.path.relpath(path, root)] = f.read()
+    return certs
+
+
+def ca_sync_script(certs, target=LAB_CA_DIR, update="update-ca-certificates --fresh"):
+    """A sh script (for a lab host's root, on its stdin) that makes `target` hold exactly `certs`
+    ({relative path: bytes}) and then runs `update` (--fresh: a certificate that went also leaves
+    /etc/ssl/certs); when target already holds them it does nothing. It prints `changed` or `unchanged`."""
+    lines = ["set -eu", "umask 022", "target=%s" % shlex.quote(target),
+             'new=$(mktemp -d)', "trap 'rm -rf \"$new\"' EXIT"]
+    for rel, content in sorted(certs.items()):
+        path = '"$new"/%s' % shlex.quote(rel)
+        if os.path.dirname(rel):
+            lines.append('mkdir -p "$new"/%s' % shlex.quote(os.path.dirname(rel)))
+        lines += ["base64 -d > %s <<'OSDEPLOY_CA_EOF'" % path,
+                  base64.encodebytes(content).decode("ascii").rstrip("\n"), "OSDEPLOY_CA_EOF"]
+    if not certs:   # nothing to trust, and nothing trusted before: nothing to do
+        lines.append('[ -e "$target" ] || { echo unchanged; exit 0; }')
+    lines += ['if [ -d "$target" ] && diff -r "$new" "$target" >/dev/null 2>&1; then echo unchanged; exit 0; fi',
+              'rm -rf "$target"']
+    if certs:
+        lines += ['mkdir -p "$target"', 'cp -R "$new"/. "$target"/']
+    # a failed update leaves no target, so that the next run tries again
+    lines += ['%s >&2 || { rm -rf "$target"; exit 1; }' % update, "echo changed"]
+    return "\n".join(lines) + "\n"
