@@ -3,7 +3,9 @@
 test_member.py copies this file to the controller and runs it there with Debian's python3 and openstacksdk:
     python3 member_operations.py MEMBER_CLOUD ADMIN_CLOUD IMAGE NETWORK FLAVOR
 It prints one JSON document: {"operations": [{"op", "ok", "seconds", "detail"}, ...]}, in the order each
-chain ran them. Three chains run at once, each with its own connections:
+chain ran them. The lifecycle and moves chains run at once, each with its own connections, then the groups
+chain alone: an affinity group needs room for both its servers on one compute host, which the lab's
+compute hosts (a 4 GiB instance disk each) may lack while a resize holds allocations on both hosts:
   lifecycle  create (with a keypair), list, show, stop, start, soft and hard reboot, rebuild, delete
   moves      create, resize to another flavor (onto the other compute host) and confirm, an image of the
              server, a console URL that answers, delete
@@ -317,12 +319,15 @@ class Run:
 
 def main():
     run = Run(*sys.argv[1:6])
-    threads = [threading.Thread(target=chain) for chain in (run.lifecycle, run.moves, run.groups)]
+    threads = [threading.Thread(target=chain) for chain in (run.lifecycle, run.moves)]
     try:
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        # alone: not while a resize holds disk on both compute hosts (seen in CI: "No valid host was found"
+        # for the affinity group's servers, asked for in one request)
+        run.groups()
     finally:
         run.cleanup()
     print(json.dumps({"operations": run.results}))
