@@ -4,9 +4,9 @@ rebuild, resize and confirm onto the other compute, an image of a server, a cons
 server groups with affinity and anti-affinity, delete. The moves that Nova's policy gives admin (cold and
 live migration of the member's server) are the side effect's proof (test_migration.py).
 
-member_operations.py runs them on the controller in one process (lifecycle and moves at once, then the server groups), with the member's
-cloud entry (the baseline's demo project); each operation is a test here, and a failure names the
-operation and the server's fault.
+member_operations.py runs them on the controller in one process (lifecycle and moves at once, then the
+server groups), with the member's cloud entry (the baseline's demo project); each operation is a test
+here, and a failure names the operation and the server's fault.
 """
 import json
 import os
