@@ -94,6 +94,26 @@ def test_a_source_release_has_its_constraints_whose_header_names_their_source(na
     assert len(pins) > 100, "%s is not a release's upper constraints" % source["constraints"]
 
 
+@pytest.mark.parametrize("name", SOURCE)
+def test_a_source_releases_extra_requirements_are_pinned_by_its_constraints_and_its_pins_add_the_unpinned(name):
+    """What each environment installs beside its service is pinned by the upper constraints; the release's own
+    pins (appended to the constraints the hosts get) name only what those leave unpinned, at one version each."""
+    source = RELEASES[name]["source"]
+    assert set(source) == {"constraints", "packages", "requirements", "pins"}, "%s: source fields" % name
+    header, pins = constraints(name)
+    assert set(source["requirements"]) == SERVICES
+    for service, requirements in source["requirements"].items():
+        for requirement in requirements:
+            assert re.match(r"^[A-Za-z0-9._-]+$", requirement), "%s: %s is pinned by the constraints" % (name, requirement)
+            assert canonical(requirement) in pins, "%s: %s's %s is not pinned by %s" % (
+                name, service, requirement, source["constraints"])
+    assert {"setuptools", "certifi", "legacy-cgi"} <= set(source["pins"]), "%s: pins" % name
+    for package, version in source["pins"].items():
+        version_key(version.replace(".post", "."))
+        assert canonical(package) not in pins, "%s: %s is pinned by %s already" % (name, package, source["constraints"])
+        assert canonical(package) not in SERVICES
+
+
 def test_every_constraints_file_belongs_to_a_release():
     used = {RELEASES[name]["source"]["constraints"] for name in SOURCE}
     shipped = {os.path.basename(p) for p in glob.glob(os.path.join(ROLE, "files", "constraints", "*"))}
