@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
-ROLES = ("osdeploy", "baseline", "nova", "controller", "compute")
+ROLES = ("osdeploy", "baseline", "nova", "controller", "compute", "source")
 # where the defaults of a role are documented
 DOCUMENTED_IN = {"osdeploy": ("osdeploy",), "baseline": ("baseline",), "nova": ("nova", "controller", "compute"),
-                 "controller": ("controller",), "compute": ("compute",)}
+                 "controller": ("controller",), "compute": ("compute",), "source": ("source",)}
 
 
 def load(role, *parts):
@@ -25,7 +25,15 @@ def load(role, *parts):
 
 
 def spec_options(role):
-    return load(role, "meta", "argument_specs.yml")["argument_specs"]["main"].get("options", {})
+    """The options of the role's main entry point; of every entry point for a role without one (the source role,
+    which other roles include by its entry points)."""
+    specs = load(role, "meta", "argument_specs.yml")["argument_specs"]
+    if "main" in specs:
+        return specs["main"].get("options", {})
+    options = {}
+    for entry in specs.values():
+        options.update(entry.get("options") or {})
+    return options
 
 
 @pytest.mark.parametrize("role", sorted(DOCUMENTED_IN))

@@ -17,8 +17,9 @@ from jinja2 import Environment, nodes
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
 # The public variables: each role's prefix (ansible-lint's var-naming asks a role's defaults to use its
-# own), with nova_ for the nova role, whose defaults hold the controller's and compute's settings.
-PUBLIC = re.compile(r"^(osdeploy|baseline|nova|controller|compute)_[a-z0-9_]+$")
+# own), with nova_ for the nova role, whose defaults hold the controller's and compute's settings; source_ are the
+# parameters the roles pass to the source role they include.
+PUBLIC = re.compile(r"^(osdeploy|baseline|nova|controller|compute|source)_[a-z0-9_]+$")
 # Task keywords whose strings are bare Jinja expressions.
 EXPRESSIONS = {"when", "changed_when", "failed_when", "until", "that"}
 # Jinja decodes the roles' regular expressions ('\S') as Python string literals, which warns.
