@@ -201,9 +201,10 @@ def test_a_platform_the_collection_does_not_support_is_refused_naming_the_suppor
     ({"osdeploy_install_method": "source", "osdeploy_openstack_release": "2026.2",
       "__osdeploy_platform_data": {"release": "zed", "python": "3.9", "libvirt": "9.0.0", "qemu": "7.2"}},
      "2026.2 from source needs Python 3.11 to 3.13 (OpenStack's tested runtimes of 2026.2)"),
-    # a release the platform could run from source: the roles cannot install it yet (#31)
-    ({"osdeploy_install_method": "source", "osdeploy_openstack_release": "2026.1"},
-     "osdeploy_install_method is source, which the roles cannot deploy yet"),
+    # a platform whose libvirt is older than the release's Nova accepts
+    ({"osdeploy_install_method": "source", "osdeploy_openstack_release": "2026.1",
+      "__osdeploy_platform_data": {"release": "2025.1", "python": "3.13", "libvirt": "7.0.0", "qemu": "10.0"}},
+     "2026.1 from source needs libvirt 8.0.0 or newer (nova's MIN_LIBVIRT_VERSION)"),
     # the argument spec refuses what is neither a method nor a release, with the choices
     ({"osdeploy_install_method": "pip"}, "value of osdeploy_install_method must be one of: distro, source, got: pip"),
 ])

@@ -201,8 +201,8 @@ def test_the_derived_paths_name_each_services_versioned_environment(rendered):
 def test_the_wheelhouse_holds_every_services_requirements_and_each_venv_its_own(rendered):
     paths = json.loads(read(rendered, "ctl", "paths.json"))
     assert sorted(paths["wheelhouse_requirements"]) == sorted(
-        ["nova==34.0.0", "openstack-placement==16.0.0", "PyMySQL", "python-memcached"])
-    assert paths["nova_requirements"] == ["nova==34.0.0", "PyMySQL", "python-memcached"]
+        ["nova==34.0.0", "openstack-placement==16.0.0", "PyMySQL", "python-memcached", "pyroute2"])
+    assert paths["nova_requirements"] == ["nova==34.0.0", "PyMySQL", "python-memcached", "pyroute2"]
 
 
 def test_debians_libvirt_binding_and_each_units_packages_go_where_they_are_used(rendered):
