@@ -28,6 +28,11 @@ import zipfile
 
 from ansible.module_utils.urls import open_url
 
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # pragma: no cover - Python 2 controllers are not supported
+    from urlparse import urlsplit  # type: ignore
+
 from ansible_collections.osdeploy.nova.plugins.module_utils.base import OsdeployModule
 
 try:
@@ -54,7 +59,25 @@ _PIN = re.compile(r"^\s*(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(
                   r"\s*===?\s*(?P<version>[^\s;,*]+)\s*(?:;.*)?$")
 
 
+# -- where pip reads from -------------------------------------------------------------------------------
+
+def trusted_host_args(location):
+    """pip's --trusted-host for a wheelhouse served over plain http (pip ignores such a host otherwise).
+
+    The controller serves its wheelhouse on the management network, as the cloud's other services
+    talk there; an https URL needs nothing.
+    """
+    parts = urlsplit(location)
+    if parts.scheme != "http":
+        return []
+    host = parts.hostname or ""
+    if ":" in host:
+        host = "[%s]" % host
+    return ["--trusted-host", host + (":%d" % parts.port if parts.port else "")]
+
+
 # -- what requirements and constraints say ---------------------------------------------------------------
+
 def canonical_name(name):
     """PEP 503's normalized name: case and runs of -, _ and . do not matter."""
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -559,7 +582,7 @@ class PythonVenvModule(PipModule):
         """Resolve with the environment's pip (from find_links only); install what it lacks."""
         p = self.params
         args = ["--no-index", "--find-links", p["find_links"], "--only-binary", ":all:", "-c", p["constraints"]] + (
-            p["requirements"])
+            trusted_host_args(p["find_links"]) + p["requirements"])
         items, output = self.resolve(env_python, args)
         if items is None:
             self.fail(self.unreachable() or "pip cannot install %s from %s with the constraints %s: %s" % (

@@ -192,3 +192,14 @@ def test_the_system_packages_script_finds_a_distribution_and_refuses_the_standar
     assert pt.system_package_problem("osdt_no_such_module", answer["packages"]["osdt_no_such_module"],
                                      "/usr/bin/python3").startswith(
         "system_packages: osdt_no_such_module is not importable by /usr/bin/python3")
+
+
+@pytest.mark.parametrize("location,expected", [
+    ("http://10.0.0.11:8780/2026.2/", ["--trusted-host", "10.0.0.11:8780"]),
+    ("http://user:token@wheels.example/2026.2/", ["--trusted-host", "wheels.example"]),
+    ("http://[fd00::11]:8780/", ["--trusted-host", "[fd00::11]:8780"]),
+    ("https://10.0.0.11:8780/2026.2/", []),
+    ("/var/cache/osdeploy/wheelhouse/2026.2", []),
+])
+def test_a_wheelhouse_served_over_http_is_trusted_by_host_and_port_only(location, expected):
+    assert pt.trusted_host_args(location) == expected
