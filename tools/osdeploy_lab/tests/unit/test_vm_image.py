@@ -20,11 +20,26 @@ def package_list(path):
         return {w for line in f for w in line.split("#", 1)[0].split()}
 
 
-def role_defaults():
+def load_all(kind):
     values = {}
-    for path in glob.glob(os.path.join(ROOT, "roles", "*", "defaults", "main.yml")):
+    for path in glob.glob(os.path.join(ROOT, "roles", "*", kind, "main.yml")):
         with open(path) as f:
             values.update(yaml.safe_load(f) or {})
+    return values
+
+
+# a default chosen by install method from a role's vars: {{ __x[osdeploy_install_method].key }}
+BY_METHOD = re.compile(r"\{\{\s*(__\w+)\[osdeploy_install_method\]\.(\w+)\s*\}\}")
+
+
+def role_defaults():
+    """The roles' defaults, with package lists chosen by install method taken for `distro`: what the VM
+    image is for (its scenario deploys Debian's packages)."""
+    values, variables = load_all("defaults"), load_all("vars")
+    for key, value in values.items():
+        m = BY_METHOD.fullmatch(value.strip()) if isinstance(value, str) else None
+        if m:
+            values[key] = variables[m.group(1)]["distro"][m.group(2)]
     return values
 
 
