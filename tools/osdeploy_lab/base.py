@@ -25,8 +25,8 @@ import sys
 import time
 
 from .common import (HOST_RE, NAME_RE, LAB_SECRETS, RELEASES, SUITE, LabError, ca_sync_script, cache_root,
-                     check_release, is_cached, lab_secret, local_ca_certificates, log, mask_credentials, read_json,
-                     rm_tree, run, write_file)
+                     check_openstack, check_release, is_cached, lab_secret, local_ca_certificates, log,
+                     mask_credentials, openstack_group_vars, read_json, rm_tree, run, write_file)
 
 
 class Lab:
@@ -323,10 +323,14 @@ class Lab:
             os.makedirs(os.path.dirname(secrets_path), mode=0o700, exist_ok=True)
             write_file(secrets_path, "\n".join(lines) + "\n", 0o600)
             self.changes.append("secrets %s (%s)" % (secrets_path, ", ".join(missing)))
-        for group, text in self.platform_group_vars().items():
+        files = {group: {"lab.yml": text} for group, text in self.platform_group_vars().items()}
+        if self.state.get("openstack"):
+            files.setdefault("all", {})["openstack.yml"] = openstack_group_vars(self.state["openstack"])
+        for group, named in files.items():
             os.makedirs(os.path.join(gv, group), mode=0o700, exist_ok=True)
-            if write_file(os.path.join(gv, group, "lab.yml"), text, 0o644):
-                self.changes.append("group_vars of %s" % group)
+            for name, text in named.items():
+                if write_file(os.path.join(gv, group, name), text, 0o644):
+                    self.changes.append("group_vars of %s (%s)" % (group, name))
 
     # ------------------------------------------------------------ commands
     def refuse_other_release(self):
@@ -344,9 +348,10 @@ class Lab:
             self.save_state()
         return built
 
-    def up(self, computes=None):
+    def up(self, computes=None, openstack=None):
         """The controller and `computes` compute hosts (default: as before, else 1) up and answering
-        SSH, the others gone, the inventory written; idempotent."""
+        SSH, the others gone, the inventory written; idempotent. `openstack` (distro or
+        source:RELEASE; default: as before, else the collection's defaults) goes into group_vars."""
         self.lock()
         start = time.monotonic()
         self.refuse_other_release()
@@ -361,6 +366,8 @@ class Lab:
         self.state.update(self.choose_settings())
         self.state.update({"name": self.name, "subnet": str(self.net), "computes": computes,
                            "release": self.release})
+        if openstack:
+            self.state["openstack"] = check_openstack(openstack)
         self.save_state()
 
         # Hosts beyond the requested count go (declarative --computes).
@@ -537,6 +544,9 @@ def cli(argv, lab_class, doc):
     p = sub.add_parser("up", help="bring the lab up (idempotent)")
     p.add_argument("--computes", type=int, help="number of compute hosts (default: as before, else 1)")
     p.add_argument("--release", choices=list(releases), help=release_help)
+    p.add_argument("--openstack", help="what the hosts get of OpenStack: distro (Debian's packages of the release) "
+                   "or source:RELEASE, e.g. source:2026.2 (default $OSDEPLOY_LAB_OPENSTACK, else the lab's, "
+                   "else the collection's defaults)")
     p = sub.add_parser("down", help="remove the lab, or only the named hosts")
     p.add_argument("hosts", nargs="*")
     sub.add_parser("status", help="show the lab's hosts")
@@ -577,9 +587,13 @@ def cli(argv, lab_class, doc):
             return 0
         if args.cmd == "up" and args.computes is not None and not 0 <= args.computes <= lab_class.MAX_COMPUTES:
             raise LabError("--computes: 0..%d" % lab_class.MAX_COMPUTES)
+        openstack = None
+        if args.cmd == "up":
+            openstack = args.openstack or os.environ.get("OSDEPLOY_LAB_OPENSTACK") or None
+            openstack = check_openstack(openstack) if openstack else None
         lab = lab_class(args.name, args.subnet, **release)
         if args.cmd == "up":
-            lab.up(args.computes)
+            lab.up(args.computes, openstack)
         elif args.cmd == "down":
             lab.down(args.hosts)
         elif args.cmd == "status":

@@ -247,6 +247,29 @@ def rootfs_sources():
     raise LabError("no apt sources found: set OSDEPLOY_LAB_SOURCES to a deb822 .sources or sources.list file")
 
 
+# What the lab's hosts get of OpenStack (`up --openstack`): Debian's packages of
+# the platform's release, or a release installed from source; written as the
+# collection's contract variables into the lab's group_vars (the collection
+# refuses a release it has no data for).
+OPENSTACK_RE = re.compile(r"^(distro|source:[0-9]{4}\.[12])$")
+
+
+def check_openstack(spec):
+    if not OPENSTACK_RE.match(spec):
+        raise LabError("openstack %r: use distro (Debian's packages) or source:RELEASE (e.g. source:2026.2)" % spec)
+    return spec
+
+
+def openstack_group_vars(spec):
+    """The YAML of the collection's contract variables that `spec` stands for."""
+    method, dummy, release = spec.partition(":")
+    lines = ["# Written by the lab tool (up --openstack %s): how the hosts get OpenStack." % spec,
+             "osdeploy_install_method: %s" % method]
+    if release:
+        lines.append('osdeploy_openstack_release: "%s"' % release)
+    return "\n".join(lines) + "\n"
+
+
 def check_release(release):
     if release not in RELEASES:
         raise LabError("release %r: use one of %s" % (release, ", ".join(RELEASES)))

@@ -122,7 +122,8 @@ def vmlab_cli(tmp_path, monkeypatch, sources):
     monkeypatch.setattr(qemu.QemuLab, "NEEDED_TOOLS", {})
     monkeypatch.setattr(qemu.QemuLab, "build", staticmethod(lambda rebuild=False, release=SUITE: recorded.append(
         ("build", release)) or "/cache/vm-image/x/image"))
-    monkeypatch.setattr(qemu.QemuLab, "up", lambda self, computes=None: recorded.append(("up", self.release)))
+    monkeypatch.setattr(qemu.QemuLab, "up", lambda self, computes=None, openstack=None: recorded.append(
+        ("up", self.release) + ((openstack,) if openstack else ())))
     monkeypatch.setenv("OSDEPLOY_LAB_DIR", str(tmp_path / "lab"))
     monkeypatch.setenv("PATH", os.environ.get("PATH", ""))     # cli may add /usr/sbin: restored after
     monkeypatch.delenv("OSDEPLOY_LAB_RELEASE", raising=False)
