@@ -68,10 +68,22 @@ def test_each_release_has_its_fields(name):
     version_key(data["libvirt_min"])
     version_key(data["qemu_min"])
     assert set(data) <= {"codename", "status", "slurp", "upgrade_from", "python", "libvirt_min", "qemu_min",
-                         "source", "distro"}, "%s: unknown fields" % name
+                         "manager_shutdown_timeout", "source", "distro"}, "%s: unknown fields" % name
     for packages in [data.get("source", {}).get("packages", {})] + list(data.get("distro", {}).values()):
         for version in packages.values():
             version_key(version)
+
+
+@pytest.mark.parametrize("name", sorted(RELEASES))
+def test_the_compute_stop_timeout_is_known_from_nova_33_on(name):
+    """nova 33 added [DEFAULT] manager_shutdown_timeout (read from the wheels of 31, 32.2.1, 33.0.2, 34.0.0)."""
+    data = RELEASES[name]
+    novas = [data["source"]["packages"]["nova"]] if "source" in data else []
+    novas += [packages["nova"] for packages in data.get("distro", {}).values()]
+    if not novas:   # a release the collection cannot install (2025.2: nova 32, without the option)
+        assert "manager_shutdown_timeout" not in data, name
+    for nova in novas:
+        assert data.get("manager_shutdown_timeout", False) is (version_key(nova) >= (33,)), (name, nova)
 
 
 @pytest.mark.parametrize("name", SOURCE)
