@@ -18,6 +18,8 @@ import urllib.request
 import pytest
 import testinfra
 
+from conftest import lab_openstack
+
 LAB = os.environ["OSDEPLOY_LAB_DIR"]
 INVENTORY = os.path.join(LAB, "inventory.ini")
 CLOUD = "osdeploy-admin"
@@ -199,9 +201,10 @@ def test_compute_services_and_virt_type(name):
     for service in ("libvirtd", "nova-compute"):
         assert h.service(service).is_enabled and h.service(service).is_running
     decided = h.ansible("osdeploy.nova.hw_accel_fact", check=False)["ansible_facts"]["hw_accel"]["virt_type"]
-    # what nova-compute really uses: both files, in the order Debian's unit passes them
+    # what nova-compute really uses: both files, in the order its unit passes them, read by the
+    # installed Nova (Debian's, or the source environment's)
     effective = h.check_output(
-        "python3 -c \"import nova.conf; c = nova.conf.CONF; "
+        lab_openstack()["nova_python"] + " -c \"import nova.conf; c = nova.conf.CONF; "
         "c(['--config-file', '/etc/nova/nova.conf', '--config-file', '/etc/nova/nova-compute.conf'], "
         "project='nova'); print(c.libvirt.virt_type)\" 2>/dev/null")
     assert effective.strip() == decided

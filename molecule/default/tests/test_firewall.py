@@ -5,10 +5,13 @@ import os
 import pytest
 import testinfra
 
+from conftest import lab_openstack
+
 INVENTORY = os.path.join(os.environ["OSDEPLOY_LAB_DIR"], "inventory.ini")
 COMPUTES = os.environ.get("OSDEPLOY_EXPECT_COMPUTES", "compute1,compute2").split(",")
-# what the computes connect to on the controller (nova_firewall_tcp_ports' defaults)
-OPEN = [5672, 5000, 8774, 8775, 6080, 8778, 9292, 9696]
+# what the computes connect to on the controller (nova_firewall_tcp_ports' defaults), and for a
+# source install the wheelhouse they install from (osdeploy_wheelhouse_port)
+OPEN = [5672, 5000, 8774, 8775, 6080, 8778, 9292, 9696] + ([8780] if lab_openstack()["method"] == "source" else [])
 # listening on the controller's management address, but not for the computes: MariaDB
 CLOSED = 3306
 

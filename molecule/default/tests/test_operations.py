@@ -16,6 +16,8 @@ import pytest
 import testinfra
 import yaml
 
+from conftest import lab_openstack
+
 LAB = os.environ["OSDEPLOY_LAB_DIR"]
 INVENTORY = os.path.join(LAB, "inventory.ini")
 ROOT = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or os.path.abspath(
@@ -26,10 +28,14 @@ CONTROLLER_SERVICES = ["nova-api", "nova-api-metadata", "nova-conductor", "nova-
 # The proof's server boot is what test_network.py and the tag verify-server prove; the runs that
 # prove something else leave it out.
 NO_PROOF = {"osdeploy_verify_server": False}
+# How the metadata API is started, a file the controller role owns: Debian's defaults file of the
+# package's init script, or the uWSGI ini of the source install's unit.
+METADATA_API_FILE = {"distro": "/etc/default/nova-api-metadata",
+                     "source": "/etc/nova/nova-api-metadata-uwsgi.ini"}[lab_openstack()["method"]]
 # The files a refused input must leave as they were, per host.
 CONFIG_FILES = {
     "controller": ["/etc/nova/nova.conf", "/etc/keystone/keystone.conf", "/etc/glance/glance-api.conf",
-                   "/etc/placement/placement.conf", "/etc/rabbitmq/rabbitmq.conf", "/etc/default/nova-api"],
+                   "/etc/placement/placement.conf", "/etc/rabbitmq/rabbitmq.conf", METADATA_API_FILE],
     "compute": ["/etc/nova/nova.conf", "/etc/nova/nova-compute.conf", "/etc/libvirt/qemu.conf"],
 }
 
@@ -131,7 +137,7 @@ def test_check_mode_predicts_exactly_what_the_run_then_changes():
     # rotated in the inventory (it stays: the later tests run with it)
     compute1.check_output("sed -i 's|^lock_path = .*|lock_path = /tmp/drifted|' /etc/nova/nova.conf")
     controller.check_output("systemctl stop nova-scheduler")
-    controller.check_output("echo '# edited by hand' >> /etc/default/nova-api-metadata")
+    controller.check_output("echo '# edited by hand' >> %s" % METADATA_API_FILE)
     rotate_lab_secret("baseline_glance_password", "Rotated-glance-pw-7")
     before = fingerprint()
 
@@ -299,7 +305,7 @@ def running_libvirt_options(h):
         "conf = nova.conf.CONF\n"
         "conf([a for f in files for a in ('--config-file', f)], project='nova')\n"
         "print(conf.libvirt.cpu_mode, ','.join(conf.libvirt.cpu_models))\n")
-    return h.check_output("python3 -c %s %s 2>/dev/null" % (_quote(script), pid)).strip()
+    return h.check_output("%s -c %s %s 2>/dev/null" % (lab_openstack()["nova_python"], _quote(script), pid)).strip()
 
 
 def _quote(text):

@@ -1,0 +1,83 @@
+"""A cloud installed from source (the lab's `--openstack source:RELEASE`) runs what the release data
+names, from the environments, and nothing of Debian's Nova or Placement: every Nova and Placement unit of
+every host runs the environment of the release's version, whose own metadata says that version; Debian's
+packages of Nova and Placement are absent; the guide's commands (`nova-manage`, `nova-status`,
+`placement-manage`) answer as written; the environments are root's and not writable by others; each
+host's environment came from the controller's wheelhouse, which serves the release's distributions.
+Collected only for a source lab (conftest.py)."""
+import os
+
+import pytest
+import testinfra
+import yaml
+
+from conftest import RELEASES_FILE, lab_openstack
+
+INVENTORY = os.path.join(os.environ["OSDEPLOY_LAB_DIR"], "inventory.ini")
+COMPUTES = os.environ.get("OSDEPLOY_EXPECT_COMPUTES", "compute1,compute2").split(",")
+INSTALLED = lab_openstack()
+with open(RELEASES_FILE) as f:
+    VERSIONS = yaml.safe_load(f)["__osdeploy_releases"][INSTALLED["release"]]["source"]["packages"]
+ENVIRONMENTS = {"nova": "/opt/osdeploy/venvs/nova-%s" % VERSIONS["nova"],
+                "placement": "/opt/osdeploy/venvs/placement-%s" % VERSIONS["openstack-placement"]}
+UNITS = {"controller": ["nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy",
+                        "placement-api"]}
+UNITS.update({name: ["nova-compute"] for name in COMPUTES})
+# The environment a unit runs: in its command line, or in the uWSGI ini it passes.
+RUNS_FROM = """
+unit=$1; service=${unit%%-*}
+venv=$(systemctl show -p ExecStart --value "$unit" | grep -o '/opt/osdeploy/venvs/[^/ ]*' | head -n 1)
+[ -n "$venv" ] || venv=$(sed -n 's/^virtualenv = //p' "/etc/$service/$unit-uwsgi.ini")
+echo "$venv"
+"""
+VERSION_OF = "%s/bin/python -c 'import importlib.metadata as m, sys; print(m.version(sys.argv[1]))' %s"
+
+
+def host(name):
+    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
+
+
+@pytest.mark.parametrize("name,unit", [(name, unit) for name, units in UNITS.items() for unit in units])
+def test_each_unit_runs_the_environment_of_the_release(name, unit):
+    h = host(name)
+    assert h.service(unit).is_running
+    service = unit.split("-")[0]
+    assert h.check_output("bash -c %s - %s", RUNS_FROM, unit) == ENVIRONMENTS[service]
+    distribution = "nova" if service == "nova" else "openstack-placement"
+    assert h.check_output(VERSION_OF % (ENVIRONMENTS[service], distribution)) == VERSIONS[distribution]
+
+
+@pytest.mark.parametrize("name", ["controller"] + COMPUTES)
+def test_debians_nova_and_placement_are_not_installed(name):
+    installed = host(name).check_output("dpkg-query -W -f '${Package} ${db:Status-Status}\\n' 2>/dev/null || true")
+    ours = [line for line in installed.splitlines()
+            if line.endswith(" installed") and line.split()[0] in (
+                "python3-nova", "nova-common", "nova-compute", "nova-api", "python3-placement", "placement-api")]
+    assert ours == []
+
+
+@pytest.mark.parametrize("command,says", [("nova-manage --version", VERSIONS["nova"]),
+                                          ("nova-status --version", VERSIONS["nova"]),
+                                          ("placement-manage --version", VERSIONS["openstack-placement"])])
+def test_the_guides_commands_answer_as_written(command, says):
+    assert host("controller").check_output("%s 2>/dev/null" % command).strip() == says
+
+
+@pytest.mark.parametrize("name", ["controller"] + COMPUTES)
+def test_the_environments_are_roots_and_not_writable_by_others(name):
+    h = host(name)
+    services = ["nova", "placement"] if name == "controller" else ["nova"]
+    for service in services:
+        env = h.file(ENVIRONMENTS[service])
+        assert (env.user, env.group) == ("root", "root") and not env.mode & 0o002
+        writable = h.check_output("find %s -perm -o+w ! -type l | head -n 3" % ENVIRONMENTS[service])
+        assert writable == "", writable
+
+
+def test_the_controller_serves_the_releases_wheelhouse():
+    page = host("controller").check_output(
+        "python3 -c 'import urllib.request, sys; print(urllib.request.urlopen(sys.argv[1]).read().decode())' "
+        "http://%s:8780/%s/" % (host("controller").ansible.get_variables()["osdeploy_management_ip"],
+                                INSTALLED["release"]))
+    assert "nova-%s-py3-none-any.whl" % VERSIONS["nova"] in page
+    assert "openstack_placement-%s-py3-none-any.whl" % VERSIONS["openstack-placement"] in page
