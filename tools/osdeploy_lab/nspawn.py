@@ -688,7 +688,10 @@ table inet filter {
                            "# nspawn mounts the cgroup v1 controllers read-only, so libvirt must not use them.\n"
                            "nova_libvirt_qemu_conf:\n  cgroup_controllers: \"[ ]\"\n"
                            "# each compute host's second disk (a loop device), for Nova's instances\n"
-                           "nova_instances_device: %s\n" % INSTANCES_DEVICE,
+                           "nova_instances_device: %s\n"
+                           "# nova-compute 33 and 34 wait this long on every stop (the role's default is 60 s);\n"
+                           "# the tests restart idle computes, with nothing in progress to wait for\n"
+                           "nova_compute_shutdown_timeout: 20\n" % INSTANCES_DEVICE,
                 "all": "# Written by `tools/lab up`: the lab's provider network (eth1 of every host, on the\n"
                        "# bridge %s of this machine) and the image site.yml boots to prove Nova works.\n"
                        "baseline_provider_interface: eth1\n"
