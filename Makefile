@@ -22,9 +22,10 @@ molecule-zed:
 	MOLECULE_SCENARIOS=zed bash tools/test molecule
 
 # The Molecule scenario on full VMs (not in `make test`: under TCG emulation
-# it takes far longer than CI allows; see README).
+# it takes far longer than CI allows; see README), after the VM lab's own
+# integration tests (tools/test's vmlab tier: its image built, VMs booted).
 molecule-vm:
-	MOLECULE_SCENARIOS=vm bash tools/test molecule
+	MOLECULE_SCENARIOS=vm bash tools/test vmlab molecule
 
 # The Molecule scenario for Vagrant with the libvirt provider (README,
 # "Molecule with Vagrant"); installs Vagrant and libvirt first.
