@@ -339,6 +339,14 @@ class Lab:
             raise LabError("lab %s exists with release %s; `%s down` first to use %s" % (
                 self.name, self.release, self.TOOL, self.requested_release))
 
+    def refuse_other_openstack(self, openstack):
+        """`up` keeps what the hosts of a lab got of OpenStack: switching Debian's packages and a source
+        release, or two releases, under a cloud that may be deployed is an upgrade, not a lab setting."""
+        current = self.state.get("openstack") or "distro"      # no choice: the collection's default
+        if openstack != current and self.found_hosts():
+            raise LabError("lab %s has hosts made for --openstack %s; `%s down` first to use %s" % (
+                self.name, current, self.TOOL, openstack))
+
     def ensure_built(self):
         """What the hosts boot (kept in the state), built when the lab has none or its cache entry is gone."""
         built = self.state.get(self.BUILT_FROM)
@@ -367,6 +375,7 @@ class Lab:
         self.state.update({"name": self.name, "subnet": str(self.net), "computes": computes,
                            "release": self.release})
         if openstack:
+            self.refuse_other_openstack(openstack)
             self.state["openstack"] = check_openstack(openstack)
         self.save_state()
 

@@ -74,3 +74,19 @@ def test_the_command_line_refuses_a_bad_choice_before_making_anything(tmp_path, 
     assert qemu.main(["up"]) == 1
     assert "openstack 'source:zed': use distro" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "lab")
+
+
+def test_a_lab_with_hosts_keeps_its_choice_and_says_how_to_change_it(lab, monkeypatch):
+    monkeypatch.setattr(qemu.QemuLab, "found_hosts", lambda self: ["controller"])
+    lab.refuse_other_openstack("distro")            # made without a choice: the collection's default
+    lab.state["openstack"] = "source:2026.1"
+    lab.refuse_other_openstack("source:2026.1")
+    for other in ("source:2026.2", "distro"):
+        with pytest.raises(LabError, match=r"hosts made for --openstack source:2026\.1; `tools/vmlab down` first"):
+            lab.refuse_other_openstack(other)
+
+
+def test_a_lab_without_hosts_takes_a_new_choice(lab, monkeypatch):
+    monkeypatch.setattr(qemu.QemuLab, "found_hosts", lambda self: [])
+    lab.state["openstack"] = "distro"
+    lab.refuse_other_openstack("source:2026.2")
