@@ -16,13 +16,16 @@ def fixture_secret_forms():
             for form in (str(value), quote(str(value), safe=""))]
 
 
-RELEASES_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "osdeploy", "vars", "releases.yml")
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+RELEASES_FILE = os.path.join(ROOT, "roles", "osdeploy", "vars", "releases.yml")
+# Where a source install puts a service's environment (role osdeploy.nova.source).
+VENVS = "/opt/osdeploy/venvs"
 
 
 def lab_openstack():
     """What the lab's hosts run of OpenStack, from the lab's state and group_vars (tools/lab up --release,
     --openstack) and the collection's release data: {method, release, nova (version), nova_python (the
-    interpreter that imports that Nova), bin (where its commands are)}."""
+    interpreter that imports that Nova), environments ({service: its environment}, for a source install)}."""
     lab = os.environ["OSDEPLOY_LAB_DIR"]
     with open(os.path.join(lab, "state.json")) as f:
         codename = json.load(f)["release"]
@@ -36,14 +39,15 @@ def lab_openstack():
     method = chosen.get("osdeploy_install_method", "distro")
     if method == "source":
         release = str(chosen["osdeploy_openstack_release"])
-        nova = releases[release]["source"]["packages"]["nova"]
-        venv = "/opt/osdeploy/venvs/nova-%s" % nova
-        return {"method": method, "release": release, "nova": nova, "nova_python": venv + "/bin/python",
-                "bin": venv + "/bin"}
+        packages = releases[release]["source"]["packages"]
+        environments = {"nova": "%s/nova-%s" % (VENVS, packages["nova"]),
+                        "placement": "%s/placement-%s" % (VENVS, packages["openstack-placement"])}
+        return {"method": method, "release": release, "nova": packages["nova"],
+                "nova_python": environments["nova"] + "/bin/python", "environments": environments}
     platform = {"bookworm": "Debian-12", "trixie": "Debian-13"}[codename]
     release, data = next((name, data) for name, data in releases.items() if platform in data.get("distro", {}))
     return {"method": method, "release": release, "nova": data["distro"][platform]["nova"],
-            "nova_python": "/usr/bin/python3", "bin": "/usr/bin"}
+            "nova_python": "/usr/bin/python3", "environments": {}}
 
 
 # What only a source install has is checked only there.

@@ -11,40 +11,40 @@ import pytest
 import testinfra
 import yaml
 
-from conftest import RELEASES_FILE, lab_openstack
+from conftest import RELEASES_FILE, ROOT, lab_openstack
 
 INVENTORY = os.path.join(os.environ["OSDEPLOY_LAB_DIR"], "inventory.ini")
 COMPUTES = os.environ.get("OSDEPLOY_EXPECT_COMPUTES", "compute1,compute2").split(",")
 INSTALLED = lab_openstack()
 with open(RELEASES_FILE) as f:
     VERSIONS = yaml.safe_load(f)["__osdeploy_releases"][INSTALLED["release"]]["source"]["packages"]
-ENVIRONMENTS = {"nova": "/opt/osdeploy/venvs/nova-%s" % VERSIONS["nova"],
-                "placement": "/opt/osdeploy/venvs/placement-%s" % VERSIONS["openstack-placement"]}
+DISTRIBUTIONS = {"nova": "nova", "placement": "openstack-placement"}
 UNITS = {"controller": ["nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy",
                         "placement-api"]}
 UNITS.update({name: ["nova-compute"] for name in COMPUTES})
-# The environment a unit runs: in its command line, or in the uWSGI ini it passes.
-RUNS_FROM = """
-unit=$1; service=${unit%%-*}
-venv=$(systemctl show -p ExecStart --value "$unit" | grep -o '/opt/osdeploy/venvs/[^/ ]*' | head -n 1)
-[ -n "$venv" ] || venv=$(sed -n 's/^virtualenv = //p' "/etc/$service/$unit-uwsgi.ini")
-echo "$venv"
-"""
-VERSION_OF = "%s/bin/python -c 'import importlib.metadata as m, sys; print(m.version(sys.argv[1]))' %s"
 
 
 def host(name):
     return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
 
 
-@pytest.mark.parametrize("name,unit", [(name, unit) for name, units in UNITS.items() for unit in units])
-def test_each_unit_runs_the_environment_of_the_release(name, unit):
-    h = host(name)
-    assert h.service(unit).is_running
-    service = unit.split("-")[0]
-    assert h.check_output("bash -c %s - %s", RUNS_FROM, unit) == ENVIRONMENTS[service]
-    distribution = "nova" if service == "nova" else "openstack-placement"
-    assert h.check_output(VERSION_OF % (ENVIRONMENTS[service], distribution)) == VERSIONS[distribution]
+def what_runs(name):
+    """{unit: (version, where its code comes from)} of the host's active Nova and Placement units, as
+    tools/what-runs (make deploy's verification) prints them."""
+    with open(os.path.join(ROOT, "tools", "what-runs")) as f:
+        out = host(name).check_output("sh -c %s", f.read())
+    return {unit: (version, source) for unit, version, source in (line.split(None, 2) for line in out.splitlines())}
+
+
+@pytest.mark.parametrize("name", ["controller"] + COMPUTES)
+def test_each_unit_runs_the_environment_of_the_release(name):
+    """Every unit of the host runs, from its service's environment, whose metadata says the release's
+    version; no other Nova or Placement unit runs there."""
+    expected = {}
+    for unit in UNITS[name]:
+        service = unit.split("-")[0]
+        expected[unit] = (VERSIONS[DISTRIBUTIONS[service]], INSTALLED["environments"][service])
+    assert what_runs(name) == expected
 
 
 @pytest.mark.parametrize("name", ["controller"] + COMPUTES)
@@ -68,9 +68,9 @@ def test_the_environments_are_roots_and_not_writable_by_others(name):
     h = host(name)
     services = ["nova", "placement"] if name == "controller" else ["nova"]
     for service in services:
-        env = h.file(ENVIRONMENTS[service])
+        env = h.file(INSTALLED["environments"][service])
         assert (env.user, env.group) == ("root", "root") and not env.mode & 0o002
-        writable = h.check_output("find %s -perm -o+w ! -type l | head -n 3" % ENVIRONMENTS[service])
+        writable = h.check_output("find %s -perm -o+w ! -type l | head -n 3" % INSTALLED["environments"][service])
         assert writable == "", writable
 
 
