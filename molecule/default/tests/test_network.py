@@ -30,6 +30,13 @@ def host(name):
     return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
 
 
+def failure_report(out, limit=30000):
+    """What a failed proof printed from its first report on (the services and agents, each host's logs,
+    the failure), which the last lines of the run alone would cut; else the end of the run."""
+    start = out.find("Show the services and agents as the cloud sees them")
+    return out[start:][-limit:] if start >= 0 else out[-4000:]
+
+
 def openstack(*args):
     cmd = host("controller").run("openstack --os-cloud %s %s -f json" % (CLOUD, " ".join(args)))
     assert cmd.rc == 0, cmd.stderr
@@ -88,7 +95,7 @@ def test_the_proof_boots_reaches_and_deletes_a_server_on_every_compute():
     before = {p: servers_of(p) for p in (MEMBER_PROJECT, "admin")}
     # as its tag alone: site.yml -t verify-server (test_operations.py runs every other tag alone)
     rc, out = run_verify(playbook=SITE, args=["-t", "verify-server"])
-    assert rc == 0, out[-4000:]
+    assert rc == 0, failure_report(out)
     # as the project member, one server per compute host, none of admin's
     assert servers_of(MEMBER_PROJECT) == before[MEMBER_PROJECT] + len(COMPUTES)
     assert servers_of("admin") == before["admin"]
