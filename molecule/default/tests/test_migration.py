@@ -22,6 +22,31 @@ def address(name):
     return host(name).ansible.get_variables()["ansible_host"]
 
 
+# What the side effect's site.yml run (compute2 added) may change on the hosts that were there: their trust
+# in the new compute host (keys, host keys, libvirt's migration key, the controller's firewall) and its
+# mapping into the cell. That run is the second one on controller and compute1, in place of Molecule's
+# idempotence step: anything else it changes there is a step that does not converge in one run.
+CHANGED_FOR_A_NEW_COMPUTE = {
+    (COMPUTES[0], "osdeploy.nova.compute : Accept the other compute hosts' nova keys, from their addresses only"),
+    (COMPUTES[0], "osdeploy.nova.compute : Pin the compute hosts' host keys for every user of this host"),
+    (COMPUTES[0], "osdeploy.nova.compute : Let libvirtd (root) open live migrations as nova, with nova's key"),
+    (COMPUTES[0], "osdeploy.nova.compute : Map every compute of this play into its cell, once, on the controller"),
+    ("controller", "osdeploy.nova.controller : Open the controller's firewall to the compute hosts"),
+}
+
+
+def test_adding_a_compute_changed_on_the_other_hosts_only_their_trust_in_it():
+    # every Molecule step's playbook run writes the timing callback's JSON there (molecule.yml); the side
+    # effect ran last before verify
+    with open(os.path.join(os.path.dirname(LAB), "last-run-timing.json")) as f:
+        run = json.load(f)
+    assert any(t["play"] == "Add compute2 to the lab" for t in run["tasks"]), "not the side effect's run"
+    changed = {(name, t["name"]) for t in run["tasks"] for name, result in t["hosts"].items()
+               if result["changed"] and name not in ("localhost", COMPUTES[-1])}
+    assert changed == CHANGED_FOR_A_NEW_COMPUTE, "changed besides %s; did not change %s" % (
+        sorted(changed - CHANGED_FOR_A_NEW_COMPUTE), sorted(CHANGED_FOR_A_NEW_COMPUTE - changed))
+
+
 def test_the_side_effects_proof_moved_a_server_both_ways():
     with open(os.path.join(LAB, "side-effect-proof.json")) as f:
         proof = json.load(f)
