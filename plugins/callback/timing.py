@@ -48,8 +48,9 @@ options:
   json:
     description:
       - Path of a file to write every task's per-host timing to, as JSON, at the end of the run (replaced
-        when it exists). Not written when unset or empty.
-    type: path
+        when it exists; C(~) expanded). Not written when unset or empty (so an empty environment variable
+        switches off a path set in the configuration).
+    type: str
     version_added: 0.1.0
     env:
       - name: OSDEPLOY_TIMING_JSON
@@ -61,6 +62,7 @@ requirements:
 """
 
 import json
+import os
 import time
 
 from ansible.plugins.callback import CallbackBase
@@ -173,6 +175,7 @@ class CallbackModule(CallbackBase):
             self._display.display("TIMING: %8.1f s  %s" % (seconds, name))
         path = self.get_option("json")
         if path:
+            path = os.path.abspath(os.path.expanduser(path))
             with open(path, "w") as out:
                 json.dump({"start": self._start, "end": end, "changed": self._changed, "tasks": tasks},
                           out, indent=1, default=str)

@@ -163,6 +163,15 @@ def test_the_json_has_every_task_with_its_per_host_timing(clock, tmp_path):
                                               "changed": False}
 
 
+def test_an_empty_environment_variable_writes_no_json(clock, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OSDEPLOY_TIMING_JSON", "")
+    callback = make_callback()
+    run(callback, clock)
+    assert list(tmp_path.iterdir()) == []
+    assert not any("per-host timing" in line for line in callback._display.lines)
+
+
 def test_the_option_comes_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("OSDEPLOY_TIMING_JSON", str(tmp_path / "env.json"))
     assert make_callback().get_option("json") == str(tmp_path / "env.json")
