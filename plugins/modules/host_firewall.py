@@ -203,15 +203,11 @@ persisted:
 """
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import base
-from ansible_collections.osdeploy.nova.plugins.module_utils import firewall
-from ansible_collections.osdeploy.nova.plugins.module_utils.firewall_firewalld import Firewalld
-from ansible_collections.osdeploy.nova.plugins.module_utils.firewall_iptables import Iptables, iptables_drops
-from ansible_collections.osdeploy.nova.plugins.module_utils.firewall_nftables import (
-    Nftables, nft_chain_drops, nft_input_chains)
+from ansible_collections.osdeploy.nova.plugins.module_utils.host_firewall_module import HostFirewallModule
 
 
-class HostFirewall(firewall.FirewallModule):
-    """Opens the ports in the active firewall: module_utils/firewall.py chooses it, firewall_*.py plan and apply."""
+class HostFirewall(HostFirewallModule):
+    """The module's options; the run is module_utils/host_firewall_module.py's."""
 
     argument_spec = dict(
         name=dict(type="str", default="osdeploy-nova"),
@@ -223,44 +219,6 @@ class HostFirewall(firewall.FirewallModule):
         persist=dict(type="bool", default=True),
     )
     module_kwargs = dict(supports_check_mode=True)
-
-    def run(self):
-        p = self.params
-        try:
-            sources, tcp, udp = firewall.validate(p)
-        except ValueError as e:
-            self.fail(str(e))
-        present, explicit = p["state"] == "present", p["backend"] != "auto"
-        self.start()
-        firewalld = Firewalld(self)
-        running = firewalld.running()
-        refused = firewall.refusal(p["backend"], present, p["persist"], running)
-        if refused:
-            self.fail(refused)
-        if firewall.uses_firewalld(p["backend"], running):
-            self.result.update(backend="firewalld", active=True)
-            firewalld.apply(sources, tcp, udp)
-            if present or explicit:
-                return self.finish(present)
-        # state=absent with backend auto goes on: owned rules are removed wherever they are
-        iptables, nftables = Iptables(self), Nftables(self)
-        ipt = iptables.read(explicit) if p["backend"] in ("auto", "iptables") else {}
-        ipt_active = any(iptables_drops(lines) for lines in ipt.values() if lines is not None)
-        ruleset = nftables.read(explicit) if firewall.reads_nftables(p["backend"], ipt_active, present) else None
-        chains = nft_input_chains(ruleset) if ruleset is not None else []
-        backend, active = firewall.choose_backend(p["backend"], ipt_active, any(nft_chain_drops(c) for c in chains))
-        if self.result["backend"] != "firewalld":       # state=absent after the firewalld policy: keep it named
-            self.result.update(backend=backend, active=active)
-        if present and backend == "none":
-            self.result["msg"] = ("no active host firewall found (firewalld does not run, iptables INPUT does not "
-                                  "drop, no nftables input chain drops): nothing opened; set backend to nftables or "
-                                  "iptables to open the ports anyway")
-            return self.result
-        if backend == "nftables" or (not present and not explicit and ruleset is not None):
-            nftables.apply(chains, sources, tcp, udp)
-        if backend == "iptables" or (not present and not explicit and any(v is not None for v in ipt.values())):
-            iptables.apply(ipt, sources, tcp, udp)
-        return self.finish(present)
 
 
 def main():
