@@ -6,18 +6,29 @@
 
 A Debian kernel and a busybox initramfs on a FAT disk booted by SYSLINUX
 (tools/test-image.d/build-image says why), from Debian 12's packages fetched with
-apt-get download. At boot the guest prints MARKERS on its serial console and
-tty0: that it booted, the address DHCP gave it, and the uuid and name it read
-from the metadata service; then it stays up answering ping. Upload it with
+apt-get download, plus Debian's dropbear SSH server with the shared libraries it
+needs. At boot the guest prints MARKERS on its serial console and tty0: that it
+booted, the address DHCP gave each of its NICs (only the first NIC's lease sets
+the default route and option 121's routes), the uuid and name it read from the
+metadata service, and that it serves SSH on port 22 to root with the public key
+the server was booted with (Nova's keypair, from the metadata; no password
+logins), as a cloud image does. Then it stays up answering ping and SSH:
+
+    ssh root@ADDRESS 'cat /run/osdeploy/uuid; ip -4 -o addr; ping -c1 ...'
+
+(busybox's applets are on the PATH of a remote command; /run/osdeploy/uuid and
+/run/osdeploy/name hold what the metadata said). Upload it with
 `openstack image create --disk-format qcow2 --container-format bare --file PATH`.
 
 Cached in $OSDEPLOY_CACHE (default ~/.cache/osdeploy-nova)/test-image/<key>/image/,
 key = sha256 of the build inputs in tools/test-image.d and the exact versions of the
-packages that end up in the image, as this machine's apt sees them now: a new
-kernel in the archive (after apt-get update) or an edited script builds a new
-image. Deleting the cache is always safe. Runs with the system's python3
-(standard library only) and needs no root, only apt's package lists and the
-Debian packages syslinux, mtools, dosfstools, cpio, xz-utils, qemu-utils.
+packages that end up in the image (the kernel, busybox-static, dropbear-bin and
+what it depends on, recursively), as this machine's apt sees them now: a new
+kernel or C library in the archive (after apt-get update) or an edited script
+builds a new image. Deleting the cache is always safe. Runs with the system's
+python3 (standard library only) and needs no root, only apt's package lists and
+the Debian packages syslinux, mtools, dosfstools, cpio, xz-utils, qemu-utils and
+binutils (readelf).
 """
 
 import argparse
@@ -37,7 +48,11 @@ INPUTS = ("build-image", "init", "udhcpc.script", "say")
 # an emulated boot down; both have virtio as modules. The metapackage names no
 # version; the key uses the exact package it depends on.
 KERNEL_METAPACKAGE = "linux-image-cloud-amd64"
-BUSYBOX = "busybox-static"          # static: the initramfs needs no C library
+BUSYBOX = "busybox-static"          # static: /init and its tools need no C library
+# The SSH server: dynamically linked. The image takes the binary and the shared
+# libraries it needs (build-image follows the ELF NEEDED entries) from the
+# packages of its Depends and theirs, recursively: all of them join the key.
+DROPBEAR = "dropbear-bin"
 # Installed on this machine; their bootloader files are copied into the image.
 BOOTLOADER_PACKAGES = ("syslinux", "syslinux-common")
 
@@ -50,6 +65,8 @@ MARKERS = {
     "metadata": re.compile(r"^osdeploy-test-image: metadata ok uuid=(?P<uuid>\S+) name=(?P<name>.*?)\s*$", re.M),
     "dhcp_failed": re.compile(r"^osdeploy-test-image: dhcp failed.*$", re.M),
     "metadata_failed": re.compile(r"^osdeploy-test-image: metadata failed.*$", re.M),
+    "ssh": re.compile(r"^osdeploy-test-image: ssh ok key=(?P<key_type>\S+)\s*$", re.M),
+    "ssh_failed": re.compile(r"^osdeploy-test-image: ssh failed.*$", re.M),
 }
 
 
@@ -83,18 +100,42 @@ def installed_versions(*packages):
     return found
 
 
+def depended_on(fields):
+    """The names of the packages a record's Pre-Depends and Depends name (the first
+    of each set of alternatives, which apt prefers)."""
+    names = []
+    for field in ("Pre-Depends", "Depends"):
+        for item in fields.get(field, "").split(","):
+            name = re.sub(r"\(.*?\)|\[.*?\]", "", item.split("|")[0]).strip().split(":")[0]
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
 def resolve_packages():
-    """(kernel, busybox) as 'name=version' for apt-get download, plus the
-    bootloader's installed versions: everything from outside this directory
-    that lands in the image."""
-    records = apt_versions(KERNEL_METAPACKAGE, BUSYBOX)
+    """The kernel, busybox, dropbear and the packages dropbear depends on
+    (recursively) as 'name=version' for apt-get download (build-image's order:
+    kernel, busybox, dropbear, then the others by name), plus the bootloader's
+    installed versions: everything from outside this directory that can land in
+    the image. One apt-cache call per level of dependencies."""
+    records = apt_versions(KERNEL_METAPACKAGE, BUSYBOX, DROPBEAR)
     depends = records[KERNEL_METAPACKAGE].get("Depends", "")
     match = re.search(r"(linux-image-[^\s,]+)", depends)
     if not match:
         raise ImageError("%s depends on no kernel image: %r" % (KERNEL_METAPACKAGE, depends))
     kernel = match.group(1)
-    packages = ["%s=%s" % (kernel, apt_versions(kernel)[kernel]["Version"]),
-                "%s=%s" % (BUSYBOX, records[BUSYBOX]["Version"])]
+    # dropbear's dependencies, level by level (the first call also asks for the
+    # kernel's exact version).
+    found = apt_versions(kernel, *depended_on(records[DROPBEAR]))
+    records[kernel] = found.pop(kernel)
+    libraries = {}
+    while found:
+        libraries.update(found)
+        deeper = {dep for fields in found.values() for dep in depended_on(fields)}
+        deeper -= set(libraries) | {DROPBEAR}
+        found = apt_versions(*sorted(deeper)) if deeper else {}
+    packages = ["%s=%s" % (name, records[name]["Version"]) for name in (kernel, BUSYBOX, DROPBEAR)]
+    packages += ["%s=%s" % (name, libraries[name]["Version"]) for name in sorted(libraries)]
     return packages, installed_versions(*BOOTLOADER_PACKAGES)
 
 
