@@ -14,14 +14,16 @@ from ansible.module_utils.six import string_types
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.osdeploy.nova.plugins.module_utils.inputs import (
-    address_problems, interface_problems, membership_problems, network_problems, value_problems)
+    address_problems, address_range_problems, interface_problems, membership_problems, network_problems,
+    value_problems, vni_ranges_problems)
 
 _UNSET = object()
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("secrets", "addresses", "interfaces", "networks", "host_interfaces", "within"))
+    _VALID_ARGS = frozenset(("secrets", "addresses", "interfaces", "networks", "host_interfaces", "host_addresses",
+                             "within", "vni_ranges", "address_ranges"))
 
     def _value(self, task_vars, name):
         """The variable's value, _UNSET when it is not defined or cannot be rendered."""
@@ -32,15 +34,30 @@ class ActionModule(ActionBase):
         except AnsibleError:
             return _UNSET
 
+    def _set_value(self, task_vars, name):
+        """The variable's value, None when it is not defined or cannot be rendered."""
+        value = self._value(task_vars, name)
+        return None if value is _UNSET else value
+
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
         args = self._task.args
         secrets = args.get("secrets") or []
         addresses = args.get("addresses") or []
-        if not isinstance(secrets, list) or not isinstance(addresses, list):
-            result.update(failed=True, msg="check_inputs: secrets and addresses must be lists")
+        vni_ranges = args.get("vni_ranges") or []
+        address_ranges = args.get("address_ranges") or []
+        if not all(isinstance(arg, list) for arg in (secrets, addresses, vni_ranges, address_ranges)):
+            result.update(failed=True, msg="check_inputs: secrets, addresses, vni_ranges and address_ranges must "
+                                           "be lists")
             return result
+        for item in address_ranges:
+            if (not isinstance(item, dict) or not isinstance(item.get("name"), string_types)
+                    or not isinstance(item.get("outside") or [], list)
+                    or set(item) - set(("name", "network", "outside"))):
+                result.update(failed=True, msg="check_inputs: each of address_ranges must be a dict with a name, "
+                                               "optionally a network and a list outside, got %r" % (item,))
+                return result
 
         problems = []
         for item in secrets:
@@ -53,7 +70,9 @@ class ActionModule(ActionBase):
 
         facts = task_vars.get("ansible_facts") or {}
         known = None
-        if "all_ipv4_addresses" in facts:
+        if args.get("host_addresses") is not None:
+            known = list(args["host_addresses"])
+        elif "all_ipv4_addresses" in facts:
             known = list(facts.get("all_ipv4_addresses") or []) + list(facts.get("all_ipv6_addresses") or [])
         for name in addresses:
             value = self._value(task_vars, name)
@@ -86,9 +105,25 @@ class ActionModule(ActionBase):
             value = self._value(task_vars, name)
             problems += membership_problems(name, None if value is _UNSET else value, known)
 
+        for name in vni_ranges:
+            problems += vni_ranges_problems(name, self._set_value(task_vars, name))
+
+        read = []
+        for item in address_ranges:
+            network_name = item.get("network")
+            outside = [(other, self._set_value(task_vars, other)) for other in item.get("outside") or []]
+            for found in address_range_problems(
+                    item["name"], self._set_value(task_vars, item["name"]), network_name,
+                    self._set_value(task_vars, network_name) if network_name else None, outside):
+                # a variable named in several outside lists is refused once
+                if found not in problems:
+                    problems.append(found)
+            read += [item["name"]] + ([network_name] if network_name else []) + [pair[0] for pair in outside]
+
         result["changed"] = False
         result["checked"] = sorted(set([i if isinstance(i, string_types) else i["name"] for i in secrets]
-                                       + list(addresses) + list(interfaces) + list(networks) + list(within)))
+                                       + list(addresses) + list(interfaces) + list(networks) + list(within)
+                                       + list(vni_ranges) + read))
         if problems:
             result["failed"] = True
             result["msg"] = "Refused before any change: " + "; ".join(problems) + "."

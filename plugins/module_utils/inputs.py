@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import re
 import string
 
 from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import RABBITMQ_SLASH_ERROR
@@ -85,8 +86,10 @@ def address_problems(name, value, host_addresses=None):
                 continue
         if addr not in known and not addr.is_loopback:
             return ["%s is %s, which is not an address of this host (it has %s): services would bind to an "
-                    "address they cannot use. Set %s to this host's management address"
-                    % (name, addr, ", ".join(sorted(str(a) for a in known)) or "none", name)]
+                    "address they cannot use. Set %s to %s"
+                    % (name, addr, ", ".join(sorted(str(a) for a in known)) or "none", name,
+                       "this host's management address" if name == "osdeploy_management_ip"
+                       else "one of this host's addresses")]
     return []
 
 
@@ -153,3 +156,174 @@ def membership_problems(name, value, host_addresses=None):
     return ["%s is %s, but this host has no address in it (its addresses: %s): give the host an address there, "
             "or set %s to a network that every compute host is on (empty: the management network)"
             % (name, net, ", ".join(str(a) for a in host_addresses) or "none", name)]
+
+
+VNI_MAX = 2 ** 24 - 1
+_VNI_RANGE = re.compile(r"^([+-]?[0-9]+)\s*:\s*([+-]?[0-9]+)$")
+_VNI_RANGE_FORM = ("must be MIN:MAX with 1 <= MIN <= MAX <= %d (VXLAN's 24-bit VNI), or several such ranges "
+                   "that do not overlap, joined by commas ('1:1000,2000:2999') or as a list" % VNI_MAX)
+
+
+def _sexagesimal(number):
+    """The unquoted MIN:MAX (or longer) that YAML 1.1 reads as the base-60 `number`."""
+    digits = []
+    while number:
+        number, digit = divmod(number, 60)
+        digits.insert(0, str(digit))
+    return ":".join(digits)
+
+
+def _vni_parts(value):
+    """The comma-separated parts of a vni_ranges value (a string or a list of strings), or a reason."""
+    items = value if isinstance(value, list) else [value]
+    parts = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (str, int)):
+            return None, "got a %s" % type(item).__name__
+        if isinstance(item, int):
+            if item >= 60:
+                return None, ("got the number %d: YAML reads an unquoted %s as a base-60 number, quote it"
+                              % (item, _sexagesimal(item)))
+            return None, "got the number %d" % item
+        parts += [part.strip() for part in item.split(",")]
+    return parts, None
+
+
+def vni_ranges_problems(name, value):
+    """`value` must hold Neutron's VXLAN VNI ranges ([ml2_type_vxlan] vni_ranges): MIN:MAX, several joined by
+    commas, or a list of such strings, with 1 <= MIN <= MAX <= 2**24-1 and no overlaps. At most one problem."""
+    if value is None or value in ("", []):
+        return ["%s is not set: a project (VXLAN) network needs at least one VNI. Set it to MIN:MAX with "
+                "1 <= MIN <= MAX <= %d, such as 1:1000" % (name, VNI_MAX)]
+    parts, reason = _vni_parts(value)
+    if reason:
+        return ["%s %s, %s" % (name, _VNI_RANGE_FORM, reason)]
+    reasons, ranges = [], []
+    for part in parts:
+        match = _VNI_RANGE.match(part)
+        if not match:
+            reasons.append("%r (not two integers MIN:MAX)" % part)
+            continue
+        low, high = int(match.group(1)), int(match.group(2))
+        if low > high:
+            reasons.append("%r (MIN > MAX: an empty range)" % part)
+        elif low < 1:
+            reasons.append("%r (MIN below 1, the lowest VNI)" % part)
+        elif high > VNI_MAX:
+            reasons.append("%r (MAX above %d)" % (part, VNI_MAX))
+        else:
+            ranges.append((low, high, part))
+    for i, (low, high, part) in enumerate(ranges):
+        for other_low, other_high, other in ranges[i + 1:]:
+            if low <= other_high and other_low <= high:
+                reasons.append("%r and %r (they overlap in %d:%d)"
+                               % (part, other, max(low, other_low), min(high, other_high)))
+    if reasons:
+        return ["%s %s, got %s" % (name, _VNI_RANGE_FORM, ", ".join(reasons))]
+    return []
+
+
+def _empty(value):
+    return value is None or (isinstance(value, (str, list, dict)) and not value)
+
+
+def _address(value):
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    return ipaddress.ip_address(value.strip())
+
+
+def _address_range(value):
+    """(first, last) of an address or a range {start, end}; ValueError with the reason otherwise."""
+    if not isinstance(value, dict):
+        try:
+            addr = _address(value)
+        except ValueError:
+            raise ValueError("%r is neither an IP address nor a range {start: ADDRESS, end: ADDRESS}"
+                             % (value,)) from None
+        return addr, addr
+    ends = []
+    for key in ("start", "end"):
+        if value.get(key) in (None, ""):
+            raise ValueError("its %s is missing" % key)
+        try:
+            ends.append(_address(value.get(key)))
+        except ValueError:
+            raise ValueError("its %s must be an IP address, got %r" % (key, value.get(key))) from None
+    start, end = ends
+    if start.version != end.version:
+        raise ValueError("it mixes IPv%d and IPv%d (start %s, end %s): give both ends in one version"
+                         % (start.version, end.version, start, end))
+    if start > end:
+        raise ValueError("its start %s is after its end %s: swap them" % (start, end))
+    return start, end
+
+
+def _span(first, last):
+    return str(first) if first == last else "%s-%s" % (first, last)
+
+
+def _outside_ranges(name, value):
+    """The (first, last) ranges a variable named in `outside` holds, and the problems of its form."""
+    if _empty(value):
+        return [], []
+    ranges, reasons = [], []
+    for index, item in enumerate(value if isinstance(value, list) else [value]):
+        try:
+            ranges.append(_address_range(item))
+        except ValueError as exc:
+            reasons.append("item %d: %s" % (index + 1, exc) if isinstance(value, list) else str(exc))
+    problems = []
+    if reasons:
+        problems.append("%s must hold IP addresses and ranges {start: ADDRESS, end: ADDRESS} (one, or a list): "
+                        "%s" % (name, ", ".join(reasons)))
+    return ranges, problems
+
+
+def address_range_problems(name, value, network_name=None, network=None, outside=()):
+    """`value`, when set, must be a range {start: ADDRESS, end: ADDRESS} of IP addresses (such as a subnet's
+    allocation pool) inside `network` (the CIDR that variable `network_name` holds; empty: not checked)
+    without the network's own address or (IPv4) its broadcast address, which Neutron refuses in a pool, and
+    overlapping no address or range that the variables of `outside` hold ((name, value) pairs: an address, a
+    range or a list of them; empty: nothing)."""
+    if _empty(value):
+        return []
+    form = "%s must be a range {start: ADDRESS, end: ADDRESS} of IP addresses" % name
+    if not isinstance(value, dict):
+        return ["%s, got a %s" % (form, type(value).__name__)]
+    try:
+        start, end = _address_range(value)
+    except ValueError as exc:
+        return ["%s: %s" % (form, exc)]
+    span = _span(start, end)
+    problems = []
+    if not _empty(network):
+        try:
+            net = ipaddress.ip_network(str(network).strip(), strict=False)
+        except ValueError:
+            problems.append("%s (%s) cannot be checked against %s, which is not a network in CIDR notation "
+                            "(got %r): set %s to the network the range is on"
+                            % (name, span, network_name, network, network_name))
+            net = None
+        if net is not None and (start.version != net.version or start not in net or end not in net):
+            problems.append("%s (%s) is not inside %s (%s): both its start and its end must be addresses of that "
+                            "network" % (name, span, network_name, net))
+        elif net is not None:
+            own = "network address" + (" (the Subnet-Router anycast address)" if net.version == 6 else "")
+            ends = [(own, net.network_address, "start the range after it")]
+            if net.version == 4:
+                ends.append(("broadcast address", net.broadcast_address, "end the range before it"))
+            for what, addr, fix in ends:
+                if start <= addr <= end:
+                    problems.append("%s (%s) includes %s, the %s of %s (%s), which Neutron refuses in an "
+                                    "allocation pool: %s" % (name, span, addr, what, network_name, net, fix))
+    for other_name, other_value in outside:
+        ranges, other_problems = _outside_ranges(other_name, other_value)
+        problems += other_problems
+        for first, last in ranges:
+            if first.version == start.version and first <= end and start <= last:
+                problems.append("%s (%s) overlaps %s (%s) in %s: addresses that %s holds would be given out "
+                                "from the range. Move or shrink %s to leave them out"
+                                % (name, span, other_name, _span(first, last),
+                                   _span(max(start, first), min(end, last)), other_name, name))
+    return problems
