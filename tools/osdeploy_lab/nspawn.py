@@ -191,6 +191,11 @@ class NspawnLab(Lab):
         # address on this machine, so that guests reach each other and the
         # controller's DHCP and metadata, but nothing else.
         self.pbridge = "%sp" % self.name
+        # The overlay's wire (eth2 of every host, OVERLAY_CIDR): Neutron's VXLAN
+        # tunnels between the hosts. The userspace datapath must own the
+        # tunnel endpoint's interface (the baseline moves the address onto an
+        # OVS bridge), so the tunnels cannot share eth0 with SSH and the APIs.
+        self.obridge = "%so" % self.name
         self.chain = "osdeploy-lab-%s" % self.name
         self.host_ip = self.net.network_address + 1
 
@@ -203,6 +208,12 @@ class NspawnLab(Lab):
 
     def pveth(self, host):
         return "%s-p%d" % (self.name, self.index(host))
+
+    def oveth(self, host):
+        return "%s-o%d" % (self.name, self.index(host))
+
+    def overlay_ip(self, host):
+        return ipaddress.ip_network(self.OVERLAY_CIDR).network_address + 10 + self.index(host)
 
     def mac(self, host=None):
         """A fixed, locally administered MAC per lab host (or for the bridge): a
@@ -228,9 +239,9 @@ class NspawnLab(Lab):
 
     def lab_links(self):
         out = run(["ip", "-j", "link", "show"]).stdout
-        pat = re.compile(r"^%s-p?[0-9]+$" % re.escape(self.name))
+        pat = re.compile(r"^%s-[po]?[0-9]+$" % re.escape(self.name))
         return [lk["ifname"] for lk in json.loads(out or "[]")
-                if lk["ifname"] in (self.bridge, self.pbridge) or pat.match(lk["ifname"])]
+                if lk["ifname"] in (self.bridge, self.pbridge, self.obridge) or pat.match(lk["ifname"])]
 
     def lab_processes(self, host=None):
         """[(pid, 'runner'|'nspawn', host)] of this lab's machine processes."""
@@ -288,10 +299,11 @@ class NspawnLab(Lab):
             self.changes.append("address %s on %s" % (addr, self.bridge))
         if not info or "UP" not in info[0].get("flags", []):
             run(["ip", "link", "set", self.bridge, "up"])
-        if self.pbridge not in links:
-            run(["ip", "link", "add", self.pbridge, "address", self.mac("provider"), "type", "bridge"])
-            self.changes.append("bridge %s" % self.pbridge)
-        run(["ip", "link", "set", self.pbridge, "up"])
+        for br, role in ((self.pbridge, "provider"), (self.obridge, "overlay")):
+            if br not in links:
+                run(["ip", "link", "add", br, "address", self.mac(role), "type", "bridge"])
+                self.changes.append("bridge %s" % br)
+            run(["ip", "link", "set", br, "up"])
 
     def uplink(self):
         routes = json.loads(run(["ip", "-j", "-4", "route", "show", "default"]).stdout or "[]")
@@ -312,20 +324,23 @@ class NspawnLab(Lab):
         br, net, up = self.bridge, str(self.net), self.uplink()
         est = ["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]
         reject = ["-j", "REJECT", "--reject-with", "icmp-admin-prohibited"]
-        pbr = self.pbridge
+        pbr, obr = self.pbridge, self.obridge
         fwd = [
             ["-i", br, "-o", br, "-j", "ACCEPT"],
-            # the provider network: between the hosts' eth1 only
+            # the provider network and the overlay: between the hosts' eth1 (eth2) only
             ["-i", pbr, "-o", pbr, "-j", "ACCEPT"],
             ["-i", pbr] + reject,
             ["-o", pbr] + reject,
+            ["-i", obr, "-o", obr, "-j", "ACCEPT"],
+            ["-i", obr] + reject,
+            ["-o", obr] + reject,
             ["-o", br] + est,
             ["-i", br, "-o", up, "-p", "udp", "-m", "udp", "--dport", "53", "-j", "ACCEPT"],
             ["-i", br, "-o", up, "-p", "tcp", "-m", "multiport", "--dports", "53,80,443", "-j", "ACCEPT"],
             ["-i", br] + reject,
             ["-o", br] + reject,
         ]
-        inp = [["-i", pbr] + reject, ["-i", br] + est, ["-i", br, "-p", "icmp", "-m", "icmp", "--icmp-type", "8", "-j", "ACCEPT"]]
+        inp = [["-i", pbr] + reject, ["-i", obr] + reject, ["-i", br] + est, ["-i", br, "-p", "icmp", "-m", "icmp", "--icmp-type", "8", "-j", "ACCEPT"]]
         ports = [p.strip() for p in os.environ.get("OSDEPLOY_LAB_HOST_PORTS", "").split(",") if p.strip()]
         for port in ports:
             if not port.isdigit():
@@ -426,7 +441,8 @@ class NspawnLab(Lab):
     def netns_ok(self, host):
         ns = self.netns(host)
         links = self.lab_links()
-        if ns not in self.list_netns() or self.veth(host) not in links or self.pveth(host) not in links:
+        if ns not in self.list_netns() or any(v not in links for v in (self.veth(host), self.pveth(host),
+                                                                       self.oveth(host))):
             return False
         addrs = json.loads(run(["ip", "-n", ns, "-j", "-4", "addr", "show", "dev", "eth0"], check=False).stdout or "[]")
         have = ["%s/%s" % (a["local"], a["prefixlen"]) for i in addrs for a in i.get("addr_info", [])]
@@ -448,6 +464,14 @@ class NspawnLab(Lab):
              "address", self.mac(host + "/provider"), "netns", ns])
         run(["ip", "link", "set", self.pveth(host), "master", self.pbridge, "up"])
         run(["ip", "-n", ns, "link", "set", "eth1", "up"])
+        # eth2: the overlay, with the host's tunnel address (which the
+        # baseline moves onto its OVS bridge where the datapath is userspace)
+        run(["ip", "link", "add", self.oveth(host), "type", "veth", "peer", "name", "eth2",
+             "address", self.mac(host + "/overlay"), "netns", ns])
+        run(["ip", "link", "set", self.oveth(host), "master", self.obridge, "up"])
+        overlay = "%s/%d" % (self.overlay_ip(host), ipaddress.ip_network(self.OVERLAY_CIDR).prefixlen)
+        run(["ip", "-n", ns, "addr", "add", overlay, "dev", "eth2"])
+        run(["ip", "-n", ns, "link", "set", "eth2", "up"])
         self.changes.append("netns %s (%s)" % (ns, self.ip(host)))
 
     def remove_netns(self, host):
@@ -455,9 +479,10 @@ class NspawnLab(Lab):
         if self.veth(host) in self.lab_links():
             run(["ip", "link", "del", self.veth(host)], check=False)
             done.append("link %s" % self.veth(host))
-        if self.pveth(host) in self.lab_links():
-            run(["ip", "link", "del", self.pveth(host)], check=False)
-            done.append("link %s" % self.pveth(host))
+        for link in (self.pveth(host), self.oveth(host)):
+            if link in self.lab_links():
+                run(["ip", "link", "del", link], check=False)
+                done.append("link %s" % link)
         if self.netns(host) in self.list_netns():
             run(["ip", "netns", "del", self.netns(host)], check=False)
             done.append("netns %s" % self.netns(host))
@@ -527,6 +552,7 @@ class NspawnLab(Lab):
         self.add_kvm_group(host)
         if host == "controller":
             self.add_firewall(host)
+        self.add_writable_net_sysctls(host)
         run(["ssh-keygen", "-q", "-A", "-f", root])
         sshdir = os.path.join(root, "root/.ssh")
         os.makedirs(sshdir, mode=0o700, exist_ok=True)
@@ -558,6 +584,39 @@ table inet filter {
     }
 }
 """
+
+    # systemd-nspawn mounts /proc/sys read-only unless it made the machine's
+    # network namespace itself; this lab brings its own (--network-namespace-path).
+    # /proc/sys/net shows the namespace of whoever reads it, so a writable
+    # bind of it inside the machine reaches only the machine's namespaces:
+    # Neutron's L3 agent sets sysctls in each router's namespace (ip_forward,
+    # promote_secondaries), which a real host allows.
+    NET_SYSCTLS_UNIT = """[Unit]
+Description=Writable /proc/sys/net (osdeploy lab: this machine's own network namespaces)
+DefaultDependencies=no
+Before=sysinit.target network-pre.target
+Wants=network-pre.target
+ConditionPathIsReadWrite=!/proc/sys/net
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/mount --bind /proc/sys/net /proc/sys/net
+ExecStart=/bin/mount -o remount,bind,rw /proc/sys/net
+
+[Install]
+WantedBy=sysinit.target
+"""
+
+    def add_writable_net_sysctls(self, host):
+        root = self.mroot(host)
+        name = "osdeploy-lab-net-sysctls.service"
+        write_file(os.path.join(root, "etc/systemd/system", name), self.NET_SYSCTLS_UNIT)
+        wants = os.path.join(root, "etc/systemd/system/sysinit.target.wants")
+        os.makedirs(wants, exist_ok=True)
+        link = os.path.join(wants, name)
+        if not os.path.lexists(link):
+            os.symlink("/etc/systemd/system/" + name, link)
 
     def add_firewall(self, host):
         """A default-drop nftables ruleset, loaded at boot by nftables.service (the package's unit)."""
@@ -676,12 +735,20 @@ table inet filter {
             lines.append("%s,%s %s %s" % (self.ip(h), h, kind, key))
         write_file(self.known_hosts, "\n".join(lines) + "\n", 0o600)
 
+    def inventory_host_vars(self, host):
+        # the tunnel endpoint: this host's address on the overlay's wire (eth2)
+        return "%s baseline_overlay_ip=%s" % (super().inventory_host_vars(host), self.overlay_ip(host))
+
     def inventory_lab_vars(self, hosts):
         return ["lab_host_ip=%s" % self.host_ip, "lab_network=%s" % self.net]
 
     # The provider network of the lab's servers: a documentation range
     # (RFC 5737) on the hosts' eth1, which this machine has no address in.
     PROVIDER_CIDR = "203.0.113.0/24"
+    # The overlay's addresses: RFC 2544's test range, on the hosts' eth2 only
+    # (this machine has no address there, so it cannot clash with its networks).
+    OVERLAY_CIDR = "198.18.0.0/24"
+    FLOATING_RANGE = ("203.0.113.100", "203.0.113.199")
 
     def platform_group_vars(self):
         return {"compute": "# Written by `tools/lab up`: what a compute host needs as a systemd-nspawn machine.\n"
@@ -695,12 +762,16 @@ table inet filter {
                 "all": "# Written by `tools/lab up`: the lab's provider network (eth1 of every host, on the\n"
                        "# bridge %s of this machine) and the image site.yml boots to prove Nova works.\n"
                        "baseline_provider_interface: eth1\n"
+                       "# the overlay's wire (VXLAN between the hosts), its addresses per host\n"
+                       "baseline_overlay_interface: eth2\n"
                        "baseline_provider_cidr: %s\n"
+                       "# routers' gateways and floating IPs (the subnet's allocation pool)\n"
+                       "baseline_floating_range: {start: %s, end: %s}\n"
                        "osdeploy_verify_image: %s\n"
                        "# servers run emulated (TCG) inside the lab's machines\n"
                        "osdeploy_verify_timeout: 600\n"
                        "# the guide's demo project; the proof runs as its member\n"
-                       "baseline_demo: true\n" % (self.pbridge, self.PROVIDER_CIDR,
+                       "baseline_demo: true\n" % (self.pbridge, self.PROVIDER_CIDR, *self.FLOATING_RANGE,
                                                   json.dumps(testimage.ensure_image()))}
 
     def is_down(self, hosts):
@@ -759,10 +830,10 @@ table inet filter {
     def remove_network(self):
         done = []
         for lk in self.lab_links():
-            if lk not in (self.bridge, self.pbridge):
+            if lk not in (self.bridge, self.pbridge, self.obridge):
                 run(["ip", "link", "del", lk], check=False)
                 done.append("link %s" % lk)
-        for br in (self.bridge, self.pbridge):
+        for br in (self.bridge, self.pbridge, self.obridge):
             if br in self.lab_links():
                 run(["ip", "link", "del", br])
                 done.append("bridge %s" % br)
