@@ -55,6 +55,16 @@ def parse_params(p):
                     re.compile(marker[key])
                 except re.error as e:
                     raise ValueError("markers[%d].%s is not a valid regular expression: %s" % (i, key, e))
+    if p.get("ssh_key_file") and not p.get("ping"):
+        raise ValueError("ssh_key_file logs in from the namespace that ping uses: set ping: true, or leave "
+                         "ssh_key_file unset")
+    if p.get("ssh_key_file") and not p.get("keypair"):
+        raise ValueError("ssh_key_file needs keypair (the servers must boot with the key it logs in with)")
+    if p.get("public_key") and not p.get("keypair"):
+        raise ValueError("public_key needs keypair (the name of the keypair to create with it)")
+    if p.get("second_network") and p.get("second_network") == p.get("network"):
+        raise ValueError("second_network is network (%s): name another network, or leave it unset"
+                         % p["network"])
     if p.get("flavor_spec") is not None:
         return parse_flavor_spec(p["flavor_spec"])
     return None
@@ -126,6 +136,57 @@ def ipv4_address(addresses, found=None):
             if addr.get("version", 4) == 4 and not found:
                 found = addr.get("addr")
     return found
+
+
+def fixed_ipv4(addresses, network_name):
+    """The fixed IPv4 addresses of a server on network_name (the API's ``{network: [{addr, version,
+    OS-EXT-IPS:type}]}``), in order; a floating IP listed there too is left out."""
+    return [addr.get("addr") for addr in (addresses or {}).get(network_name) or []
+            if addr.get("version", 4) == 4 and addr.get("OS-EXT-IPS:type", "fixed") == "fixed"]
+
+
+# What the proof runs in a guest it logged into (busybox's or any shell's tools): the metadata the guest reads
+# (its uuid: the guest is the server it should be), its IPv4 addresses (each NIC's), and a ping of each target
+# (the router's gateway address: the way out; the other server's fixed address: east-west over the project
+# network), each answered by a line the proof reads back (ssh_problems).
+SSH_SCRIPT = """\
+url=http://169.254.169.254/openstack/latest/meta_data.json
+echo "osdeploy-metadata: $(wget -q -O - $url 2>/dev/null || curl -s $url)"
+echo "osdeploy-addresses: $(ip -4 -o addr show | awk '{print $4}' | tr '\\n' ' ')"
+for target in %s; do
+  if ping -c 1 -W 2 "$target" >/dev/null 2>&1 || ping -c 1 -W 2 "$target" >/dev/null 2>&1; then
+    echo "osdeploy-reached: $target"
+  else
+    echo "osdeploy-unreached: $target"
+  fi
+done
+"""
+
+
+def ssh_script(targets):
+    """The script for a guest, pinging targets (addresses, checked to be IP addresses by the caller)."""
+    return SSH_SCRIPT % " ".join(targets)
+
+
+def ssh_problems(output, server_id, addresses, targets):
+    """What a login's output (ssh_script's) says is wrong, as sentences ([] when nothing): the guest's metadata
+    is not the server's (server_id), an address Neutron gave one of its ports (addresses) is not on a NIC, a
+    target did not answer ping."""
+    problems = []
+    metadata = re.search(r"^osdeploy-metadata: (.*)$", output, re.M)
+    if not metadata or '"%s"' % server_id not in metadata.group(1):
+        problems.append("the metadata the guest read does not hold its uuid %s (got %r)" % (
+            server_id, metadata.group(1)[:200] if metadata else None))
+    found = re.search(r"^osdeploy-addresses: (.*)$", output, re.M)
+    have = set(a.split("/")[0] for a in found.group(1).split()) if found else set()
+    for addr in addresses:
+        if addr not in have:
+            problems.append("its port's address %s is on none of its NICs (they have %s)" % (
+                addr, ", ".join(sorted(have)) or "none"))
+    for target in targets:
+        if not re.search(r"^osdeploy-reached: %s$" % re.escape(target), output, re.M):
+            problems.append("%s does not answer its ping" % target)
+    return problems
 
 
 def scan_console(text, markers):
@@ -286,8 +347,13 @@ def summary(record):
         moves += "%s %s to %s in %s" % ("; moved" if i == 0 else ",", move["kind"], move["target"], move["seconds"])
         if move["ping"] is not None:
             moves += " (ping %s later)" % move["ping"]
+    where = record["address"]
+    if record.get("fixed") and record["fixed"] != record["address"]:
+        where = "%s (fixed %s)" % (record["address"], ", ".join(record.get("fixed_all") or [record["fixed"]]))
+    if record.get("ssh"):
+        ping += ", logged in over SSH"
     return "%s: %s at %s, %s; seconds from create: %s%s; deleted in %s" % (
-        record["host"], record["status"], record["address"], ping,
+        record["host"], record["status"], where, ping,
         ", ".join("%s %s" % item for item in seconds.items()), moves, deleted)
 
 

@@ -48,10 +48,15 @@ class ServerProof(ServerMoves, OpenStackModule):
     admin_conn = None
     group = None
     stage = "setup"
+    # the networks each server gets a port on (network, and second_network); floating_network's, when set
+    networks = ()
+    external = None
+    floating = None  # floating IP id: address, of those this run made and has not deleted (set by __init__)
 
     def __init__(self):
         super(ServerProof, self).__init__()
         self.created = {}  # server id: name, of the servers this run made and has not seen gone
+        self.floating = {}
         self.flavor_spec = None
 
     @property
@@ -115,13 +120,13 @@ class ServerProof(ServerMoves, OpenStackModule):
             self.fail("setup: %s %r does not exist at %s (option %s)" % (what, name_or_id, self.auth_url, what))
         return item
 
-    def check_namespace(self, namespace):
+    def check_namespace(self, namespace, option="network"):
         """With ping: the network's DHCP namespace is on this host (the pings are sent from it)."""
         out = subprocess.run(["ip", "netns", "list"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              universal_newlines=True, check=False).stdout
         if not checks.has_namespace(out, namespace):
-            self.fail("setup: network %s has no DHCP namespace %s on this host: run the check where its "
-                      "DHCP agent runs, or set ping: false" % (self.params["network"], namespace))
+            self.fail("setup: network %s (option %s) has no DHCP namespace %s on this host: run the check where "
+                      "its DHCP agent runs, or set ping: false" % (self.params[option], option, namespace))
 
     # -- what the servers need: flavor and security groups ------------------------------------------------------
     def note_created(self, what):
@@ -164,6 +169,12 @@ class ServerProof(ServerMoves, OpenStackModule):
             return list(network.security_group_rules(security_group_id=group.id, direction="ingress",
                                                      protocol="icmp", ether_type="IPv4")) or None
 
+        def ssh_rules(group):
+            """The group's ingress rules for IPv4 that let TCP port 22 in (or all TCP), None when it has none."""
+            rules = network.security_group_rules(security_group_id=group.id, direction="ingress",
+                                                 protocol="tcp", ether_type="IPv4")
+            return [r for r in rules if (r.port_range_min or 1) <= 22 <= (r.port_range_max or 65535)] or None
+
         for name in dict.fromkeys(p["security_groups"]):  # each once, in order
             def find(name=name):
                 return network.find_security_group(name, ignore_missing=True, **scope)
@@ -185,24 +196,67 @@ class ServerProof(ServerMoves, OpenStackModule):
                               recheck=lambda group=group: icmp_rules(group),
                               doing="let ping into security group %s" % name)
                 self.note_created("ICMP rule of %s" % name)
+            if p.get("ssh_key_file"):
+                has_ssh = group is not None and has_rule is not False and self.call(
+                    ssh_rules, group, doing="list the SSH rules of security group %s" % name)
+                if not has_ssh:
+                    if not dry_run:
+                        self.call(network.create_security_group_rule, security_group_id=group.id,
+                                  direction="ingress", protocol="tcp", port_range_min=22, port_range_max=22,
+                                  ether_type="IPv4", remote_ip_prefix="0.0.0.0/0",
+                                  recheck=lambda group=group: ssh_rules(group),
+                                  doing="let SSH into security group %s" % name)
+                    self.note_created("SSH rule of %s" % name)
+
+    def ensure_keypair(self, dry_run=False):
+        """With public_key: the keypair exists for the connection's user with that key; one that is missing is
+        created, one with another key replaced (it is the proof's), and kept (dry_run: only reported). Without
+        public_key it must exist."""
+        p = self.params
+        if not p.get("keypair"):
+            return
+        compute = self.conn.compute
+
+        def find():
+            return compute.find_keypair(p["keypair"], ignore_missing=True)
+
+        found = self.call(find, doing="look up keypair %s" % p["keypair"])
+        want = (p.get("public_key") or "").strip()
+        if not want:
+            if found is None and dry_run:
+                # a preview before the key exists (the run makes both)
+                self.note_created("keypair %s" % p["keypair"])
+            elif found is None:
+                self.fail("setup: keypair %r does not exist for the user of cloud (option keypair): create it, or "
+                          "give public_key" % p["keypair"])
+            return
+        if found is not None and (found.public_key or "").split()[:2] == want.split()[:2]:
+            return
+        if not dry_run:
+            if found is not None:
+                self.call(compute.delete_keypair, found, doing="delete keypair %s (another key)" % p["keypair"])
+            self.call(compute.create_keypair, name=p["keypair"], public_key=want, recheck=find,
+                      doing="create keypair %s" % p["keypair"])
+        self.note_created("keypair %s%s" % (p["keypair"], " (its key replaced)" if found is not None else ""))
 
     def preview(self):
         """Check mode: read what the run would create; boot and create nothing."""
         p = self.params
         msg = "check mode: no server booted on %s" % ", ".join(p["hosts"])
-        if self.flavor_spec is not None or (p["open_icmp"] and p["security_groups"]):
+        if self.flavor_spec is not None or (p["open_icmp"] and p["security_groups"]) or p.get("keypair"):
             try:
                 self.connect()
                 if self.flavor_spec is not None:
                     self.ensure_flavor(dry_run=True)
                 self.ensure_security_groups(dry_run=True)
+                self.ensure_keypair(dry_run=True)
             except Failure as e:
                 # the member's cloud entry and user may be made by an earlier step of the same run (the baseline's)
                 member_missing = self.as_member and self.conn is None
                 if not (member_missing or is_unreachable(e.__context__)):
                     raise  # (a failure's msg is its own: self.result holds none yet)
                 self.result.update(changed=False, created=[])
-                self.warn("check mode: cannot tell whether the flavor or the security groups would be created, as "
+                self.warn("check mode: cannot tell whether the flavor, security groups or keypair would be created, as "
                           "the cloud cannot be read: %s (a real run fails on this too, unless an earlier step, e.g. "
                           "starting a stopped service or making the project member, makes it readable)" % e.msg)
         if self.result["created"]:
@@ -220,12 +274,21 @@ class ServerProof(ServerMoves, OpenStackModule):
         self.connect()
         image = self.find(self.conn.image.find_image, p["image"], "image")
         net = self.find(self.conn.network.find_network, p["network"], "network")
-        namespace = "qdhcp-%s" % net.id
+        self.networks = [net]
+        if p.get("second_network"):
+            self.networks.append(self.find(self.conn.network.find_network, p["second_network"], "second_network"))
+        # the servers are reached from the DHCP namespace of the network they are on, or with floating IPs
+        # from that of the network the floating IPs are on (a router between)
+        self.external = None
+        if p.get("floating_network"):
+            self.external = self.find(self.conn.network.find_network, p["floating_network"], "floating_network")
+        namespace = "qdhcp-%s" % (self.external or net).id
         if p["ping"]:
-            self.check_namespace(namespace)
+            self.check_namespace(namespace, "floating_network" if self.external else "network")
         # what the servers need, created (and kept) only once nothing above failed
         flavor = self.ensure_flavor()
         self.ensure_security_groups()
+        self.ensure_keypair()
 
         self.delete_leftovers()
         self.wait_network(net)
@@ -242,9 +305,20 @@ class ServerProof(ServerMoves, OpenStackModule):
         by_host = dict((s["host"], s) for s in self.result["servers"])
         for host in p["hosts"]:
             self.wait_console(by_host[host], started[by_host[host]["id"]], net)
+        if self.external is not None:
+            for host in p["hosts"]:
+                self.add_floating_ip(by_host[host], net)
         if p["ping"]:
             for host in p["hosts"]:
                 self.wait_ping(by_host[host], started[by_host[host]["id"]], namespace, net)
+        if p.get("ssh_key_file"):
+            gateways = self.gateways(net)
+            for i, host in enumerate(p["hosts"]):
+                # east-west: each server pings the next host's over the project network (the tunnels between
+                # the hosts), besides the way out
+                peer = by_host[p["hosts"][(i + 1) % len(p["hosts"])]]
+                targets = gateways + ([peer["fixed"]] if peer is not by_host[host] else [])
+                self.wait_ssh(by_host[host], started[by_host[host]["id"]], namespace, net, targets)
         self.check_api(by_host)
         if p["migrate"]:
             first = by_host[p["hosts"][0]]
@@ -254,6 +328,7 @@ class ServerProof(ServerMoves, OpenStackModule):
             first["moves"] = []
             self.move(first, "cold", p["hosts"][1], namespace, net)
             self.move(first, "live", p["hosts"][0], namespace, net)
+        self.delete_floating_ips()
         self.delete_servers([by_host[host] for host in p["hosts"] if "delete" not in by_host[host]["seconds"]])
         if self.group is not None:
             self.delete_group()
@@ -264,14 +339,17 @@ class ServerProof(ServerMoves, OpenStackModule):
         """Record a server this run asked for (host: None until admin has read where it runs)."""
         self.created[server_id] = name
         self.result["servers"].append(dict(host=host, name=name, id=server_id, status=None,
-                                           address=None, ping=None, seconds={}))
+                                           address=None, ping=None, ssh=None, seconds={}))
 
     def boot(self, host, name, image, flavor, net):
         """Ask Nova for the server name pinned to host and record it; return its id and when it was asked
         (monotonic)."""
         p = self.params
         kwargs = dict(name=name, image_id=image.id, flavor_id=flavor.id,
-                      networks=[{"uuid": net.id}], availability_zone="%s:%s" % (p["availability_zone"], host))
+                      networks=[{"uuid": n.id} for n in self.networks],
+                      availability_zone="%s:%s" % (p["availability_zone"], host))
+        if p.get("keypair"):
+            kwargs["key_name"] = p["keypair"]
         if p["security_groups"]:
             kwargs["security_groups"] = [{"name": sg} for sg in p["security_groups"]]
         server = self.call(self.conn.compute.create_server, doing="create server %s" % name, **kwargs)
@@ -293,8 +371,10 @@ class ServerProof(ServerMoves, OpenStackModule):
         body = {"server_group": {"name": name, "policies": ["anti-affinity"]}}
         self.group = self.raw(self.conn.compute.post, "/os-server-groups", doing, json=body)["server_group"]
         count = len(p["hosts"])
-        server = dict(name=name, imageRef=image.id, flavorRef=flavor.id, networks=[{"uuid": net.id}],
+        server = dict(name=name, imageRef=image.id, flavorRef=flavor.id, networks=[{"uuid": n.id} for n in self.networks],
                       availability_zone=p["availability_zone"], min_count=count, max_count=count)
+        if p.get("keypair"):
+            server["key_name"] = p["keypair"]
         if p["security_groups"]:
             server["security_groups"] = [{"name": sg} for sg in p["security_groups"]]
         doing = "create %d servers %s in server group %s" % (count, name, name)
@@ -429,10 +509,14 @@ class ServerProof(ServerMoves, OpenStackModule):
         record["project_id"] = getattr(server, "project_id", None)
         if record["host"] is None:
             record["host"] = self.read_host(record)
-        record["address"] = checks.ipv4_address(server.addresses, record["address"])
-        if not record["address"]:
-            self.fail("VIF plugging: server %s on %s is ACTIVE without an address on %s" % (
-                record["name"], record["host"], net.name))
+        fixed = [checks.fixed_ipv4(server.addresses, n.name) for n in self.networks]
+        for n, found in zip(self.networks, fixed):
+            if not found:
+                self.fail("VIF plugging: server %s on %s is ACTIVE without an address on %s (it has %s)" % (
+                    record["name"], record["host"], n.name, server.addresses))
+        record["fixed"] = fixed[0][0]
+        record["fixed_all"] = [addr for found in fixed for addr in found]
+        record["address"] = record["fixed"]
 
     def read_states(self):
         """Every server's status and task state, for a failure report."""
@@ -502,6 +586,80 @@ class ServerProof(ServerMoves, OpenStackModule):
         poll_until(answers, p["timeout"], p["poll_interval"], timed_out)
         record["ping"] = True
         record["seconds"][key] = self.elapsed(start)
+
+    # -- floating IPs and SSH ------------------------------------------------------
+    def add_floating_ip(self, record, net):
+        """A floating IP on floating_network for the server's port on network (created by cloud's user, as a
+        project's user would); from now on the server is reached at it."""
+        self.stage = "floating IP"
+        network = self.conn.network
+        ports = self.listing(network.ports, device_id=record["id"], network_id=net.id,
+                             doing="list the port of %s on %s" % (record["name"], net.name))
+        if not ports:
+            self.fail("floating IP: server %s has no port on %s" % (record["name"], net.name))
+        fip = self.call(network.create_ip, floating_network_id=self.external.id, port_id=ports[0].id,
+                        description=self.floating_description(),
+                        doing="create a floating IP on %s for %s" % (self.external.name, record["name"]))
+        if self.floating is None:
+            self.floating = {}
+        self.floating[fip.id] = fip.floating_ip_address
+        record["floating_ip_id"] = fip.id
+        record["address"] = fip.floating_ip_address
+
+    def floating_description(self):
+        return "osdeploy.nova.server_check %s" % self.params["name_prefix"]
+
+    def delete_floating_ips(self):
+        self.stage = "delete"
+        for fip_id, address in list((self.floating or {}).items()):
+            self.call(self.conn.network.delete_ip, fip_id, ignore_missing=True,
+                      doing="delete floating IP %s" % address)
+            self.floating.pop(fip_id, None)
+
+    def gateways(self, net):
+        """The gateway addresses of net's IPv4 subnets (a router's, on a project network)."""
+        subnets = self.listing(self.conn.network.subnets, network_id=net.id, ip_version=4,
+                               doing="list the subnets of %s" % net.name)
+        return [s.gateway_ip for s in subnets if s.gateway_ip]
+
+    def wait_ssh(self, record, start, namespace, net, targets):
+        """Log into the server with ssh_key_file from namespace until it answers, then check what it says
+        (ssh_script: its metadata, its NICs' addresses, a ping of each of targets)."""
+        p = self.params
+        self.stage = "SSH"
+        cmd = ["ip", "netns", "exec", namespace, "ssh", "-i", p["ssh_key_file"], "-o", "BatchMode=yes",
+               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+               "-o", "ConnectTimeout=5", "%s@%s" % (p["ssh_user"], record["address"]), checks.ssh_script(targets)]
+        proc = None
+        logged_in = False
+
+        def answers():
+            nonlocal proc, logged_in
+            try:
+                proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      universal_newlines=True, check=False, timeout=60)
+            except subprocess.TimeoutExpired as e:
+                proc = subprocess.CompletedProcess(cmd, 124, stdout="%s\n(ssh timed out)" % (e.output or ""))
+            # 255: ssh itself failed (not listening yet, refused); else the script ran
+            logged_in = proc.returncode != 255
+            return logged_in
+
+        def timed_out():
+            record["ssh"] = False
+            self.fail("SSH: %s@%s (%s on %s) lets no login in with %s from %s within %d s (does its image "
+                      "take the keypair's key from the metadata, and its security group let TCP 22 in?):\n%s\n%s" % (
+                          p["ssh_user"], record["address"], record["name"], record.get("current_host", record["host"]),
+                          p["ssh_key_file"], namespace, p["timeout"], self.network_report(record, net),
+                          tail(proc.stdout, 5)))
+
+        poll_until(answers, p["timeout"], p["poll_interval"], timed_out)
+        record["seconds"]["ssh"] = self.elapsed(start)
+        problems = checks.ssh_problems(proc.stdout, record["id"], record["fixed_all"], targets)
+        if problems:
+            record["ssh"] = False
+            self.fail("SSH: logged into %s (%s on %s), but %s\n%s" % (
+                record["name"], record["address"], record["host"], "; ".join(problems), tail(proc.stdout, 10)))
+        record["ssh"] = True
 
     def check_api(self, by_host):
         self.stage = "API"
@@ -588,6 +746,14 @@ class ServerProof(ServerMoves, OpenStackModule):
             for server in self.listing(admin.compute.servers, all_projects=True, name="^%s$" % re.escape(name),
                                        doing=self.by_admin("look for an earlier %s" % name)):
                 self.delete_leftover(server.id, name, admin)
+        if p.get("floating_network"):
+            project_id = self.call(lambda: self.conn.current_project_id, doing="read the project of the connection")
+            for fip in self.listing(self.conn.network.ips, project_id=project_id,
+                                    description=self.floating_description(),
+                                    doing="look for an earlier run's floating IPs"):
+                self.call(self.conn.network.delete_ip, fip.id, ignore_missing=True,
+                          doing="delete the earlier floating IP %s" % fip.floating_ip_address)
+                self.result["leftovers_deleted"].append("floating IP %s" % fip.floating_ip_address)
         if not self.as_member:
             return
         groups = self.raw(self.conn.compute.get, "/os-server-groups", "list the server groups").get("server_groups")
@@ -609,6 +775,11 @@ class ServerProof(ServerMoves, OpenStackModule):
         is the run's; a delete that fails or does not end in time is left to the next run's leftovers."""
         if self.conn is None:
             return
+        for fip_id in list(self.floating or {}):
+            try:
+                self.conn.network.delete_ip(fip_id, ignore_missing=True)
+            except Exception:  # noqa: BLE001 - already failing; the next run deletes leftovers
+                pass
         asked = []
         for server_id in list(self.created):
             try:

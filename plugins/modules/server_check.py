@@ -122,10 +122,51 @@ options:
     default:
       - {stage: DHCP, regex: '^osdeploy-test-image: dhcp ok ip=', failed_regex: '^osdeploy-test-image: dhcp failed'}
       - {stage: metadata, regex: '^osdeploy-test-image: metadata ok uuid=', failed_regex: '^osdeploy-test-image: metadata failed'}
+      - {stage: SSH server, regex: '^osdeploy-test-image: ssh ok', failed_regex: '^osdeploy-test-image: ssh failed'}
   ping:
-    description: Ping each server from the network's DHCP namespace (C(qdhcp-NETWORK_ID)) on this host.
+    description:
+      - Ping each server from the network's DHCP namespace (C(qdhcp-NETWORK_ID)) on this host; with
+        O(floating_network), its floating IP from that network's DHCP namespace.
     type: bool
     default: true
+  second_network:
+    description:
+      - Name or id of a second network every server gets a port on (a server with two NICs). With O(ssh_key_file)
+        the login checks that the guest has the addresses of both ports.
+    type: str
+  floating_network:
+    description:
+      - Name or id of an external network. Each server, once its console markers are seen, gets a floating IP
+        on it for its port on O(network) (made by the user of O(cloud), as a project's user makes one), and is
+        pinged (O(ping)) and logged into (O(ssh_key_file)) at that address from the external network's DHCP
+        namespace on this host, through the router between O(network) and the external network, as a user
+        outside the cloud reaches a server.
+      - The floating IPs are deleted with the servers; floating IPs an earlier failed run left (by their
+        description) are deleted first.
+    type: str
+  keypair:
+    description:
+      - The keypair the servers boot with (the user of O(cloud)'s). With O(public_key) it is created when
+        missing and its key replaced when it differs, and kept; without, it must exist.
+    type: str
+  public_key:
+    description: The OpenSSH public key of O(keypair) (its text, e.g. the content of an C(id_ed25519.pub)).
+    type: str
+  ssh_key_file:
+    description:
+      - The private key (a path on this host) of O(keypair). Set, each server is logged into over SSH as
+        O(ssh_user) from the namespace the pings come from, until it lets the login in (bounded by O(timeout)),
+        and runs a short script whose answers are checked. The guest must read its own uuid from the metadata
+        service, have the address of each of its ports on a NIC, and answer ping from both the gateways of
+        O(network)'s subnets (the router, the way out) and the server on the next host in O(hosts) (east-west).
+        The seconds from create to that login are reported (C(ssh)).
+      - With O(open_icmp), each of O(security_groups) also gets an ingress rule for TCP port 22 when it has none.
+      - Needs O(keypair) and O(ping).
+    type: path
+  ssh_user:
+    description: The user O(ssh_key_file) logs in as.
+    type: str
+    default: root
   migrate:
     description:
       - Before the delete, move the server of the first of O(hosts) to the second and back. First a cold migration
@@ -234,8 +275,23 @@ servers:
     name: {description: The server's name., type: str, sample: osdeploy-check-compute1}
     id: {description: The server's id (deleted since)., type: str}
     status: {description: The last status seen before the delete., type: str, sample: ACTIVE}
-    address: {description: The server's address on O(network)., type: str, sample: 203.0.113.23}
+    address:
+      description: The server's address on O(network), or its floating IP with O(floating_network).
+      type: str
+      sample: 203.0.113.23
+    fixed:
+      description: The server's fixed address on O(network).
+      type: str
+      sample: 172.16.1.23
+    fixed_all:
+      description: The fixed addresses of all its ports (O(network), then O(second_network)).
+      type: list
+      elements: str
+      sample: [172.16.1.23, 172.16.2.9]
     ping: {description: Whether the address answered ping (null when O(ping) is off)., type: bool}
+    ssh:
+      description: Whether the login over SSH and its checks passed (null without O(ssh_key_file)).
+      type: bool
     task_state:
       description: The server's task state when a server was still building at the timeout (e.g. spawning).
       returned: when a server did not become ACTIVE in time
@@ -245,7 +301,7 @@ servers:
       description: Seconds from the create request to ACTIVE, to each console marker (by stage), to the first
         ping reply, and for the delete.
       type: dict
-      sample: {active: 21.3, DHCP: 30.1, metadata: 33.9, ping: 34.5, delete: 6.2}
+      sample: {active: 21.3, DHCP: 30.1, metadata: 33.9, SSH server: 36.0, ping: 38.5, ssh: 39.2, delete: 6.2}
     moves:
       description: With O(migrate), for the server that moved, each move in order.
       returned: when O(migrate) is on, for the first of O(hosts)
@@ -311,12 +367,20 @@ class ServerCheck(ServerProof):
              "failed_regex": "^osdeploy-test-image: dhcp failed"},
             {"stage": "metadata", "regex": "^osdeploy-test-image: metadata ok uuid=",
              "failed_regex": "^osdeploy-test-image: metadata failed"},
+            {"stage": "SSH server", "regex": "^osdeploy-test-image: ssh ok",
+             "failed_regex": "^osdeploy-test-image: ssh failed"},
         ]),
         ping=dict(type="bool", default=True),
         migrate=dict(type="bool", default=False),
         poll_interval=dict(type="float", default=0.5),
         flavor_spec=dict(type="dict"),
         open_icmp=dict(type="bool", default=False),
+        second_network=dict(type="str"),
+        floating_network=dict(type="str"),
+        keypair=dict(type="str", no_log=False),
+        public_key=dict(type="str", no_log=False),
+        ssh_key_file=dict(type="path", no_log=False),
+        ssh_user=dict(type="str", default="root"),
     )
     module_kwargs = dict(supports_check_mode=True)
 

@@ -496,7 +496,7 @@ def test_check_mode_on_a_cloud_that_cannot_be_reached_warns_that_it_cannot_tell(
     result = check.run()
     assert result["changed"] is False and result["created"] == [] and cloud.writes == []
     assert len(check.warnings) == 1
-    assert check.warnings[0].startswith("check mode: cannot tell whether the flavor or the security groups would be "
+    assert check.warnings[0].startswith("check mode: cannot tell whether the flavor, security groups or keypair would be "
                                         "created, as the cloud cannot be read: cannot reach")
 
 
