@@ -22,8 +22,8 @@ description:
     on each of O(hosts), a live DHCP agent hosts O(network) and its DHCP ports are C(ACTIVE)), because a guest gives up
     DHCP after a while, and agents that were just restarted may not have wired their ports yet.
   - The servers of all hosts boot at the same time; every wait is bounded by O(timeout).
-  - A failure names the stage (C(scheduling), C(spawn), C(VIF plugging), C(DHCP), C(metadata), C(ping),
-    C(API), C(delete)) with the fault or the console lines that explain it (for DHCP, metadata and ping also
+  - A failure names the stage (C(scheduling), C(spawn), C(VIF plugging), C(DHCP), C(metadata), C(SSH server),
+    C(floating IP), C(ping), C(SSH), C(API), C(delete)) with the fault or the console lines that explain it (for DHCP, metadata and ping also
     the server's port, the network's DHCP ports and the agents involved), and deletes what this run
     created. Servers left by an earlier failed run (same names) are deleted first.
   - With O(flavor_spec) the flavor O(flavor) is created when absent, and with O(open_icmp) each of
@@ -113,8 +113,8 @@ options:
   markers:
     description:
       - Console lines the guest must print, in order, each a dict with C(stage) (named in the error when it
-        does not appear) and C(regex). The defaults are those of the osdeploy test image (a 13 MB
-        Debian guest that prints its DHCP lease and its metadata on the console; its source repository
+        does not appear) and C(regex). The defaults are those of the osdeploy test image (a 14 MB
+        Debian guest that prints its DHCP lease, its metadata and its SSH server on the console; its source repository
         builds it). An empty list skips the console check (an image that prints nothing known).
       - A line matching C(failed_regex) ends the wait at once with that stage's error.
     type: list

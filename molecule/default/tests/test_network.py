@@ -1,8 +1,10 @@
 """Networking and the proof, checked from outside the lab hosts after the scenario's side effect
 (controller, compute1 and compute2): Neutron's agents are alive where they should be, the server
-API answers, and the proof (site.yml -t verify-server; playbooks/verify.yml alone when it fails) boots a
-server on every compute host, reaches it (DHCP, metadata, ping) and deletes it, leaving nothing behind, also
-when it fails.
+API answers, a project's user makes a network of their own (VXLAN), the tunnel endpoints stay on their
+bridge when Open vSwitch restarts, and the proof (site.yml -t verify-server; playbooks/verify.yml alone when
+it fails) boots a server with two NICs on every compute host, behind the project's router, reaches it
+(DHCP, metadata, a floating IP, SSH: its uuid, both addresses, its router and the other host's server)
+and deletes it, leaving nothing behind, also when it fails.
 
 Only the default scenario runs these (its lab wires a provider network between the hosts).
 """
@@ -59,6 +61,8 @@ def leftovers():
     cmd = host("controller").run("openstack --os-cloud %s server group list -f json" % MEMBER_CLOUD)
     assert cmd.rc == 0, cmd.stderr
     servers += ["server group " + g["Name"] for g in json.loads(cmd.stdout) if g["Name"].startswith("osdeploy-check-")]
+    # and the floating IPs the proof gave them
+    servers += ["floating IP " + f["Floating IP Address"] for f in openstack("floating ip list")]
     return servers, ports
 
 
@@ -73,7 +77,7 @@ def test_every_agent_is_alive_where_it_should_be():
     agents = openstack("network agent list")
     alive = {(a["Agent Type"], a["Host"]) for a in agents if a["Alive"] in (True, ":-)") and a["State"] in (True, "UP")}
     expected = {("Open vSwitch agent", h) for h in ["controller"] + COMPUTES}
-    expected |= {("DHCP agent", "controller"), ("Metadata agent", "controller")}
+    expected |= {("DHCP agent", "controller"), ("Metadata agent", "controller"), ("L3 agent", "controller")}
     assert expected <= alive, "not alive: %s (agents: %s)" % (sorted(expected - alive), agents)
 
 
@@ -100,8 +104,10 @@ def test_the_proof_boots_reaches_and_deletes_a_server_on_every_compute():
     assert servers_of(MEMBER_PROJECT) == before[MEMBER_PROJECT] + len(COMPUTES)
     assert servers_of("admin") == before["admin"]
     for compute in COMPUTES:
-        assert re.search(r'"%s: ACTIVE at 203\.0\.113\.\d+, ping ok; seconds from create: active [\d.]+, '
-                         r'DHCP [\d.]+, metadata [\d.]+, ping [\d.]+; deleted in [\d.]+"' % compute, out), out[-4000:]
+        # at a floating IP (the lab's floating range), both NICs' fixed addresses, logged into
+        assert re.search(r'"%s: ACTIVE at 203\.0\.113\.1\d\d \(fixed 172\.16\.1\.\d+, 172\.16\.2\.\d+\), ping ok, '
+                         r'logged in over SSH; seconds from create: active [\d.]+, DHCP [\d.]+, metadata [\d.]+, '
+                         r'SSH server [\d.]+, ping [\d.]+, ssh [\d.]+; deleted in [\d.]+"' % compute, out), out[-4000:]
     for machine in ["controller"] + COMPUTES:
         assert re.search(r"%s\s+: ok=\d+\s+changed=0 " % machine, out), out[-2000:]
     assert leftovers() == ([], [])
@@ -126,7 +132,7 @@ def test_a_failing_proof_names_its_stage_shows_the_console_and_leaves_nothing(se
     # the module's own report of the server's port and the agents involved
     assert re.search(r"port \S+: ACTIVE, bound to compute\d, vif_type ovs", out), out[-4000:]
     assert "agent DHCP agent on controller: alive" in out
-    assert re.search(r"dnsmasq: DHCPACK\(\S+\) 203\.0\.113\.\d+ fa:16:3e:", out), out[-4000:]
+    assert re.search(r"dnsmasq: DHCPACK\(\S+\) 172\.16\.[12]\.\d+ fa:16:3e:", out), out[-4000:]
     assert "(the hosts' logs are above)" in out
     for name, form in secret_forms:
         assert form not in out, "the secret %s appears in the output" % name
@@ -138,14 +144,65 @@ def test_deleted_servers_leave_no_dhcp_lease():
     loopback) when the port goes: a new port given the same address then got no DHCP answer ("not using
     configured address ... because it is leased to" the old MAC), which failed the proof now and then."""
     controller = host("controller")
-    net = openstack("network show provider")["id"]
-    assert controller.check_output("ip -n qdhcp-%s -br link show lo" % net).split()[1] != "DOWN"
+    # the provider network, and the project networks the proof's servers are on
+    nets = [openstack("network show %s" % name)["id"] for name in ("provider", "osdeploy-proof", "osdeploy-proof-2")]
+    for net in nets:
+        assert controller.check_output("ip -n qdhcp-%s -br link show lo" % net).split()[1] != "DOWN"
     deadline = time.monotonic() + 60
     while True:
-        macs = {p["MAC Address"] for p in openstack("port list --network %s" % net)}
-        leases = controller.check_output("cat /var/lib/neutron/dhcp/%s/leases" % net).splitlines()
-        stale = [line for line in leases if line.split()[1] not in macs]
+        stale = []
+        for net in nets:
+            macs = {p["MAC Address"] for p in openstack("port list --network %s" % net)}
+            leases = controller.check_output("cat /var/lib/neutron/dhcp/%s/leases" % net).splitlines()
+            stale += [line for line in leases if line.split()[1] not in macs]
         if not stale or time.monotonic() > deadline:
             break
         time.sleep(5)
     assert not stale, "leases of ports that are gone: %s" % stale
+
+
+def test_a_projects_user_makes_a_network_of_their_own_carried_in_vxlan():
+    """What option 1 refused (HTTP 503, no project network type): the member's own network, a VXLAN one from
+    the configured range, with a subnet and a router to the provider network; then deleted."""
+    controller = host("controller")
+    member = "openstack --os-cloud %s" % MEMBER_CLOUD
+    cmds = ["network create osdeploy-test-own -f json",
+            "subnet create --network osdeploy-test-own --subnet-range 10.99.0.0/24 osdeploy-test-own -f json",
+            "router create osdeploy-test-own -f json",
+            "router set --external-gateway provider osdeploy-test-own",
+            "router add subnet osdeploy-test-own osdeploy-test-own"]
+    try:
+        for cmd in cmds:
+            run = controller.run("%s %s" % (member, cmd))
+            assert run.rc == 0, "%s: %s" % (cmd, run.stderr)
+        net = openstack("network show osdeploy-test-own")
+        assert net["provider:network_type"] == "vxlan"
+        assert 1 <= net["provider:segmentation_id"] <= 1000
+        router = openstack("router show osdeploy-test-own")
+        gateway = router["external_gateway_info"]
+        assert gateway["network_id"] == openstack("network show provider")["id"], router
+    finally:
+        controller.run("%s router remove subnet osdeploy-test-own osdeploy-test-own; %s router delete osdeploy-test-own;"
+                       " %s network delete osdeploy-test-own" % (member, member, member))
+    assert not [n for n in openstack("network list") if n["Name"] == "osdeploy-test-own"]
+
+
+def test_the_tunnel_endpoint_is_back_on_its_bridge_after_open_vswitch_restarts():
+    """With the userspace datapath the endpoint lives on br-overlay, whose interface may come back from an
+    ovs-vswitchd restart (a package upgrade does one) without it: the unit that put it there runs again."""
+    compute = host(COMPUTES[0])
+    address = compute.check_output("ip -o -4 addr show dev br-overlay").split()[3]
+    # as a recreated interface would be (ovs 3.5 keeps it across a restart): without the address
+    compute.check_output("ip -4 addr flush dev br-overlay")
+    compute.check_output("systemctl restart ovs-vswitchd")
+    deadline = time.monotonic() + 60
+    while address not in compute.run("ip -o -4 addr show dev br-overlay").stdout:
+        assert time.monotonic() < deadline, compute.run("systemctl status osdeploy-overlay-address").stdout
+        time.sleep(1)
+    assert compute.check_output("ip -o -4 addr show dev eth2") == ""
+    # the L2 agent rebuilds its flows after the restart (its canary flow in br-int's table 23 says when): until
+    # then a new port on this host gets no DHCP answer, which the later runs of the proof would meet
+    deadline = time.monotonic() + 120
+    while "actions=drop" not in compute.run("ovs-ofctl dump-flows br-int table=23").stdout:
+        assert time.monotonic() < deadline, "the Open vSwitch agent did not rebuild br-int's flows within 120 s"
+        time.sleep(2)

@@ -289,14 +289,25 @@ def test_every_documented_tag_runs_alone_and_changes_nothing(tag, tag_runs):
                                               "interface of this host"),
     # the demo project's (#30)
     ({"baseline_demo_password": ""}, "baseline_demo_password is not set"),
+    # self-service networks' (#32), all refused at once, each named
+    ({"baseline_vxlan_vni_ranges": "1000:1", "baseline_overlay_ip": "192.0.2.98",
+      "baseline_floating_range": {"start": "198.51.100.10", "end": "198.51.100.20"}},
+     ["baseline_vxlan_vni_ranges must be MIN:MAX", "baseline_overlay_ip is 192.0.2.98, which is not an address",
+      "baseline_floating_range", "198.51.100.10"]),
+    ({"baseline_floating_range": {"start": "203.0.113.50", "end": "203.0.113.60"},
+      "baseline_provider_reserved_ranges": [{"start": "203.0.113.55", "end": "203.0.113.70"}]},
+     ["baseline_floating_range", "baseline_provider_reserved_ranges"]),
+    # the userspace datapath carries tunnels only from an interface of its own
+    ({"baseline_overlay_interface": ""}, "which carries VXLAN only from an address on a bridge of its own"),
 ], ids=["conf-typo", "non-ascii-db-password", "slash-in-rabbitmq-password", "foreign-address",
         "keystone-db-password", "provider-overlaps-management", "no-metadata-secret", "no-such-interface",
-        "no-demo-password"])
+        "no-demo-password", "vni-overlay-floating", "floating-overlaps-reserved", "no-overlay-interface"])
 def test_a_refused_input_changes_nothing(extra, says):
     before = fingerprint()
     run = Run(extra=extra)
     assert run.rc != 0, run.why()
-    assert says in " ".join(run.output.split()), run.why()
+    for text in [says] if isinstance(says, str) else says:
+        assert text in " ".join(run.output.split()), run.why()
     assert run.changed() == 0, run.why()
     # it stopped in the checks, before the package installs
     assert "Install the packages of every host" not in run.output, run.why()
