@@ -40,9 +40,22 @@ def test_one_rule_opens_the_ports_to_every_compute():
         assert host(name).ansible.get_variables()["ansible_host"] in owned[0], owned[0]
     for port in OPEN:
         assert str(port) in owned[0], owned[0]
-    # inserted before the ruleset's own rules, so nothing of the operator's decides first
-    rules = [line.strip() for line in ruleset.splitlines() if line.strip().startswith(("ip ", "ct ", "iif ", "meta ", "tcp "))]
-    assert rules[0] == owned[0], ruleset
+    # inserted before the ruleset's own rules, so nothing of the operator's decides first (the baseline's
+    # VXLAN rule, below, is inserted the same way)
+    rules = [line.strip() for line in ruleset.splitlines()
+             if line.strip().startswith(("ip ", "ct ", "iif ", "meta ", "tcp ", "udp "))]
+    ours = [rule for rule in rules if 'comment "osdeploy-' in rule]
+    assert rules[:len(ours)] == ours and owned[0] in ours, ruleset
+
+
+def test_vxlan_comes_in_from_the_other_hosts_tunnel_endpoints_only():
+    """With the kernel's datapath VXLAN crosses the host firewall (the userspace datapath reads it before):
+    the baseline opens UDP 4789 to every other host's tunnel endpoint, as one rule of its own."""
+    ruleset = host("controller").check_output("nft list chain inet filter input")
+    overlay = [line.strip() for line in ruleset.splitlines() if 'comment "osdeploy-overlay:' in line]
+    assert len(overlay) == 1 and "4789" in overlay[0], ruleset
+    for name in COMPUTES:
+        assert host(name).ansible.get_variables()["baseline_overlay_ip"] in overlay[0], overlay[0]
 
 
 def test_the_rule_comes_back_at_boot():

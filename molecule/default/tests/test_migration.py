@@ -32,6 +32,9 @@ CHANGED_FOR_A_NEW_COMPUTE = {
     (COMPUTES[0], "osdeploy.nova.compute : Let libvirtd (root) open live migrations as nova, with nova's key"),
     (COMPUTES[0], "osdeploy.nova.compute : Map every compute of this play into its cell, once, on the controller"),
     ("controller", "osdeploy.nova.controller : Open the controller's firewall to the compute hosts"),
+    # and VXLAN from its tunnel endpoint (the controller's firewall drops what it does not know)
+    ("controller",
+     "osdeploy.nova.baseline : Let VXLAN in from the other hosts' tunnel endpoints (where a firewall drops)"),
 }
 
 
