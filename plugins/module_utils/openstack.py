@@ -405,6 +405,18 @@ class OpenStackModule(OsdeployModule):
         doing = kwargs.pop("doing", None)
         return self.call(lambda: list(func(*args, **kwargs)), doing=doing)
 
+    def get_or_none(self, get_func, item_id, doing=None):
+        """get_func(item_id), one GET retried as every call, None when the cloud says there is no such thing."""
+        def get():
+            try:
+                return get_func(item_id)
+            except Exception as e:
+                if is_not_found(e):
+                    return None
+                raise
+
+        return self.call(get, doing=doing)
+
     def lookup(self, list_func, get_func, name_or_id, what, **filters):
         """Find one resource by name (one list request) or else by id (one GET); None if neither.
 
@@ -418,16 +430,7 @@ class OpenStackModule(OsdeployModule):
             self.fail("%s %r is ambiguous: %d match at %s; give its id" % (what, name_or_id, len(found), self.auth_url))
         if found:
             return found[0]
-
-        def by_id():
-            try:
-                return get_func(name_or_id)
-            except Exception as e:
-                if is_not_found(e):
-                    return None
-                raise
-
-        item = self.call(by_id, doing=doing)
+        item = self.get_or_none(get_func, name_or_id, doing=doing)
         if item is not None:
             for key, value in filters.items():
                 if getattr(item, key, value) != value:

@@ -26,7 +26,7 @@ __metaclass__ = type
 import ipaddress
 
 from ansible_collections.osdeploy.nova.plugins.module_utils.base import Failure
-from ansible_collections.osdeploy.nova.plugins.module_utils.openstack import OpenStackModule, is_not_found
+from ansible_collections.osdeploy.nova.plugins.module_utils.openstack import OpenStackModule
 
 # the ports of a router that connect it to a subnet (removed with remove_interface_from_router)
 ROUTER_INTERFACE_OWNERS = ("network:router_interface", "network:router_interface_distributed",
@@ -398,15 +398,7 @@ class ProjectNetworkModule(OpenStackModule):
                       % (len(externals or found), name_or_id, ", ".join(n.id for n in externals or found)))
         network = (externals or found or [None])[0]
         if network is None:
-            def by_id():
-                try:
-                    return net_api.get_network(name_or_id)
-                except Exception as e:
-                    if is_not_found(e):
-                        return None
-                    raise
-
-            network = self.call(by_id, doing=doing)
+            network = self.get_or_none(net_api.get_network, name_or_id, doing=doing)
         if network is None:
             return None
         return dict(id=network.id, name=network.name, is_external=bool(network.is_router_external))

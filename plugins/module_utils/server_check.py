@@ -128,16 +128,6 @@ def fault_message(record, raw):
         stage, record["name"], record["host"] or host or "no host", STAGE_MESSAGES[stage], tail(text.strip(), 15))
 
 
-def ipv4_address(addresses, found=None):
-    """The first IPv4 address of a server's addresses (the API's ``{network: [{addr, version}]}``); found, the
-    address known so far, is kept when it is one."""
-    for addrs in (addresses or {}).values():
-        for addr in addrs:
-            if addr.get("version", 4) == 4 and not found:
-                found = addr.get("addr")
-    return found
-
-
 def fixed_ipv4(addresses, network_name):
     """The fixed IPv4 addresses of a server on network_name (the API's ``{network: [{addr, version,
     OS-EXT-IPS:type}]}``), in order; a floating IP listed there too is left out."""

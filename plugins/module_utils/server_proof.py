@@ -155,8 +155,8 @@ class ServerProof(ServerMoves, OpenStackModule):
 
     def ensure_security_groups(self, dry_run=False):
         """With open_icmp: each security group exists in the connection's project (where Nova looks the servers'
-        groups up by name) and has an ingress ICMP rule for IPv4; what is missing is created and kept (dry_run:
-        only reported)."""
+        groups up by name) and has an ingress ICMP rule for IPv4, and with ssh_key_file one for TCP port 22; what
+        is missing is created and kept (dry_run: only reported)."""
         p = self.params
         if not p["open_icmp"]:
             return
@@ -175,38 +175,33 @@ class ServerProof(ServerMoves, OpenStackModule):
                                                  protocol="tcp", ether_type="IPv4")
             return [r for r in rules if (r.port_range_min or 1) <= 22 <= (r.port_range_max or 65535)] or None
 
+        def ensure_rule(group, name, new, label, letting, rules, **rule):
+            """The ingress rule (IPv4, any source) that rules() finds in group, created when it has none (a new
+            group has egress rules only)."""
+            if not new and self.call(rules, group, doing="list the %s rules of security group %s" % (label, name)):
+                return
+            if not dry_run:
+                self.call(network.create_security_group_rule, security_group_id=group.id, direction="ingress",
+                          ether_type="IPv4", remote_ip_prefix="0.0.0.0/0", recheck=lambda: rules(group),
+                          doing="let %s into security group %s" % (letting, name), **rule)
+            self.note_created("%s rule of %s" % (label, name))
+
         for name in dict.fromkeys(p["security_groups"]):  # each once, in order
             def find(name=name):
                 return network.find_security_group(name, ignore_missing=True, **scope)
 
             group = self.call(find, doing="look up security group %s" % name)
-            if group is None:
+            new = group is None
+            if new:
                 if not dry_run:
                     group = self.call(network.create_security_group, name=name,
                                       description="Lets ping in (osdeploy.nova.server_check)", recheck=find,
                                       doing="create security group %s" % name)
                 self.note_created("security group %s" % name)
-                has_rule = False  # a new group has egress rules only
-            else:
-                has_rule = self.call(icmp_rules, group, doing="list the ICMP rules of security group %s" % name)
-            if not has_rule:
-                if not dry_run:
-                    self.call(network.create_security_group_rule, security_group_id=group.id, direction="ingress",
-                              protocol="icmp", ether_type="IPv4", remote_ip_prefix="0.0.0.0/0",
-                              recheck=lambda group=group: icmp_rules(group),
-                              doing="let ping into security group %s" % name)
-                self.note_created("ICMP rule of %s" % name)
+            ensure_rule(group, name, new, "ICMP", "ping", icmp_rules, protocol="icmp")
             if p.get("ssh_key_file"):
-                has_ssh = group is not None and has_rule is not False and self.call(
-                    ssh_rules, group, doing="list the SSH rules of security group %s" % name)
-                if not has_ssh:
-                    if not dry_run:
-                        self.call(network.create_security_group_rule, security_group_id=group.id,
-                                  direction="ingress", protocol="tcp", port_range_min=22, port_range_max=22,
-                                  ether_type="IPv4", remote_ip_prefix="0.0.0.0/0",
-                                  recheck=lambda group=group: ssh_rules(group),
-                                  doing="let SSH into security group %s" % name)
-                    self.note_created("SSH rule of %s" % name)
+                ensure_rule(group, name, new, "SSH", "SSH", ssh_rules, protocol="tcp", port_range_min=22,
+                            port_range_max=22)
 
     def ensure_keypair(self, dry_run=False):
         """With public_key: the keypair exists for the connection's user with that key; one that is missing is
@@ -341,17 +336,23 @@ class ServerProof(ServerMoves, OpenStackModule):
         self.result["servers"].append(dict(host=host, name=name, id=server_id, status=None,
                                            address=None, ping=None, ssh=None, seconds={}))
 
+    def server_options(self):
+        """What every server is asked for with besides its name, image, flavor and zone, in the API's terms
+        (which the SDK's create_server takes as they are): its networks, keypair and security groups."""
+        p = self.params
+        options = dict(networks=[{"uuid": n.id} for n in self.networks])
+        if p.get("keypair"):
+            options["key_name"] = p["keypair"]
+        if p["security_groups"]:
+            options["security_groups"] = [{"name": sg} for sg in p["security_groups"]]
+        return options
+
     def boot(self, host, name, image, flavor, net):
         """Ask Nova for the server name pinned to host and record it; return its id and when it was asked
         (monotonic)."""
         p = self.params
         kwargs = dict(name=name, image_id=image.id, flavor_id=flavor.id,
-                      networks=[{"uuid": n.id} for n in self.networks],
-                      availability_zone="%s:%s" % (p["availability_zone"], host))
-        if p.get("keypair"):
-            kwargs["key_name"] = p["keypair"]
-        if p["security_groups"]:
-            kwargs["security_groups"] = [{"name": sg} for sg in p["security_groups"]]
+                      availability_zone="%s:%s" % (p["availability_zone"], host), **self.server_options())
         server = self.call(self.conn.compute.create_server, doing="create server %s" % name, **kwargs)
         started = time.monotonic()
         self.new_record(server.id, name, host)
@@ -371,12 +372,8 @@ class ServerProof(ServerMoves, OpenStackModule):
         body = {"server_group": {"name": name, "policies": ["anti-affinity"]}}
         self.group = self.raw(self.conn.compute.post, "/os-server-groups", doing, json=body)["server_group"]
         count = len(p["hosts"])
-        server = dict(name=name, imageRef=image.id, flavorRef=flavor.id, networks=[{"uuid": n.id} for n in self.networks],
-                      availability_zone=p["availability_zone"], min_count=count, max_count=count)
-        if p.get("keypair"):
-            server["key_name"] = p["keypair"]
-        if p["security_groups"]:
-            server["security_groups"] = [{"name": sg} for sg in p["security_groups"]]
+        server = dict(name=name, imageRef=image.id, flavorRef=flavor.id, availability_zone=p["availability_zone"],
+                      min_count=count, max_count=count, **self.server_options())
         doing = "create %d servers %s in server group %s" % (count, name, name)
 
         def post():

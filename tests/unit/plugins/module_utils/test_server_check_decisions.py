@@ -173,14 +173,48 @@ def test_a_server_in_error_is_reported_with_its_stage_and_the_faults_last_lines(
         "spawn: server osdeploy-check-compute1 on compute1 is ERROR (the compute host could not start it): ")
 
 
-def test_the_address_is_the_first_ipv4_one():
+def test_the_addresses_are_the_fixed_ipv4_ones_on_the_network():
     addresses = {"provider": [{"addr": "2001:db8::5", "version": 6}, {"addr": "203.0.113.5", "version": 4},
-                              {"addr": "203.0.113.6", "version": 4}]}
-    assert sc.ipv4_address(addresses) == "203.0.113.5"
-    assert sc.ipv4_address({"provider": [{"addr": "203.0.113.7"}]}) == "203.0.113.7"  # no version: IPv4
-    assert sc.ipv4_address({"provider": [{"addr": "2001:db8::5", "version": 6}]}) is None
-    assert sc.ipv4_address(None) is None
-    assert sc.ipv4_address(addresses, "198.51.100.1") == "198.51.100.1"  # one known already is kept
+                              {"addr": "203.0.113.6", "version": 4}],
+                 "osdeploy-proof": [{"addr": "172.16.1.5", "version": 4, "OS-EXT-IPS:type": "fixed"},
+                                    {"addr": "203.0.113.150", "version": 4, "OS-EXT-IPS:type": "floating"}]}
+    assert sc.fixed_ipv4(addresses, "provider") == ["203.0.113.5", "203.0.113.6"]
+    assert sc.fixed_ipv4(addresses, "osdeploy-proof") == ["172.16.1.5"]   # not the floating IP
+    assert sc.fixed_ipv4({"provider": [{"addr": "203.0.113.7"}]}, "provider") == ["203.0.113.7"]  # no version: IPv4
+    assert sc.fixed_ipv4({"provider": [{"addr": "2001:db8::5", "version": 6}]}, "provider") == []
+    assert sc.fixed_ipv4(addresses, "another") == []
+    assert sc.fixed_ipv4(None, "provider") == []
+
+
+SERVER = "3f0c2b8e-5d1a-4c9e-9a57-0d2f4e6b8a11"
+GUEST_SAYS = ('osdeploy-metadata: {"uuid": "%s", "name": "osdeploy-check-member-1"}\n'
+              "osdeploy-addresses: 127.0.0.1/8 172.16.1.5/24 172.16.2.9/24 \n"
+              "osdeploy-reached: 172.16.1.1\n" % SERVER)
+
+
+def test_a_login_whose_guest_says_it_all_has_no_problem():
+    assert sc.ssh_problems(GUEST_SAYS + "osdeploy-reached: 172.16.1.7\n", SERVER, ["172.16.1.5", "172.16.2.9"],
+                           ["172.16.1.1", "172.16.1.7"]) == []
+
+
+def test_a_login_names_each_thing_the_guest_got_wrong():
+    problems = sc.ssh_problems(GUEST_SAYS.replace(SERVER, "another-uuid") + "osdeploy-unreached: 172.16.1.7\n",
+                               SERVER, ["172.16.1.5", "172.16.2.10"], ["172.16.1.1", "172.16.1.7"])
+    assert len(problems) == 3, problems
+    assert problems[0].startswith("the metadata the guest read does not hold its uuid %s" % SERVER)
+    assert problems[1] == ("its port's address 172.16.2.10 is on none of its NICs (they have 127.0.0.1, 172.16.1.5, "
+                           "172.16.2.9)")
+    assert problems[2] == "172.16.1.7 does not answer its ping"
+    # a login that printed nothing (another image, a shell without the tools) says so for each
+    assert len(sc.ssh_problems("", SERVER, ["172.16.1.5"], ["172.16.1.1"])) == 3
+
+
+def test_the_guest_script_pings_each_target_and_reports_what_it_read():
+    script = sc.ssh_script(["172.16.1.1", "172.16.1.7"])
+    assert "for target in 172.16.1.1 172.16.1.7; do" in script
+    assert "http://169.254.169.254/openstack/latest/meta_data.json" in script
+    assert "tr '\\n' ' '" in script    # the addresses on one line
+    assert sc.ssh_script([]).count("for target in ; do") == 1    # nothing to ping: the loop runs zero times
 
 
 def test_the_dhcp_namespace_is_found_in_ip_netns_list():
