@@ -191,7 +191,7 @@ class NspawnLab(Lab):
         # address on this machine, so that guests reach each other and the
         # controller's DHCP and metadata, but nothing else.
         self.pbridge = "%sp" % self.name
-        # The overlay's wire (eth2 of every host, OVERLAY_CIDR): Neutron's VXLAN
+        # The overlay's wire (eth2 of every host, OVERLAY_NET): Neutron's VXLAN
         # tunnels between the hosts. The userspace datapath must own the
         # tunnel endpoint's interface (the baseline moves the address onto an
         # OVS bridge), so the tunnels cannot share eth0 with SSH and the APIs.
@@ -213,7 +213,7 @@ class NspawnLab(Lab):
         return "%s-o%d" % (self.name, self.index(host))
 
     def overlay_ip(self, host):
-        return ipaddress.ip_network(self.OVERLAY_CIDR).network_address + 10 + self.index(host)
+        return self.OVERLAY_NET.network_address + 10 + self.index(host)
 
     def mac(self, host=None):
         """A fixed, locally administered MAC per lab host (or for the bridge): a
@@ -469,7 +469,7 @@ class NspawnLab(Lab):
         run(["ip", "link", "add", self.oveth(host), "type", "veth", "peer", "name", "eth2",
              "address", self.mac(host + "/overlay"), "netns", ns])
         run(["ip", "link", "set", self.oveth(host), "master", self.obridge, "up"])
-        overlay = "%s/%d" % (self.overlay_ip(host), ipaddress.ip_network(self.OVERLAY_CIDR).prefixlen)
+        overlay = "%s/%d" % (self.overlay_ip(host), self.OVERLAY_NET.prefixlen)
         run(["ip", "-n", ns, "addr", "add", overlay, "dev", "eth2"])
         run(["ip", "-n", ns, "link", "set", "eth2", "up"])
         self.changes.append("netns %s (%s)" % (ns, self.ip(host)))
@@ -747,7 +747,7 @@ WantedBy=sysinit.target
     PROVIDER_CIDR = "203.0.113.0/24"
     # The overlay's addresses: RFC 2544's test range, on the hosts' eth2 only
     # (this machine has no address there, so it cannot clash with its networks).
-    OVERLAY_CIDR = "198.18.0.0/24"
+    OVERLAY_NET = ipaddress.ip_network("198.18.0.0/24")
     FLOATING_RANGE = ("203.0.113.100", "203.0.113.199")
 
     def platform_group_vars(self):
