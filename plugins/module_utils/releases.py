@@ -140,3 +140,96 @@ def resolve(releases, method, release, platform, platform_data):
     resolved = dict(releases[name])
     resolved["name"] = name
     return resolved
+
+
+# What a host runs against what the inventory asks: site.yml deploys and reconfigures a release; moving a running
+# cloud to another one is an upgrade, which goes in Nova's order or not at all.
+
+def release_of(releases, service, version):
+    """The name of the release whose `service` (nova, openstack-placement) has `version`'s major version, or
+    None (a version the data does not know)."""
+    try:
+        major = version_key(version)[0]
+    except (TypeError, ValueError):
+        return None
+    for name, data in releases.items():
+        if data.get("majors", {}).get(service) == major:
+            return name
+    return None
+
+
+def upgrade_path(releases, current, target):
+    """The shortest chain of supported hops from `current` to `target` (the releases after `current`, ending with
+    `target`; [] when they are the same), or None. A hop goes to a release whose upgrade_from names the one
+    before it."""
+    if current == target:
+        return []
+    paths = {current: []}
+    todo = [current]
+    while todo:
+        here = todo.pop(0)
+        for name in sorted(releases, key=lambda n: releases[n]["majors"]["nova"]):
+            if name not in paths and here in releases[name].get("upgrade_from", []):
+                paths[name] = paths[here] + [name]
+                if name == target:
+                    return paths[name]
+                todo.append(name)
+    return None
+
+
+def _described(name, method, units):
+    """'OpenStack 2026.2 from source (nova-api 34.0.0, placement-api 16.0.0)'."""
+    how = "from source" if method == "source" else "from Debian's packages"
+    return "%s %s (%s)" % ("OpenStack %s" % name if name else "a release the collection does not know", how,
+                           ", ".join("%s %s" % (unit, data["version"] or "of an unknown version")
+                                     for unit, data in units))
+
+
+def change_refused(releases, host, units, target, target_method):
+    """Why site.yml must not deploy `target` (a release name, by `target_method`) on a host that runs `units`
+    (openstack_release_fact's units: {unit: {service, method, version}}), or "" when it may: the host runs no
+    Nova or Placement yet, or exactly `target` by `target_method`. Anything else changes a running cloud's
+    release, which Nova allows only in its upgrade order; the message names what the host runs, why, and the
+    values that keep the cloud as it is."""
+    if not units:
+        return ""
+    running = {}
+    for unit, data in sorted(units.items()):
+        service = "openstack-placement" if data["service"] == "placement" else data["service"]
+        name = release_of(releases, service, data["version"]) if data["version"] else None
+        running.setdefault((name, data["method"]), []).append((unit, data))
+    if set(running) == {(target, target_method)}:
+        return ""
+    said = " and ".join(_described(name, method, found) for (name, method), found in running.items())
+    head = ("Refused before any change: %s runs %s, and the inventory asks for OpenStack %s by %s %s."
+            % (host, said, target, METHOD_VAR, target_method))
+    unknown = [key for key in running if key[0] is None]
+    if unknown:
+        return ("%s The collection does not know that version of Nova or Placement, so it cannot tell whether %s "
+                "would be an upgrade Nova supports; it knows %s." % (head, target, ", ".join(releases)))
+    if len(running) > 1:
+        return ("%s Its services run different releases: an upgrade was interrupted or done by hand. site.yml "
+                "does not finish an upgrade: bring every service of the host to one release first." % head)
+    current, method = list(running)[0]
+    keep = "Set %s %s and %s %s to keep this cloud as it is." % (RELEASE_VAR, current, METHOD_VAR, method)
+    order = releases[current]["majors"]["nova"], releases[target]["majors"]["nova"]
+    if order[1] < order[0]:
+        return ("%s %s is older than %s: Nova migrates its databases forward only, and no release goes back. %s"
+                % (head, target, current, keep))
+    if current == target:
+        return ("%s Switching the install method of a running release is an upgrade in Nova's order, not a "
+                "re-deploy. %s" % (head, keep))
+    path = upgrade_path(releases, current, target)
+    if path is None:
+        return ("%s No supported upgrade leads from %s to %s: Nova accepts upgrades from %s only through "
+                "releases the collection does not install. %s" % (head, current, target, current, keep))
+    hops = " -> ".join([current] + path)
+    if len(path) > 1:
+        why = ("Nova %s accepts services no older than %s, so the upgrade goes one supported hop at a time: %s"
+               % (releases[target]["majors"]["nova"], " or ".join(releases[target]["upgrade_from"]), hops))
+    else:
+        why = "%s is a supported upgrade (%s)" % (hops, "SLURP to SLURP" if releases[current].get("slurp")
+                                                  and releases[target].get("slurp") else "one release")
+    return ("%s %s. site.yml does not change the release of a running cloud (it would restart new code beside "
+            "old computes, outside Nova's upgrade order), and the collection does not automate upgrades yet. %s"
+            % (head, why, keep))

@@ -276,6 +276,20 @@ def test_every_documented_tag_runs_alone_and_changes_nothing(tag, tag_runs):
     assert run.changed() == 0, run.why()
 
 
+def change_of_release():
+    """(extra vars, what the refusal says) of a run that would change the lab's release: back from 2026.2 to
+    2026.1 (a downgrade), else forward to 2026.2 from source (Epoxy: two hops; Zed: no supported path)."""
+    installed = lab_openstack()
+    target = "2026.1" if installed["release"] == "2026.2" else "2026.2"
+    how = "source" if installed["method"] == "source" else "Debian's packages"
+    return ({"osdeploy_install_method": "source", "osdeploy_openstack_release": target},
+            ["Refused before any change: controller runs OpenStack %s from %s (nova-api %s"
+             % (installed["release"], how, installed["nova"]),
+             "and the inventory asks for OpenStack %s by osdeploy_install_method source" % target,
+             "Set osdeploy_openstack_release %s and osdeploy_install_method %s to keep this cloud as it is"
+             % (installed["release"], installed["method"])])
+
+
 @pytest.mark.parametrize("extra,says", [
     ({"nova_conf_extra": {"DEFAULT": {"my_ipp": "192.0.2.1"}}}, "my_ipp"),
     ({"nova_db_password": "pässwort-1"}, "nova_db_password must hold printable ASCII characters only"),
@@ -299,9 +313,12 @@ def test_every_documented_tag_runs_alone_and_changes_nothing(tag, tag_runs):
      ["baseline_floating_range", "baseline_provider_reserved_ranges"]),
     # the userspace datapath carries tunnels only from an interface of its own
     ({"baseline_overlay_interface": ""}, "which carries VXLAN only from an address on a bridge of its own"),
+    # a change of the running cloud's release outside Nova's upgrade order (#33)
+    change_of_release(),
 ], ids=["conf-typo", "non-ascii-db-password", "slash-in-rabbitmq-password", "foreign-address",
         "keystone-db-password", "provider-overlaps-management", "no-metadata-secret", "no-such-interface",
-        "no-demo-password", "vni-overlay-floating", "floating-overlaps-reserved", "no-overlay-interface"])
+        "no-demo-password", "vni-overlay-floating", "floating-overlaps-reserved", "no-overlay-interface",
+        "change-of-release"])
 def test_a_refused_input_changes_nothing(extra, says):
     before = fingerprint()
     run = Run(extra=extra)

@@ -5,19 +5,25 @@ Epoxy (Debian 13's packages) removed it, and so do the releases installed from s
 check-mode call of nova_conf_ini on the controller (with the interpreter of the installed Nova:
 Debian's, or the source environment's) is accepted with a deprecation warning on the first and
 refused, naming what replaces it and the installed version, on the others; nova.conf is untouched
-either way. Shared by the scenarios (zed links to this file).
+either way. And what each host runs is named as the lab installed it (openstack_release_fact, which
+every run reads before any change). Shared by the scenarios (zed links to this file).
 """
 import json
 import os
 
 import pytest
 import testinfra
+import yaml
 
-from conftest import lab_openstack
+from conftest import RELEASES_FILE, lab_openstack
 
 INVENTORY = os.path.join(os.environ["OSDEPLOY_LAB_DIR"], "inventory.ini")
 NOVA_CONF = "/etc/nova/nova.conf"
 SETTING = json.dumps({"path": NOVA_CONF, "settings": {"api": {"use_forwarded_for": True}}})
+COMPUTES = os.environ.get("OSDEPLOY_EXPECT_COMPUTES", "compute1,compute2").split(",")
+UNITS = {"controller": {"nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy",
+                        "placement-api"}}
+UNITS.update({name: {"nova-compute"} for name in COMPUTES})
 
 
 @pytest.fixture(name="controller")
@@ -42,3 +48,22 @@ def test_an_option_epoxy_removed_is_refused_there_and_deprecated_on_zed(controll
         assert refused["errors"][0].startswith("[api] use_forwarded_for is not an option of Nova %s." % major), refused
         assert "enable_proxy_headers_parsing" in refused["msg"], refused
     assert controller.file(NOVA_CONF).sha256sum == before
+
+
+@pytest.mark.parametrize("name", sorted(UNITS))
+def test_each_host_is_read_as_running_the_labs_release_by_its_method(name):
+    """openstack_release_fact, which every run reads before any change, names the release and install method
+    the lab deployed for each Nova and Placement unit of the host, and no other unit."""
+    with open(RELEASES_FILE) as f:
+        releases = yaml.safe_load(f)["__osdeploy_releases"]
+    installed = lab_openstack()
+    h = testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
+    result = h.ansible("osdeploy.nova.openstack_release_fact", json.dumps({"releases": releases}), check=True,
+                       become=True)
+    deployed = result["ansible_facts"]["deployed_openstack"]
+    assert not result.get("changed") and set(deployed["units"]) == UNITS[name], result
+    assert deployed["releases"] == [installed["release"]], deployed
+    for unit, data in deployed["units"].items():
+        assert (data["release"], data["method"]) == (installed["release"], installed["method"]), (unit, data)
+        if installed["method"] == "source":
+            assert data["environment"] == installed["environments"][data["service"]], (unit, data)

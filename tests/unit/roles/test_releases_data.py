@@ -67,11 +67,26 @@ def test_each_release_has_its_fields(name):
     assert version_key(data["python"]["min"]) <= version_key(data["python"]["max"])
     version_key(data["libvirt_min"])
     version_key(data["qemu_min"])
-    assert set(data) <= {"codename", "status", "slurp", "upgrade_from", "python", "libvirt_min", "qemu_min",
-                         "manager_shutdown_timeout", "source", "distro"}, "%s: unknown fields" % name
+    assert set(data) <= {"codename", "status", "slurp", "majors", "upgrade_from", "python", "libvirt_min",
+                         "qemu_min", "manager_shutdown_timeout", "source", "distro"}, "%s: unknown fields" % name
     for packages in [data.get("source", {}).get("packages", {})] + list(data.get("distro", {}).values()):
         for version in packages.values():
             version_key(version)
+
+
+@pytest.mark.parametrize("name", sorted(RELEASES))
+def test_each_releases_majors_are_those_of_the_versions_it_installs_and_upgrades_go_forward(name):
+    """What names a host's release (openstack_release_fact) and orders the hops: the major versions."""
+    data = RELEASES[name]
+    assert set(data["majors"]) == SERVICES and all(isinstance(v, int) for v in data["majors"].values())
+    for packages in [data.get("source", {}).get("packages", {})] + list(data.get("distro", {}).values()):
+        for service, version in packages.items():
+            assert version_key(version)[0] == data["majors"][service], (name, service, version)
+    for older in data["upgrade_from"]:
+        for service in SERVICES:
+            assert RELEASES[older]["majors"][service] < data["majors"][service], (older, name, service)
+    others = [other for other in RELEASES if other != name]
+    assert all(RELEASES[other]["majors"]["nova"] != data["majors"]["nova"] for other in others)
 
 
 @pytest.mark.parametrize("name", sorted(RELEASES))

@@ -143,3 +143,104 @@ def test_the_filter_returns_the_release_or_the_refusal():
         openstack_release(RELEASES, "source", "", "Debian-13", {"release": "2025.1"})
     with pytest.raises(AnsibleFilterError, match="must be dictionaries"):
         openstack_release([], "source", "", "Debian-13", TRIXIE)
+
+
+# What a host runs against what the inventory asks (change_refused, through the release_change_refused filter the
+# osdeploy role uses before any change). The real data's hops: Epoxy -> 2026.1 (SLURP) -> 2026.2; 2025.2 between.
+HOPS = {
+    "zed": dict(majors={"nova": 26, "openstack-placement": 8}, upgrade_from=[], slurp=False),
+    "2025.1": dict(majors={"nova": 31, "openstack-placement": 13}, upgrade_from=[], slurp=True),
+    "2025.2": dict(majors={"nova": 32, "openstack-placement": 14}, upgrade_from=["2025.1"], slurp=False),
+    "2026.1": dict(majors={"nova": 33, "openstack-placement": 15}, upgrade_from=["2025.1", "2025.2"], slurp=True),
+    "2026.2": dict(majors={"nova": 34, "openstack-placement": 16}, upgrade_from=["2026.1"], slurp=False),
+}
+
+
+def runs(version, method="source", placement=None, **more):
+    """Units of a controller running nova `version` (and placement), plus `more` units."""
+    units = {"nova-api": dict(service="nova", method=method, version=version),
+             "placement-api": dict(service="placement", method=method, version=placement)}
+    if placement is None:
+        del units["placement-api"]
+    units.update(more)
+    return units
+
+
+def said(units, target, method="source"):
+    from ansible_collections.osdeploy.nova.plugins.filter.release_change_refused import release_change_refused
+    text = release_change_refused(HOPS, "controller", {"units": units}, target, method)
+    return " ".join(text.split())
+
+
+def test_the_release_of_a_version_is_named_by_its_major():
+    from ansible_collections.osdeploy.nova.plugins.module_utils.releases import release_of
+    assert release_of(HOPS, "nova", "34.0.0") == "2026.2" and release_of(HOPS, "nova", "31.0.0") == "2025.1"
+    assert release_of(HOPS, "openstack-placement", "15.0.0") == "2026.1"
+    assert release_of(HOPS, "nova", "29.1.0") is None and release_of(HOPS, "nova", "x") is None
+
+
+def test_upgrade_paths_go_hop_by_hop_along_upgrade_from():
+    from ansible_collections.osdeploy.nova.plugins.module_utils.releases import upgrade_path
+    assert upgrade_path(HOPS, "2026.1", "2026.1") == []
+    assert upgrade_path(HOPS, "2026.1", "2026.2") == ["2026.2"]
+    assert upgrade_path(HOPS, "2025.1", "2026.1") == ["2026.1"]          # SLURP to SLURP, not through 2025.2
+    assert upgrade_path(HOPS, "2025.1", "2026.2") == ["2026.1", "2026.2"]
+    assert upgrade_path(HOPS, "zed", "2026.1") is None
+    assert upgrade_path(HOPS, "2026.2", "2026.1") is None
+
+
+def test_a_fresh_host_or_the_same_release_by_the_same_method_goes_on():
+    assert said({}, "2026.2") == ""
+    assert said(runs("34.0.0", placement="16.0.0", **{"nova-compute": dict(
+        service="nova", method="source", version="34.0.0")}), "2026.2") == ""
+    assert said(runs("31.0.0", method="distro", placement="13.0.0"), "2025.1", "distro") == ""
+
+
+def test_a_downgrade_is_refused_with_the_values_that_keep_the_cloud():
+    text = said(runs("34.0.0", placement="16.0.0"), "2026.1")
+    assert text.startswith("Refused before any change: controller runs OpenStack 2026.2 from source (nova-api "
+                           "34.0.0, placement-api 16.0.0), and the inventory asks for OpenStack 2026.1 by "
+                           "osdeploy_install_method source.")
+    assert "2026.1 is older than 2026.2: Nova migrates its databases forward only" in text
+    assert "Set osdeploy_openstack_release 2026.2 and osdeploy_install_method source to keep this cloud" in text
+
+
+def test_an_upgrade_is_refused_with_its_hops_and_never_half_done():
+    one = said(runs("33.0.2", placement="15.0.0"), "2026.2")
+    assert "2026.1 -> 2026.2 is a supported upgrade (one release)" in one
+    assert "site.yml does not change the release of a running cloud" in one
+    assert "Set osdeploy_openstack_release 2026.1 and osdeploy_install_method source to keep" in one
+    slurp = said(runs("31.0.0", method="distro", placement="13.0.0"), "2026.1")
+    assert "2025.1 -> 2026.1 is a supported upgrade (SLURP to SLURP)" in slurp
+    assert "does not automate upgrades yet. Set osdeploy_openstack_release 2025.1 and osdeploy_install_method " \
+           "distro to keep this cloud as it is." in slurp
+    two = said(runs("31.0.0", method="distro"), "2026.2")
+    assert "Nova 34 accepts services no older than 2026.1, so the upgrade goes one supported hop at a time: " \
+           "2025.1 -> 2026.1 -> 2026.2" in two
+    none = said(runs("26.2.2", method="distro"), "2026.1")
+    assert "No supported upgrade leads from zed to 2026.1" in none and none.endswith(
+        "Set osdeploy_openstack_release zed and osdeploy_install_method distro to keep this cloud as it is.")
+
+
+def test_a_host_between_releases_a_method_switch_and_an_unknown_version_are_refused():
+    between = said(runs("33.0.2", **{"nova-compute": dict(service="nova", method="source", version="34.0.0")}),
+                   "2026.2")
+    assert "OpenStack 2026.1 from source (nova-api 33.0.2) and OpenStack 2026.2 from source (nova-compute " \
+           "34.0.0)" in between
+    assert "an upgrade was interrupted or done by hand" in between
+    switch = said(runs("34.0.0"), "2026.2", "distro")
+    assert "Switching the install method of a running release is an upgrade" in switch
+    unknown = said(runs("29.0.0", method="distro"), "2026.2")
+    assert "does not know that version of Nova or Placement" in unknown
+    assert "runs a release the collection does not know from Debian's packages (nova-api 29.0.0)" in unknown
+    assert "(nova-api of an unknown version)" in said(runs(None, method="distro"), "2026.2")
+
+
+def test_the_change_filter_refuses_malformed_input():
+    from ansible_collections.osdeploy.nova.plugins.filter.release_change_refused import (
+        FilterModule, release_change_refused)
+    assert "release_change_refused" in FilterModule().filters()
+    with pytest.raises(AnsibleFilterError):
+        release_change_refused(HOPS, "h", "not a dict", "2026.2", "source")
+    with pytest.raises(AnsibleFilterError):
+        release_change_refused(HOPS, "h", {"units": {"nova-api": {"service": "nova"}}}, "2026.2", "source")
