@@ -421,10 +421,13 @@ class Lab:
         """Make every host trust this machine's local CA certificates (LOCAL_CA_DIR/**/*.crt), as a
         copy in LAB_CA_DIR and update-ca-certificates, so that what runs there (pip) reaches the package
         registries through the same TLS-intercepting proxies. Done at every `up`, over SSH, not in
-        the cached build: the certificates may change between two `up`s. Unchanged: nothing done."""
+        the cached build: the certificates may change between two `up`s. Unchanged: nothing done.
+        update-ca-certificates in a VM under TCG emulation takes minutes (the vm scenario's 12 ups all
+        timed out at 120 s): it may take as long as the backend's boot."""
         script = ca_sync_script(local_ca_certificates())
         for h in hosts:
-            if run(self.ssh_cmd(h, "sh", "-s"), input_text=script).stdout.strip() == "changed":
+            if run(self.ssh_cmd(h, "sh", "-s"), input_text=script,
+                   timeout=max(120, self.boot_timeout)).stdout.strip() == "changed":
                 self.changes.append("CA certificates of %s" % h)
 
     def hosts_left_after_removing(self, hosts, only):

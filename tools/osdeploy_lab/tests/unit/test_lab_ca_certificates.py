@@ -115,3 +115,22 @@ def test_the_script_targets_debians_local_directory():
     script = common.ca_sync_script({"proxy.crt": PROXY_CA})
     assert "target=/usr/local/share/ca-certificates/osdeploy-lab-host\n" in script
     assert "update-ca-certificates --fresh >&2" in script
+
+
+def test_a_slow_backend_gives_the_update_as_long_as_its_boot(monkeypatch):
+    """update-ca-certificates in a TCG VM takes minutes: the VM lab (600 s boot) waits that long, not 120 s."""
+    timeouts = []
+
+    def fake_run(cmd, timeout=120, **kwargs):
+        timeouts.append(timeout)
+        return subprocess.CompletedProcess(cmd, 0, stdout="unchanged\n", stderr="")
+
+    monkeypatch.setattr(base, "run", fake_run)
+    monkeypatch.setattr(base, "local_ca_certificates", lambda: {})
+    monkeypatch.delenv("OSDEPLOY_LAB_BOOT_TIMEOUT", raising=False)
+    lab = FakeLab()
+    lab.asked = []
+    lab.ensure_host_cas(["controller"])
+    monkeypatch.setattr(FakeLab, "DEFAULT_BOOT_TIMEOUT", 600)
+    lab.ensure_host_cas(["controller"])
+    assert timeouts == [120, 600]
