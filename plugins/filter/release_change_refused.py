@@ -22,7 +22,7 @@ description:
     (with the units), why (an older target is a downgrade, which Nova never supports; a newer one is an
     upgrade, one supported hop at a time, with the chain of hops; services between two releases are an
     interrupted upgrade; a version the data does not know), and the values that keep the cloud as it is.
-positional: host, deployed, target, method
+positional: host, deployed, target, method, upgrading
 options:
   _input:
     description: The release data, by release name (C(__osdeploy_releases) of roles/osdeploy/vars/releases.yml).
@@ -44,6 +44,12 @@ options:
     description: The install method the run uses (C(osdeploy_install_method)).
     type: str
     required: true
+  upgrading:
+    description:
+      - The run is the upgrade command's (C(osdeploy_upgrade)) - the host may also run the release one supported hop
+        before O(target), or both; from a source install only, for now.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -68,13 +74,13 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.osdeploy.nova.plugins.module_utils.releases import change_refused
 
 
-def release_change_refused(releases, host, deployed, target, method):
-    """releases | osdeploy.nova.release_change_refused(host, deployed, target, method)"""
+def release_change_refused(releases, host, deployed, target, method, upgrading=False):
+    """releases | osdeploy.nova.release_change_refused(host, deployed, target, method, upgrading)"""
     if not isinstance(releases, dict) or not isinstance(deployed, dict):
         raise AnsibleFilterError("osdeploy.nova.release_change_refused: the release data (the input) and deployed "
                                  "must be dictionaries")
     try:
-        return change_refused(releases, host, deployed.get("units", {}), str(target), method)
+        return change_refused(releases, host, deployed.get("units", {}), str(target), method, bool(upgrading))
     except (KeyError, ValueError) as exc:
         raise AnsibleFilterError("osdeploy.nova.release_change_refused: the release or deployed data is incomplete "
                                  "or malformed: %s" % (exc,))

@@ -185,12 +185,24 @@ def _described(name, method, units):
                                      for unit, data in units))
 
 
-def change_refused(releases, host, units, target, target_method):
-    """Why site.yml must not deploy `target` (a release name, by `target_method`) on a host that runs `units`
-    (openstack_release_fact's units: {unit: {service, method, version}}), or "" when it may: the host runs no
-    Nova or Placement yet, or exactly `target` by `target_method`. Anything else changes a running cloud's
-    release, which Nova allows only in its upgrade order; the message names what the host runs, why, and the
-    values that keep the cloud as it is."""
+UPGRADE_COMMAND = "ansible-playbook -i INVENTORY osdeploy.nova.upgrade (playbooks/upgrade.yml in a checkout)"
+# The install methods the upgrade command takes a host from (to a source install of the next release).
+UPGRADES_FROM_METHODS = ("source",)
+
+
+def _major(releases, name):
+    return releases[name]["majors"]["nova"]
+
+
+def change_refused(releases, host, units, target, target_method, upgrading=False):
+    """Why a run must not deploy `target` (a release name, by `target_method`) on a host that runs `units`
+    (openstack_release_fact's units: {unit: {service, method, version}}), or "" when it may.
+
+    site.yml (upgrading false) may go on where the host runs no Nova or Placement yet, or exactly `target` by
+    `target_method`; anything else changes a running cloud's release, which Nova allows only in its upgrade
+    order. The upgrade command (upgrading true) may also go on where every service runs `target` or the one
+    release a single supported hop before it (some services already moved: an interrupted upgrade, which it
+    completes). The message names what the host runs, why, the way on, and the values that keep the cloud."""
     if not units:
         return ""
     running = {}
@@ -201,35 +213,47 @@ def change_refused(releases, host, units, target, target_method):
     if set(running) == {(target, target_method)}:
         return ""
     said = " and ".join(_described(name, method, found) for (name, method), found in running.items())
-    head = ("Refused before any change: %s runs %s, and the inventory asks for OpenStack %s by %s %s."
-            % (host, said, target, METHOD_VAR, target_method))
-    unknown = [key for key in running if key[0] is None]
-    if unknown:
+    head = ("Refused before any change: %s runs %s, and the inventory asks for OpenStack %s by %s %s%s."
+            % (host, said, target, METHOD_VAR, target_method, " (the upgrade command)" if upgrading else ""))
+    if any(name is None for name, dummy in running):
         return ("%s The collection does not know that version of Nova or Placement, so it cannot tell whether %s "
                 "would be an upgrade Nova supports; it knows %s." % (head, target, ", ".join(releases)))
-    if len(running) > 1:
-        return ("%s Its services run different releases: an upgrade was interrupted or done by hand. site.yml "
-                "does not finish an upgrade: bring every service of the host to one release first." % head)
-    current, method = list(running)[0]
-    keep = "Set %s %s and %s %s to keep this cloud as it is." % (RELEASE_VAR, current, METHOD_VAR, method)
-    order = releases[current]["majors"]["nova"], releases[target]["majors"]["nova"]
-    if order[1] < order[0]:
+    names = set(name for name, dummy in running)
+    current = min(names, key=lambda name: _major(releases, name))
+    newest = max(names, key=lambda name: _major(releases, name))
+    methods = sorted(set(method for name, method in running if name == current))
+    keep = "Set %s %s and %s %s to keep this cloud as it is." % (RELEASE_VAR, current, METHOD_VAR, methods[0])
+    if len(names) > 1:
+        keep = ("Set %s %s and %s %s, and run the upgrade command, to finish the upgrade."
+                % (RELEASE_VAR, newest, METHOD_VAR, target_method))
+    if _major(releases, target) < _major(releases, newest):
         return ("%s %s is older than %s: Nova migrates its databases forward only, and no release goes back. %s"
-                % (head, target, current, keep))
-    if current == target:
-        return ("%s Switching the install method of a running release is an upgrade in Nova's order, not a "
-                "re-deploy. %s" % (head, keep))
+                % (head, target, newest, keep))
+    if names == {target}:
+        return ("%s Switching the install method of a running release is an upgrade in Nova's order, which the "
+                "collection does not automate. %s" % (head, keep))
+    if names - {current, target} or any(name == target and method != target_method for name, method in running):
+        return ("%s Its services run releases or install methods no single upgrade hop joins: an upgrade was done "
+                "by hand. Bring every service of the host to one release first." % head)
     path = upgrade_path(releases, current, target)
     if path is None:
         return ("%s No supported upgrade leads from %s to %s: Nova accepts upgrades from %s only through "
                 "releases the collection does not install. %s" % (head, current, target, current, keep))
     hops = " -> ".join([current] + path)
     if len(path) > 1:
-        why = ("Nova %s accepts services no older than %s, so the upgrade goes one supported hop at a time: %s"
-               % (releases[target]["majors"]["nova"], " or ".join(releases[target]["upgrade_from"]), hops))
-    else:
-        why = "%s is a supported upgrade (%s)" % (hops, "SLURP to SLURP" if releases[current].get("slurp")
-                                                  and releases[target].get("slurp") else "one release")
-    return ("%s %s. site.yml does not change the release of a running cloud (it would restart new code beside "
-            "old computes, outside Nova's upgrade order), and the collection does not automate upgrades yet. %s"
-            % (head, why, keep))
+        return ("%s Nova %s accepts services no older than %s, so the upgrade goes one supported hop at a time (%s): "
+                "set %s %s and run the upgrade command, %s, then the next hop. %s"
+                % (head, _major(releases, target), " or ".join(releases[target]["upgrade_from"]), hops, RELEASE_VAR,
+                   path[0], UPGRADE_COMMAND, keep))
+    kind = "SLURP to SLURP" if releases[current].get("slurp") and releases[target].get("slurp") else "one release"
+    if any(method not in UPGRADES_FROM_METHODS for method in methods):
+        return ("%s %s is a supported upgrade (%s), but the collection does not automate an upgrade from Debian's "
+                "packages to a source install yet. %s" % (head, hops, kind, keep))
+    if upgrading:
+        return ""
+    if len(names) > 1:
+        return ("%s Its services run two releases: an upgrade (%s) was interrupted. site.yml does not finish an "
+                "upgrade: %s" % (head, hops, keep))
+    return ("%s %s is a supported upgrade (%s). site.yml does not change the release of a running cloud (it would "
+            "restart new code beside old computes, outside Nova's upgrade order): run the upgrade command, %s, "
+            "which goes in that order. %s" % (head, hops, kind, UPGRADE_COMMAND, keep))
