@@ -14,6 +14,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.osdeploy.nova.plugins.module_utils.release_fact import DISTRIBUTIONS
+
 METHODS = ("distro", "source")
 METHOD_VAR = "osdeploy_install_method"
 RELEASE_VAR = "osdeploy_openstack_release"
@@ -158,6 +160,13 @@ def release_of(releases, service, version):
     return None
 
 
+def unit_release(releases, unit):
+    """The release a unit of openstack_release_fact runs ({service, version, ...}), or None."""
+    if not unit.get("version"):
+        return None
+    return release_of(releases, DISTRIBUTIONS[unit["service"]], unit["version"])
+
+
 def upgrade_path(releases, current, target):
     """The shortest chain of supported hops from `current` to `target` (the releases after `current`, ending with
     `target`; [] when they are the same), or None. A hop goes to a release whose upgrade_from names the one
@@ -207,8 +216,7 @@ def change_refused(releases, host, units, target, target_method, upgrading=False
         return ""
     running = {}
     for unit, data in sorted(units.items()):
-        service = "openstack-placement" if data["service"] == "placement" else data["service"]
-        name = release_of(releases, service, data["version"]) if data["version"] else None
+        name = unit_release(releases, data)
         running.setdefault((name, data["method"]), []).append((unit, data))
     if set(running) == {(target, target_method)}:
         return ""

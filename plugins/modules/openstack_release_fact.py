@@ -87,7 +87,7 @@ ansible_facts:
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import base
 from ansible_collections.osdeploy.nova.plugins.module_utils.release_fact import read_units
-from ansible_collections.osdeploy.nova.plugins.module_utils.releases import release_of
+from ansible_collections.osdeploy.nova.plugins.module_utils.releases import unit_release
 
 
 class OpenstackReleaseFact(base.OsdeployModule):
@@ -100,8 +100,7 @@ class OpenstackReleaseFact(base.OsdeployModule):
     def run(self):
         units = read_units(self.params["root"])
         for data in units.values():
-            service = "openstack-placement" if data["service"] == "placement" else data["service"]
-            data["release"] = release_of(self.params["releases"], service, data["version"]) if data["version"] else None
+            data["release"] = unit_release(self.params["releases"], data)
         found = sorted(set(data["release"] for data in units.values() if data["release"]))
         return dict(changed=False, ansible_facts={"deployed_openstack": {"units": units, "releases": found}})
 

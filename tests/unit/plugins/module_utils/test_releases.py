@@ -179,6 +179,13 @@ def test_the_release_of_a_version_is_named_by_its_major():
     assert release_of(HOPS, "nova", "29.1.0") is None and release_of(HOPS, "nova", "x") is None
 
 
+def test_a_units_release_is_named_through_its_services_distribution():
+    from ansible_collections.osdeploy.nova.plugins.module_utils.releases import unit_release
+    assert unit_release(HOPS, {"service": "placement", "version": "15.0.0"}) == "2026.1"
+    assert unit_release(HOPS, {"service": "nova", "version": "34.0.0"}) == "2026.2"
+    assert unit_release(HOPS, {"service": "nova", "version": None}) is None
+
+
 def test_upgrade_paths_go_hop_by_hop_along_upgrade_from():
     from ansible_collections.osdeploy.nova.plugins.module_utils.releases import upgrade_path
     assert upgrade_path(HOPS, "2026.1", "2026.1") == []
