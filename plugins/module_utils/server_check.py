@@ -342,9 +342,10 @@ def summary(record):
         where = "%s (fixed %s)" % (record["address"], ", ".join(record.get("fixed_all") or [record["fixed"]]))
     if record.get("ssh"):
         ping += ", logged in over SSH"
-    return "%s: %s at %s, %s; seconds from create: %s%s; deleted in %s" % (
-        record["host"], record["status"], where, ping,
-        ", ".join("%s %s" % item for item in seconds.items()), moves, deleted)
+    return "%s: %s at %s, %s; seconds from %s: %s%s; %s" % (
+        record["host"], record["status"], where, ping, "this check (kept since an earlier run)"
+        if record.get("reused") else "create", ", ".join("%s %s" % item for item in seconds.items()), moves,
+        "deleted in %s" % deleted if deleted is not None else "kept running")
 
 
 def tail(text, lines=20):

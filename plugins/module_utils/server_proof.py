@@ -57,6 +57,9 @@ class ServerProof(ServerMoves, OpenStackModule):
         super(ServerProof, self).__init__()
         self.created = {}  # server id: name, of the servers this run made and has not seen gone
         self.floating = {}
+        # reuse: the servers are an earlier run's, kept (keep), with these floating IPs (id: address)
+        self.adopted = False
+        self.kept_floating = {}
         self.flavor_spec = None
 
     @property
@@ -278,6 +281,7 @@ class ServerProof(ServerMoves, OpenStackModule):
         if p.get("floating_network"):
             self.external = self.find(self.conn.network.find_network, p["floating_network"], "floating_network")
         namespace = "qdhcp-%s" % (self.external or net).id
+        self.result["namespace"] = namespace
         if p["ping"]:
             self.check_namespace(namespace, "floating_network" if self.external else "network")
         # what the servers need, created (and kept) only once nothing above failed
@@ -285,24 +289,28 @@ class ServerProof(ServerMoves, OpenStackModule):
         self.ensure_security_groups()
         self.ensure_keypair()
 
-        self.delete_leftovers()
-        self.wait_network(net)
-        self.stage = "boot"
-        if self.as_member:
-            started = self.boot_group(image, flavor, net)
-        else:
-            started = dict(self.boot(host, p["name_prefix"] + host, image, flavor, net) for host in p["hosts"])
+        started = self.adopt() if p["reuse"] else None
+        if started is None:
+            self.delete_leftovers()
+            self.wait_network(net)
+            self.stage = "boot"
+            if self.as_member:
+                started = self.boot_group(image, flavor, net)
+            else:
+                started = dict(self.boot(host, p["name_prefix"] + host, image, flavor, net) for host in p["hosts"])
 
-        for record in self.result["servers"]:
-            self.wait_active(record, started[record["id"]], net)
-        if self.as_member:
-            self.check_spread()
-        by_host = dict((s["host"], s) for s in self.result["servers"])
-        for host in p["hosts"]:
-            self.wait_console(by_host[host], started[by_host[host]["id"]], net)
-        if self.external is not None:
+            for record in self.result["servers"]:
+                self.wait_active(record, started[record["id"]], net)
+            if self.as_member:
+                self.check_spread()
+            by_host = dict((s["host"], s) for s in self.result["servers"])
             for host in p["hosts"]:
-                self.add_floating_ip(by_host[host], net)
+                self.wait_console(by_host[host], started[by_host[host]["id"]], net)
+            if self.external is not None:
+                for host in p["hosts"]:
+                    self.add_floating_ip(by_host[host], net)
+        else:
+            by_host = self.check_adopted(started, net)
         if p["ping"]:
             for host in p["hosts"]:
                 self.wait_ping(by_host[host], started[by_host[host]["id"]], namespace, net)
@@ -323,12 +331,83 @@ class ServerProof(ServerMoves, OpenStackModule):
             first["moves"] = []
             self.move(first, "cold", p["hosts"][1], namespace, net)
             self.move(first, "live", p["hosts"][0], namespace, net)
-        self.delete_floating_ips()
-        self.delete_servers([by_host[host] for host in p["hosts"] if "delete" not in by_host[host]["seconds"]])
-        if self.group is not None:
-            self.delete_group()
+        if p["keep"]:
+            # left running for a later run's reuse: nothing of them is this run's to clean up any more
+            self.result["kept"] = [by_host[host]["name"] for host in p["hosts"]]
+            self.result["changed"] = self.result["changed"] or not self.adopted
+            self.created.clear()
+            self.floating.clear()
+            self.group = None
+        else:
+            self.floating.update(self.kept_floating)
+            self.delete_floating_ips()
+            self.delete_servers([by_host[host] for host in p["hosts"] if "delete" not in by_host[host]["seconds"]])
+            if self.group is not None:
+                self.delete_group()
+            self.result["changed"] = self.result["changed"] or self.adopted
         self.result["summary"] = [checks.summary(by_host[host]) for host in p["hosts"]]
         return self.result
+
+    # -- servers an earlier run kept (reuse) ------------------------------------------------------------------
+    def adopt(self):
+        """The servers an earlier run kept (keep): as the member, its server group's; else NAME_PREFIX + host, in
+        any project. Each must be ACTIVE. Records them and returns {server id: now (monotonic)}, or None when
+        there are none (an empty group is left to delete_leftovers)."""
+        p = self.params
+        self.stage = "reuse"
+        if self.as_member:
+            groups = self.raw(self.conn.compute.get, "/os-server-groups", "list the server groups").get(
+                "server_groups") or []
+            group = next((g for g in groups if g.get("name") == self.group_name()), None)
+            ids = list(group.get("members") or []) if group else []
+            if ids:
+                self.group = group
+        else:
+            ids = [server.id for host in p["hosts"]
+                   for server in self.listing(self.admin.compute.servers, all_projects=True,
+                                              name="^%s$" % re.escape(p["name_prefix"] + host),
+                                              doing=self.by_admin("look for the kept %s" % (p["name_prefix"] + host)))]
+        if not ids:
+            return None
+        self.adopted = True
+        now = time.monotonic()
+        for server_id in ids:
+            server = self.call(self.conn.compute.get_server, server_id, doing="read the kept server %s" % server_id)
+            self.result["servers"].append(dict(host=None, name=server.name, id=server.id, status=server.status,
+                                               address=None, ping=None, ssh=None, seconds={}, reused=True))
+            if server.status != "ACTIVE":
+                self.fail("reuse: server %s, kept by an earlier run, is %s (task state %s), not ACTIVE; delete it "
+                          "to have a new one booted" % (server.name, server.status, getattr(server, "task_state", None)))
+        return dict((server_id, now) for server_id in ids)
+
+    def check_adopted(self, started, net):
+        """The kept servers are still one on each host, with their addresses and floating IPs (a missing floating
+        IP is made again). Returns them by host."""
+        p = self.params
+        records = self.result["servers"]
+        for record in records:
+            self.wait_active(record, started[record["id"]], net)
+        problem = checks.spread_problem(p["hosts"], [(r["name"], r["host"]) for r in records])
+        if problem:
+            self.fail("reuse: the servers an earlier run kept are no longer one on each host: %s" % problem)
+        records.sort(key=lambda record: p["hosts"].index(record["host"]))
+        by_host = dict((r["host"], r) for r in records)
+        if self.external is None:
+            return by_host
+        network = self.conn.network
+        for record in records:
+            self.stage = "floating IP"
+            ports = self.listing(network.ports, device_id=record["id"], network_id=net.id,
+                                 doing="list the port of %s on %s" % (record["name"], net.name))
+            fips = self.listing(network.ips, port_id=ports[0].id,
+                                doing="read the floating IP of %s" % record["name"]) if ports else []
+            if not fips:
+                self.add_floating_ip(record, net)
+                continue
+            self.kept_floating[fips[0].id] = fips[0].floating_ip_address
+            record["floating_ip_id"] = fips[0].id
+            record["address"] = fips[0].floating_ip_address
+        return by_host
 
     def new_record(self, server_id, name, host=None):
         """Record a server this run asked for (host: None until admin has read where it runs)."""
@@ -790,7 +869,7 @@ class ServerProof(ServerMoves, OpenStackModule):
                 self.wait_ports_gone(server_id, server_id)
             except Exception:  # noqa: BLE001 - as above
                 pass
-        if self.group is not None:
+        if self.group is not None and not self.adopted:
             try:
                 self.conn.compute.delete("/os-server-groups/%s" % self.group["id"])
             except Exception:  # noqa: BLE001 - as above

@@ -180,6 +180,26 @@ options:
       - Needs at least two O(hosts) that can reach each other over SSH as nova (the compute role's C(nova_migration)).
     type: bool
     default: false
+  keep:
+    description:
+      - Leave the servers running at the end, with their floating IPs (and the member's server group), instead of
+        deleting them; RV(kept) names them, and the run is C(changed) when it booted them. For servers that
+        outlive the run, for example the upgrade command's canaries, pinged while the cloud is upgraded.
+      - A run that fails deletes what it booted, as without O(keep).
+    type: bool
+    default: false
+  reuse:
+    description:
+      - Check the servers an earlier run kept (O(keep), the same O(name_prefix)) instead of booting new ones. As
+        the member (O(admin_cloud)) they are its server group's, else the servers named after the hosts, in any
+        project. Each must still be C(ACTIVE), one on each of O(hosts), with its floating IP (one is made again
+        if it is missing); then they are pinged, logged into, moved (O(migrate)) and deleted (unless O(keep)),
+        as new ones would be, and their console is not read (they booted long ago). Without kept servers, new
+        ones are booted.
+      - A kept server that is not C(ACTIVE), or kept servers no longer one on each host, fail the run, and the
+        servers are left as they are, to be looked at.
+    type: bool
+    default: false
   poll_interval:
     description:
       - Seconds between two reads of a server's state, console or ping. Each read is one API call or one ping;
@@ -318,6 +338,17 @@ summary:
   sample:
     - "compute1: ACTIVE at 203.0.113.23, ping ok; seconds from create: active 21.3, DHCP 30.1, metadata 33.9, ping 34.5;
       moved cold to compute2 in 41.2 (ping 12.3 later), live to compute1 in 18.9 (ping 0.4 later); deleted in 6.2"
+kept:
+  description: With O(keep), the servers left running, in the order of O(hosts).
+  returned: when O(keep) is on and the run passed
+  type: list
+  elements: str
+  sample: [osdeploy-canary-member-1, osdeploy-canary-member-2]
+namespace:
+  description: The network namespace on this host the servers are pinged and logged into from.
+  returned: when the run got that far
+  type: str
+  sample: qdhcp-5c1c2b7e-0a42-4b4e-9d1c-3f2f0c7c1f11
 network_wait:
   description: Seconds spent waiting for the network to be ready (agents alive, DHCP ports C(ACTIVE)) before the boot.
   returned: when the network was ready
@@ -381,6 +412,8 @@ class ServerCheck(ServerProof):
         public_key=dict(type="str", no_log=False),
         ssh_key_file=dict(type="path", no_log=False),
         ssh_user=dict(type="str", default="root"),
+        keep=dict(type="bool", default=False),
+        reuse=dict(type="bool", default=False),
     )
     module_kwargs = dict(supports_check_mode=True)
 

@@ -365,11 +365,12 @@ def _setup_check(cloud, check_mode=False, **params):
     check.module = _AnsibleModule()
     check.params = dict(hosts=["compute1"], image="osdeploy-test-image", flavor="osdeploy-check", network="provider",
                         security_groups=["osdeploy-check"], timeout=300, markers=[], migrate=False, ping=False,
-                        poll_interval=0, api_retries=0, flavor_spec=None, open_icmp=False)
+                        poll_interval=0, api_retries=0, flavor_spec=None, open_icmp=False, keep=False, reuse=False)
     check.params.update(params)
     check.check_mode = check_mode
     check.conn, check.auth_url, check.retry_count = None, "http://controller:5000/v3", 0
     check.created, check.flavor_spec, check.warnings, check._secrets = {}, None, [], []
+    check.floating, check.adopted, check.kept_floating = {}, False, {}
     check.result = dict(changed=False, servers=[], leftovers_deleted=[], created=[])
     check.connects = []
 
@@ -652,7 +653,8 @@ class _Connection(object):
         found = self.cloud.servers[server_id]
         if found["gone"]:
             raise _NotFound()
-        return _Obj(id=server_id, name=found["name"], status="ACTIVE", task_state=None, project_id=found["project"],
+        return _Obj(id=server_id, name=found["name"], status=found.get("status", "ACTIVE"), task_state=None,
+                    project_id=found["project"],
                     addresses={"provider": [{"addr": "203.0.113.%s" % server_id[1:], "version": 4}]},
                     # OS-EXT-SRV-ATTR:host: admin's to see
                     compute_host=found["host"] if self.who == "admin" else None)
@@ -826,3 +828,58 @@ def test_placement_refused_by_policy_fails_the_move_instead_of_reading_no_alloca
         check.move(record, "cold", "compute2", "qdhcp-n1", None)
     assert failed.value.msg.startswith("cold migration: refused by the policy rule placement:allocations:list (HTTP 403) "
                                        "- read the allocations of s1: ")
+
+
+def test_kept_servers_outlive_the_run_and_a_later_run_checks_moves_and_deletes_them_without_booting():
+    cloud = _Nova()
+    result = _run_check(cloud, hosts=["compute1", "compute2"], keep=True).run()
+    assert result["changed"] is True and result["kept"] == ["osdeploy-check-member-2", "osdeploy-check-member-1"]
+    assert not any(s["gone"] for s in cloud.servers.values()) and list(cloud.groups) == ["g1"]
+    assert result["summary"][0].endswith("kept running")
+    # the same again with reuse: the kept ones are found and kept, nothing booted, nothing changed
+    del cloud.log[:]
+    result = _run_check(cloud, hosts=["compute1", "compute2"], keep=True, reuse=True).run()
+    assert result["changed"] is False and len(cloud.servers) == 2
+    assert not [what for w, what in cloud.log if what.startswith(("post", "create", "delete"))]
+    assert "(kept since an earlier run)" in result["summary"][0]
+    # after the upgrade: checked where they are, the first moved, then all deleted with their group
+    check = _run_check(cloud, hosts=["compute1", "compute2"], reuse=True, migrate=True)
+    moved = []
+
+    def move(record, kind, target, namespace, net):
+        moved.append((record["name"], kind, target))
+        record["moves"].append(dict(kind=kind, target=target, seconds=1.0, ping=None))
+
+    check.move = move
+    result = check.run()
+    assert moved == [("osdeploy-check-member-2", "cold", "compute2"), ("osdeploy-check-member-2", "live", "compute1")]
+    assert result["changed"] is True and "kept" not in result
+    assert all(s["gone"] for s in cloud.servers.values()) and cloud.groups == {}
+
+
+def test_a_kept_server_that_is_no_longer_active_fails_the_check_and_is_left_to_be_looked_at():
+    cloud = _Nova()
+    _run_check(cloud, hosts=["compute1", "compute2"], keep=True).run()
+    cloud.servers["s1"]["status"] = "SHUTOFF"
+    check = _run_check(cloud, hosts=["compute1", "compute2"], reuse=True)
+    with pytest.raises(Failure) as failed:
+        check.run()
+    assert failed.value.msg == ("reuse: server osdeploy-check-member-1, kept by an earlier run, is SHUTOFF (task state "
+                                "None), not ACTIVE; delete it to have a new one booted")
+    check.cleanup()
+    assert not any(s["gone"] for s in cloud.servers.values()) and list(cloud.groups) == ["g1"]
+
+
+def test_kept_servers_that_share_a_host_now_fail_the_check():
+    cloud = _Nova()
+    _run_check(cloud, hosts=["compute1", "compute2"], keep=True).run()
+    cloud.servers["s2"]["host"] = "compute2"
+    with pytest.raises(Failure) as failed:
+        _run_check(cloud, hosts=["compute1", "compute2"], reuse=True).run()
+    assert failed.value.msg.startswith("reuse: the servers an earlier run kept are no longer one on each host: ")
+
+
+def test_reuse_without_kept_servers_boots_new_ones():
+    cloud = _Nova()
+    result = _run_check(cloud, hosts=["compute1", "compute2"], reuse=True, keep=True).run()
+    assert result["changed"] is True and len(cloud.servers) == 2 and "(kept since" not in result["summary"][0]
