@@ -344,8 +344,21 @@ class Lab:
         release, or two releases, under a cloud that may be deployed is an upgrade, not a lab setting."""
         current = self.state.get("openstack") or "distro"      # no choice: the collection's default
         if openstack != current and self.found_hosts():
-            raise LabError("lab %s has hosts made for --openstack %s; `%s down` first to use %s" % (
-                self.name, current, self.TOOL, openstack))
+            raise LabError("lab %s has hosts made for --openstack %s; `%s down` first to use %s (or, to upgrade "
+                           "the cloud they run, `%s openstack %s`, then the upgrade command)" % (
+                               self.name, current, self.TOOL, openstack, self.TOOL, openstack))
+
+    def set_openstack(self, openstack):
+        """The inventory's OpenStack becomes `openstack` (distro or source:RELEASE) on a lab that exists, its hosts
+        untouched: what an operator changes in the inventory before the upgrade command (playbooks/upgrade.yml)."""
+        self.lock()
+        if not self.found_hosts() or not os.path.exists(self.inventory):
+            raise LabError("lab %s has no hosts: `%s up --openstack %s` makes them" % (self.name, self.TOOL, openstack))
+        self.state["openstack"] = check_openstack(openstack)
+        self.save_state()
+        self.ensure_group_vars()
+        log("lab %s: the inventory now asks for --openstack %s (%s)" % (
+            self.name, openstack, ", ".join(self.changes) or "unchanged"))
 
     def ensure_built(self):
         """What the hosts boot (kept in the state), built when the lab has none or its cache entry is gone."""
@@ -559,6 +572,8 @@ def cli(argv, lab_class, doc):
     p.add_argument("--openstack", help="what the hosts get of OpenStack: distro (Debian's packages of the release) "
                    "or source:RELEASE, e.g. source:2026.2 (default $OSDEPLOY_LAB_OPENSTACK, else the lab's, "
                    "else the collection's defaults)")
+    p = sub.add_parser("openstack", help="change the inventory's OpenStack of a lab that exists (before an upgrade)")
+    p.add_argument("spec", help="distro or source:RELEASE; the hosts are untouched")
     p = sub.add_parser("down", help="remove the lab, or only the named hosts")
     p.add_argument("hosts", nargs="*")
     sub.add_parser("status", help="show the lab's hosts")
@@ -606,6 +621,8 @@ def cli(argv, lab_class, doc):
         lab = lab_class(args.name, args.subnet, **release)
         if args.cmd == "up":
             lab.up(args.computes, openstack)
+        elif args.cmd == "openstack":
+            lab.set_openstack(args.spec)
         elif args.cmd == "down":
             lab.down(args.hosts)
         elif args.cmd == "status":

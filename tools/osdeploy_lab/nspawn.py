@@ -5,6 +5,9 @@
                                   before, else 1); idempotent; adds or removes computes;
                                   R: the hosts' Debian release (bookworm, the default,
                                   or trixie), kept with the lab
+    tools/lab openstack SPEC      the inventory's OpenStack becomes SPEC (distro or
+                                  source:RELEASE), the hosts untouched: before the
+                                  upgrade command (playbooks/upgrade.yml)
     tools/lab down [HOST...]      remove the whole lab (or only the named hosts)
     tools/lab status              what runs, exit 0 when every host answers SSH
     tools/lab inventory [--show]  path (or content) of the Ansible inventory

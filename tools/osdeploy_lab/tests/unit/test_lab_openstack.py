@@ -90,3 +90,24 @@ def test_a_lab_without_hosts_takes_a_new_choice(lab, monkeypatch):
     monkeypatch.setattr(qemu.QemuLab, "found_hosts", lambda self: [])
     lab.state["openstack"] = "distro"
     lab.refuse_other_openstack("source:2026.2")
+
+
+def test_the_openstack_verb_changes_only_the_inventorys_choice_of_a_lab_with_hosts(lab, monkeypatch):
+    monkeypatch.setattr(qemu.QemuLab, "found_hosts", lambda self: ["controller", "compute1"])
+    lab.state["openstack"] = "source:2026.1"
+    lab.ensure_group_vars()
+    with open(lab.inventory, "w") as f:
+        f.write("[controller]\n")
+    lab.changes = []
+    lab.set_openstack("source:2026.2")
+    assert read_openstack_vars(lab)["osdeploy_openstack_release"] == "2026.2"
+    assert lab.changes == ["group_vars of all (openstack.yml)"]
+    lab.refuse_other_openstack("source:2026.2")     # kept: `up` goes on with it
+    with pytest.raises(LabError, match="openstack 'source:zed'"):
+        lab.set_openstack("source:zed")
+
+
+def test_the_openstack_verb_needs_a_lab_with_hosts(lab, monkeypatch):
+    monkeypatch.setattr(qemu.QemuLab, "found_hosts", lambda self: [])
+    with pytest.raises(LabError, match=r"has no hosts: `tools/vmlab up --openstack source:2026\.2` makes them"):
+        lab.set_openstack("source:2026.2")
