@@ -25,10 +25,10 @@ import sys
 import time
 
 # The watcher, a program of its own (it outlives the module's run): python3 WATCHER CONFIG. Each target gets one
-# long-running `ping -O` (an answer or "no answer yet" per packet); the API gets a GET per interval, any HTTP
-# answer below 500 counting as answering.
+# long-running `ping -O` (an answer or "no answer yet" per packet); the API gets a GET per interval (no proxy), any
+# HTTP answer below 500 counting as answering.
 WATCHER = r'''
-import json, subprocess, sys, threading, time, urllib.error, urllib.request
+import http.client, json, subprocess, sys, threading, time, urllib.parse
 config = json.load(open(sys.argv[1]))
 lock = threading.Lock()
 log = open(config["log"], "a", buffering=1)
@@ -52,16 +52,20 @@ def pinger(target):
         write("ping %s error ping ended with %s" % (target["name"], proc.returncode))
         time.sleep(1)
 def poller():
+    url = urllib.parse.urlsplit(config["api_url"])
+    kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     while True:
         begun = time.time()
+        conn = kind(url.hostname, url.port, timeout=2)
         try:
-            code = urllib.request.urlopen(config["api_url"], timeout=2).status
-        except urllib.error.HTTPError as e:
-            code = e.code
+            conn.request("GET", url.path or "/")
+            code = conn.getresponse().status
         except Exception as e:
             write("api down %s" % type(e).__name__)
         else:
             write("api %s %s" % ("ok" if code < 500 else "down", code))
+        finally:
+            conn.close()
         time.sleep(max(0, config["api_interval"] - (time.time() - begun)))
 for target in config["targets"]:
     threading.Thread(target=pinger, args=(target,), daemon=True).start()
