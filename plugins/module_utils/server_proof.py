@@ -241,13 +241,17 @@ class ServerProof(ServerMoves, OpenStackModule):
         """Check mode: read what the run would create; boot and create nothing."""
         p = self.params
         msg = "check mode: no server booted on %s" % ", ".join(p["hosts"])
-        if self.flavor_spec is not None or (p["open_icmp"] and p["security_groups"]) or p.get("keypair"):
+        kept = None
+        if (self.flavor_spec is not None or (p["open_icmp"] and p["security_groups"]) or p.get("keypair") or p["keep"]
+                or p["reuse"]):
             try:
                 self.connect()
                 if self.flavor_spec is not None:
                     self.ensure_flavor(dry_run=True)
                 self.ensure_security_groups(dry_run=True)
                 self.ensure_keypair(dry_run=True)
+                if p["reuse"]:
+                    kept = self.kept()[0]
             except Failure as e:
                 # the member's cloud entry and user may be made by an earlier step of the same run (the baseline's)
                 member_missing = self.as_member and self.conn is None
@@ -259,6 +263,13 @@ class ServerProof(ServerMoves, OpenStackModule):
                           "starting a stopped service or making the project member, makes it readable)" % e.msg)
         if self.result["created"]:
             msg += "; would create %s" % ", ".join(self.result["created"])
+        if p["keep"] and not kept:
+            # (kept: None where the cloud could not be read, as for the flavor above)
+            self.result["changed"] = True
+            msg += "; would boot a server on each and keep them running"
+        elif p["reuse"] and kept and not p["keep"]:
+            self.result["changed"] = True
+            msg += "; would check, then delete the %d servers an earlier run kept" % len(kept)
         self.result["msg"] = msg
         return self.result
 
@@ -353,22 +364,11 @@ class ServerProof(ServerMoves, OpenStackModule):
         """The servers an earlier run kept (keep): as the member, its server group's; else NAME_PREFIX + host, in
         any project. Each must be ACTIVE. Records them and returns {server id: now (monotonic)}, or None when
         there are none (an empty group is left to delete_leftovers)."""
-        p = self.params
         self.stage = "reuse"
-        if self.as_member:
-            groups = self.raw(self.conn.compute.get, "/os-server-groups", "list the server groups").get(
-                "server_groups") or []
-            group = next((g for g in groups if g.get("name") == self.group_name()), None)
-            ids = list(group.get("members") or []) if group else []
-            if ids:
-                self.group = group
-        else:
-            ids = [server.id for host in p["hosts"]
-                   for server in self.listing(self.admin.compute.servers, all_projects=True,
-                                              name="^%s$" % re.escape(p["name_prefix"] + host),
-                                              doing=self.by_admin("look for the kept %s" % (p["name_prefix"] + host)))]
+        ids, group = self.kept()
         if not ids:
             return None
+        self.group = group
         self.adopted = True
         now = time.monotonic()
         for server_id in ids:
@@ -379,6 +379,20 @@ class ServerProof(ServerMoves, OpenStackModule):
                 self.fail("reuse: server %s, kept by an earlier run, is %s (task state %s), not ACTIVE; delete it "
                           "to have a new one booted" % (server.name, server.status, getattr(server, "task_state", None)))
         return dict((server_id, now) for server_id in ids)
+
+    def kept(self):
+        """The ids of the servers an earlier run kept, and (as the member) their server group."""
+        p = self.params
+        if self.as_member:
+            groups = self.raw(self.conn.compute.get, "/os-server-groups", "list the server groups").get(
+                "server_groups") or []
+            group = next((g for g in groups if g.get("name") == self.group_name()), None)
+            return (list(group.get("members") or []) if group else []), group
+        return [server.id for host in p["hosts"]
+                for server in self.listing(self.admin.compute.servers, all_projects=True,
+                                           name="^%s$" % re.escape(p["name_prefix"] + host),
+                                           doing=self.by_admin("look for the kept %s" % (p["name_prefix"] + host)))
+                ], None
 
     def check_adopted(self, started, net):
         """The kept servers are still one on each host, with their addresses and floating IPs (a missing floating

@@ -212,6 +212,8 @@ notes:
     and the security groups, and reports what it would create (RV(created), C(changed) when something is
     missing). A cloud that cannot be reached then (a service that this run would start, e.g. after a drift)
     is a warning that says the preview cannot tell, not a failure; any other error fails as in a real run.
+  - In check mode with O(keep) or O(reuse) it reads the servers an earlier run kept, and reports C(changed) where
+    the run would boot servers and keep them, or delete kept ones.
 attributes:
   check_mode:
     support: full

@@ -883,3 +883,16 @@ def test_reuse_without_kept_servers_boots_new_ones():
     cloud = _Nova()
     result = _run_check(cloud, hosts=["compute1", "compute2"], reuse=True, keep=True).run()
     assert result["changed"] is True and len(cloud.servers) == 2 and "(kept since" not in result["summary"][0]
+
+
+def test_check_mode_predicts_the_kept_servers_a_run_would_boot_check_or_delete():
+    cloud = _Nova()
+    first = _run_check(cloud, hosts=["compute1", "compute2"], keep=True, reuse=True, check_mode=True).run()
+    assert first["changed"] is True and first["msg"].endswith("would boot a server on each and keep them running")
+    assert cloud.servers == {}
+    _run_check(cloud, hosts=["compute1", "compute2"], keep=True).run()
+    again = _run_check(cloud, hosts=["compute1", "compute2"], keep=True, reuse=True, check_mode=True).run()
+    assert again["changed"] is False
+    end = _run_check(cloud, hosts=["compute1", "compute2"], reuse=True, check_mode=True).run()
+    assert end["changed"] is True and end["msg"].endswith("would check, then delete the 2 servers an earlier run kept")
+    assert not any(s["gone"] for s in cloud.servers.values())
