@@ -7,8 +7,8 @@ writes every answer, with its time, to a log; the upgrade marks where each of it
 summarize() turns the log into each phase's figures. Used by the upgrade_watch module; the log parsing is pure and
 unit-tested.
 
-Log lines: "<epoch seconds> <event>", events "ping NAME begin INTERVAL" (a ping process starts), "ping NAME SEQ
-ok|lost", "ping NAME error TEXT", "api ok CODE",
+Log lines: "<epoch seconds> <event>", events "run" (a run of the upgrade starts or continues the watch), "ping NAME
+begin INTERVAL" (a ping process starts), "ping NAME SEQ ok|lost", "ping NAME error TEXT", "api ok CODE",
 "api down REASON", "phase NAME", "stop".
 """
 
@@ -98,7 +98,15 @@ def summarize(text):
     api_failed, api_seconds_down}] in order, and the totals. A ping is lost when none of the log's lines says it
     was answered (a late answer counts as answered); an API outage lasts from a failed poll to the next poll."""
     events = parse(text)
-    marks = [(when, " ".join(words[1:])) for when, words in events if words[0] == "phase"]
+    # a log continued by re-runs of an interrupted upgrade ("run" events): each run's phases are named with it
+    runs = sum(1 for when, words in events if words[0] == "run")
+    marks = []
+    run = 0
+    for when, words in events:
+        if words[0] == "run":
+            run += 1
+        elif words[0] == "phase":
+            marks.append((when, ("run %d: " % run if runs > 1 else "") + " ".join(words[1:])))
     stops = [when for when, words in events if words[0] == "stop"]
     end = stops[-1] if stops else (events[-1][0] if events else 0.0)
     first = events[0][0] if events else 0.0

@@ -23,7 +23,8 @@ description:
     the API did not answer (a failed poll counts until the next poll), and the whole. Without a watch that ran
     since the last stop it returns no phases.
   - A log that a stopped watch wrote is kept aside when the next watch starts; a log without its stop (the host
-    went down during an upgrade) is continued, so that a re-run of an interrupted upgrade adds to its figures.
+    went down during an upgrade) is continued, so that a re-run of an interrupted upgrade adds to its figures,
+    each of its phases named with its run (C(run 2: ...)).
 author:
   - osdeploy.nova developers (@osdeploy)
 options:
@@ -181,6 +182,8 @@ class UpgradeWatch(base.OsdeployModule):
             self.start(watch)
         if p["state"] in ("started", "phase") and p["phase"] and self.result["running"]:
             if not self.check_mode:
+                if p["state"] == "started":
+                    watch.write("run")  # (the figures name each run's phases where re-runs continued the log)
                 watch.write("phase %s" % " ".join(p["phase"].split()))
             self.result["changed"] = True
         if p["state"] == "stopped":

@@ -61,3 +61,13 @@ def test_a_log_that_begins_with_a_phase_has_no_before_and_an_empty_log_no_phase(
     assert [p["name"] for p in phases] == ["one"] and total["api_polls"] == 1
     phases, total = summarize("")
     assert phases[0]["api_polls"] == 0 and total["pings_sent"] == 0
+
+
+def test_the_phases_of_re_runs_that_continued_the_log_are_named_with_their_run():
+    log = ("10.0 run\n10.0 phase code\n11.0 api ok 200\n20.0 phase computes\n30.0 run\n30.0 phase code\n"
+           "31.0 api down timeout\n32.0 api ok 200\n40.0 stop\n")
+    phases, total = summarize(log)
+    assert [p["name"] for p in phases] == ["run 1: code", "run 1: computes", "run 2: code"]
+    assert [p["seconds"] for p in phases] == [10.0, 10.0, 10.0] and phases[2]["api_seconds_down"] == 1.0
+    phases, total = summarize("10.0 run\n10.0 phase code\n11.0 stop\n")
+    assert [p["name"] for p in phases] == ["code"]
