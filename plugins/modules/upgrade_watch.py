@@ -24,7 +24,7 @@ description:
     since the last stop it returns no phases.
   - A log that a stopped watch wrote is kept aside when the next watch starts; a log without its stop (the host
     went down during an upgrade) is continued, so that a re-run of an interrupted upgrade adds to its figures,
-    each of its phases named with its run (C(run 2: ...)).
+    each of its phases named after its run (for example C(run 2) before the name of a phase of the second run).
 author:
   - osdeploy.nova developers (@osdeploy)
 options:
