@@ -80,8 +80,9 @@ def test_a_watch_measures_each_phase_and_leaves_nothing_running(ansible_module, 
     assert res["changed"] is True and res["running"] is False
     one, two = res["phases"]
     assert (one["name"], two["name"]) == ("one", "two")
-    # (the last few pings of phase one wait in the ARP queue and are answered late, once the address is there)
-    assert one["pings"]["canary"]["sent"] >= 5 and one["pings_lost"] >= one["pings"]["canary"]["sent"] - 4
+    # (the pings of phase one's last seconds wait in the neighbour queue while ARP retries, and are answered
+    # late once the address is there: under load, many of them)
+    assert one["pings"]["canary"]["sent"] >= 5 and one["pings_lost"] >= 3
     assert one["api_failed"] == 0 and one["api_polls"] >= 5
     assert two["pings"]["canary"]["sent"] >= 5 and two["pings_lost"] <= 2
     assert two["api_failed"] >= 5 and two["api_seconds_down"] >= 1.0
