@@ -43,6 +43,31 @@ def api():
     server.server_close()
 
 
+def wait_for_pings_dated(log, target, after, timeout=60):
+    """Until the watch's log holds a ping of `target` that its figures date `after` (epoch seconds) or later.
+
+    The figures date a ping by its ping process's start plus its sequence number times the interval, but ping
+    does not number the sends that fail while the target is unreachable: after phase one's outage the dates lag
+    the clock by about a quarter of its length (5 s after 20 s, when both workers of the tier and Ansible make
+    the phase last that long), and the first seconds of phase two count in phase one. Phase two lasts until its
+    pings are dated in it; without such a lag this returns at once. Gives up after `timeout` s (the assertions
+    then say what is missing)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        begun, dated = None, None
+        with open(log) as f:
+            for line in f:
+                words = line.split()
+                if len(words) == 5 and words[1:3] == ["ping", target]:
+                    if words[3] == "begin":
+                        begun = (float(words[0]), float(words[4]))
+                    elif words[3].isdigit() and begun:
+                        dated = begun[0] + (int(words[3]) - 1) * begun[1]
+        if dated is not None and dated >= after:
+            return
+        time.sleep(0.2)
+
+
 def pings_in(namespace):
     found = subprocess.run(["pgrep", "-f", "ip netns exec %s ping" % namespace], capture_output=True, text=True,
                            check=False)
@@ -74,6 +99,9 @@ def test_a_watch_measures_each_phase_and_leaves_nothing_running(ansible_module, 
     api.shutdown()  # and the API does not (its connections refused)
     api.server_close()
     time.sleep(2)
+    with open(os.path.join(path, "log")) as f:
+        marked = [float(line.split()[0]) for line in f if line.split()[1:] == ["phase", "two"]][-1]
+    wait_for_pings_dated(os.path.join(path, "log"), "canary", marked + 2)
 
     res = ansible_module("upgrade_watch", dict(state="stopped", path=path))
     assert not res.failed, res.output
