@@ -8,8 +8,10 @@ summarize() turns the log into each phase's figures. Used by the upgrade_watch m
 unit-tested.
 
 Log lines: "<epoch seconds> <event>", events "run" (a run of the upgrade starts or continues the watch), "ping NAME
-begin INTERVAL" (a ping process starts), "ping NAME SEQ ok|lost", "ping NAME error TEXT", "api ok CODE",
-"api down REASON", "phase NAME", "stop".
+begin INTERVAL" (a ping process starts), "ping NAME SEQ ok RTT_MS" (an answer), "ping NAME SEQ lost" (ping's "no
+answer yet", written as it sends the next), "ping NAME SEQ unreachable" (an ICMP error for that packet),
+"ping NAME error TEXT", "api ok CODE", "api down REASON", "phase NAME", "stop". (A log of an earlier watcher has
+"ok" without the round trip, and "lost" for the errors too.)
 """
 
 from __future__ import absolute_import, division, print_function
@@ -46,8 +48,13 @@ def pinger(target):
             if "icmp_seq=" not in line:
                 continue
             seq = line.split("icmp_seq=")[1].split()[0]
-            # an answer, or "no answer yet" (-O), or an error such as "Destination Host Unreachable"
-            write("ping %s %s %s" % (target["name"], seq, "ok" if " bytes from " in line else "lost"))
+            # an answer (with its round trip), or "no answer yet" (-O), or an error such as "Destination Host
+            # Unreachable"
+            if " bytes from " in line:
+                rtt = line.split(" time=")[1].split()[0] if " time=" in line else ""
+                write(("ping %s %s ok %s" % (target["name"], seq, rtt)).rstrip())
+            else:
+                write("ping %s %s %s" % (target["name"], seq, "lost" if "no answer yet" in line else "unreachable"))
         proc.wait()
         write("ping %s error ping ended with %s" % (target["name"], proc.returncode))
         time.sleep(1)
@@ -93,6 +100,13 @@ def parse(text):
     return events
 
 
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def summarize(text):
     """Each phase's figures from a log: [{name, seconds, pings: {target: {sent, lost}}, pings_lost, api_polls,
     api_failed, api_seconds_down}] in order, and the totals. A ping is lost when none of the log's lines says it
@@ -122,24 +136,43 @@ def summarize(text):
     for i, phase in enumerate(phases):
         phase["seconds"] = round((starts[i + 1] if i + 1 < len(starts) else end) - starts[i], 1)
 
-    # each ping counts in the phase it was sent in: its ping process's start plus its sequence number times the
-    # interval (an answer is written at once, a loss up to seconds later)
+    # each ping counts in the phase it was sent in, dated by the line that first tells of it: an answer less its
+    # round trip; ping's "no answer yet", which it writes as it sends the next, less the interval. Never before its
+    # ping process's start plus its sequence number times the interval, which is only a lower bound: ping does not
+    # number the sends that fail while the target is unreachable (it says "no answer yet" for the same packet
+    # again instead, and each such repeat is a send that got no answer). A log of an earlier watcher (no round
+    # trip) dates an answer by that bound.
     begun = {}  # target: (time its ping process started, interval)
-    pings = {}  # (target, start, seq): [time sent, answered]
+    pings = {}  # (target, start, seq, attempt): [time sent, answered]; attempt 1 is the numbered send
+    said_lost = {}  # (target, start, seq): how many "no answer yet" lines told of it
     polls = []
     for when, words in events:
         if words[0] == "ping" and len(words) >= 4 and words[2] == "begin":
             begun[words[1]] = (when, float(words[3]))
-        elif words[0] == "ping" and len(words) >= 4 and words[3] in ("ok", "lost") and words[2].isdigit():
+        elif (words[0] == "ping" and len(words) >= 4 and words[3] in ("ok", "lost", "unreachable")
+              and words[2].isdigit()):
             start, interval = begun.get(words[1], (when, 0.0))
-            sent = min(when, start + (int(words[2]) - 1) * interval)
-            seen = pings.setdefault((words[1], start, words[2]), [sent, False])
-            seen[1] = seen[1] or words[3] == "ok"
+            bound = start + (int(words[2]) - 1) * interval
+            key = (words[1], start, words[2])
+            rtt = _number(words[4]) if words[3] == "ok" and len(words) >= 5 else None
+            if rtt is not None:
+                sent = max(bound, when - rtt / 1000.0)
+            elif words[3] == "lost":
+                sent = max(bound, when - interval)
+                said_lost[key] = said_lost.get(key, 0) + 1
+            else:
+                sent = min(when, bound)
+            if key + (1,) not in pings:
+                pings[key + (1,)] = [sent, False]
+            elif words[3] == "lost" and said_lost[key] > 1:
+                pings[key + (said_lost[key],)] = [sent, False]
+            if words[3] == "ok":
+                pings[key + (1,)][1] = True
         elif words[0] == "ping" and len(words) >= 3 and words[2] == "error":
             phase_at(when).setdefault("errors", []).append("ping %s: %s" % (words[1], " ".join(words[3:])))
         elif words[0] == "api" and len(words) >= 2:
             polls.append((when, words[1] == "ok"))
-    for (target, dummy, dummy_seq), (when, answered) in pings.items():
+    for (target, dummy, dummy_seq, dummy_attempt), (when, answered) in pings.items():
         counts = phase_at(when)["pings"].setdefault(target, dict(sent=0, lost=0))
         counts["sent"] += 1
         counts["lost"] += 0 if answered else 1

@@ -41,6 +41,32 @@ def test_each_ping_counts_in_the_phase_it_was_sent_in_and_a_late_answer_is_no_lo
     assert pin["errors"] == ["ping c1: ping ended with 1"]
 
 
+# What ping -O writes while its target is unreachable (measured): the sends that fail are not numbered, ping says
+# "no answer yet" for the same packet again instead, and the numbers then lag the clock.
+LAGGING = """\
+100.000 ping c1 begin 0.2
+100.200 ping c1 1 ok 0.1
+100.400 ping c1 2 lost
+100.600 ping c1 2 lost
+100.800 ping c1 2 lost
+101.000 phase two
+101.100 ping c1 2 unreachable
+101.250 ping c1 3 ok 50.0
+101.400 ping c1 4 ok 0.1
+101.500 stop
+"""
+
+
+def test_a_ping_is_dated_by_its_answer_less_the_round_trip_and_each_failed_send_is_a_loss():
+    phases, total = summarize(LAGGING)
+    before, two = phases
+    # seq 2 and the two sends after it that failed (its "no answer yet" again): three lost before the mark
+    assert before["pings"] == {"c1": {"sent": 4, "lost": 3}}
+    # seq 3 and 4 by their numbers would be 100.4 and 100.6; answered at 101.25 (50 ms) and 101.4, they are two's
+    assert two["pings"] == {"c1": {"sent": 2, "lost": 0}}
+    assert total["pings_sent"] == 6 and total["pings_lost"] == 3
+
+
 def test_an_outage_lasts_from_a_failed_poll_to_the_next_poll_or_the_stop():
     phases, total = summarize(LOG)
     before, computes, pin = phases
