@@ -40,8 +40,10 @@ CHANGED_FOR_A_NEW_COMPUTE = {
 
 # The converge's run leaves the proof out (molecule/default/converge.yml): the side effect's run is the proof's
 # first, which makes what it keeps once (the image in Glance, from a copy it removes again; its SSH key; its
-# project networks and router). test_network.py's run of the proof alone then proves that it makes them once.
+# project networks and router; and server_check's flavor, security group and keypair, which make the boot itself
+# a change). test_network.py's run of the proof alone then proves that it makes them once.
 MADE_BY_THE_FIRST_PROOF = {
+    ("controller", "osdeploy.nova.osdeploy : Boot, reach and delete a server on every compute host"),
     ("controller", "osdeploy.nova.osdeploy : Copy the image to the controller"),
     ("controller", "osdeploy.nova.osdeploy : Upload the image to Glance"),
     ("controller", "osdeploy.nova.osdeploy : Remove the controller's copy of the image"),
