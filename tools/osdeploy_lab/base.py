@@ -457,9 +457,11 @@ class Lab:
                                                       self.TOOL))
         return keep
 
-    def down(self, only=None):
-        """Remove the whole lab, found by name (also after an interrupted up), or only the last computes."""
+    def down(self, only=None, now=False):
+        """Remove the whole lab, found by name (also after an interrupted up), or only the last computes.
+        now: stop the hosts at once (SIGKILL), without their orderly poweroff (the lab is thrown away)."""
         self.lock()
+        self.stop_at_once = now
         start = time.monotonic()
         done = []
         hosts = self.found_hosts()
@@ -478,7 +480,8 @@ class Lab:
                 self.write_known_hosts(left)
             log("down %s: removed %s" % (" ".join(only), "; ".join(done)))
             return
-        self.begin_power_off(hosts)
+        if not now:
+            self.begin_power_off(hosts)
         for h in hosts:
             done += self.remove_machine(h)
         done += self.remove_network()
@@ -576,6 +579,8 @@ def cli(argv, lab_class, doc):
     p.add_argument("spec", help="distro or source:RELEASE; the hosts are untouched")
     p = sub.add_parser("down", help="remove the lab, or only the named hosts")
     p.add_argument("hosts", nargs="*")
+    p.add_argument("--now", action="store_true",
+                   help="kill the hosts at once instead of powering them off in order (what a test's teardown needs)")
     sub.add_parser("status", help="show the lab's hosts")
     sub.add_parser("report", help="print each host's failed units and last errors")
     p = sub.add_parser("inventory", help="print the inventory path")
@@ -624,7 +629,7 @@ def cli(argv, lab_class, doc):
         elif args.cmd == "openstack":
             lab.set_openstack(args.spec)
         elif args.cmd == "down":
-            lab.down(args.hosts)
+            lab.down(args.hosts, now=args.now)
         elif args.cmd == "status":
             return lab.status()
         elif args.cmd == "report":

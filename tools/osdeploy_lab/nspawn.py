@@ -8,7 +8,7 @@
     tools/lab openstack SPEC      the inventory's OpenStack becomes SPEC (distro or
                                   source:RELEASE), the hosts untouched: before the
                                   upgrade command (playbooks/upgrade.yml)
-    tools/lab down [HOST...]      remove the whole lab (or only the named hosts)
+    tools/lab down [--now] [HOST...]  remove the whole lab (or only the named hosts; --now: no orderly poweroff)
     tools/lab status              what runs, exit 0 when every host answers SSH
     tools/lab inventory [--show]  path (or content) of the Ansible inventory
     tools/lab ssh HOST [CMD...]   SSH into a host as root
@@ -509,18 +509,19 @@ class NspawnLab(Lab):
                     pass
 
     def stop_machine(self, host, timeout=30):
-        """Stop every process of the machine; return what was done."""
+        """Stop every process of the machine (down --now: kill them at once); return what was done."""
         procs = self.lab_processes(host)
         if not procs and not self.netns_pids(host):
             return []
-        self.power_off(procs)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not any(pid_alive(p) for p, _k, _h in procs) and not self.netns_pids(host):
-                break
-            time.sleep(0.3)
-        else:
-            log("%s: no clean poweroff within %ss, killing it" % (host, timeout))
+        self.power_off(procs)        # the restart loop first, killed, then nspawn told to power off
+        if not getattr(self, "stop_at_once", False):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if not any(pid_alive(p) for p, _k, _h in procs) and not self.netns_pids(host):
+                    break
+                time.sleep(0.3)
+            else:
+                log("%s: no clean poweroff within %ss, killing it" % (host, timeout))
         for _attempt in range(50):
             left = [p for p in self.netns_pids(host) + [p for p, _k, _h in procs] if pid_alive(p)]
             if not left:
