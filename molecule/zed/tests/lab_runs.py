@@ -1,0 +1,1 @@
+../../default/tests/lab_runs.py
