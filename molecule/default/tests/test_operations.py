@@ -13,13 +13,130 @@ import re
 import subprocess
 
 import pytest
+import testinfra
+import yaml
 
 from conftest import lab_openstack
-from lab_runs import (CHANGED_FOR_A_NEW_COMPUTE, CONTROLLER_SERVICES, DRIFT_REPAIRS, DRIFT_RESTARTS, FIRST_COMPUTE,
-                      HOSTS, INVENTORY, LAB, LAB_NETWORK, MADE_BY_THE_FIRST_PROOF, ROOT, ROTATED_PASSWORD, SITE, Run,
-                      fingerprint, host, short)
 
+LAB = os.environ["OSDEPLOY_LAB_DIR"]
+INVENTORY = os.path.join(LAB, "inventory.ini")
+ROOT = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or os.path.abspath(
+    os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", ".."))
+SITE = os.path.join(ROOT, "site.yml")
 README = os.path.join(ROOT, "README.md")
+CONTROLLER_SERVICES = ["nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy"]
+# The proof's server boot is what test_network.py and the tag verify-server prove; the runs that
+# prove something else leave it out.
+NO_PROOF = {"osdeploy_verify_server": False}
+# How the metadata API is started, a file the controller role owns: Debian's defaults file of the
+# package's init script, or the uWSGI ini of the source install's unit.
+METADATA_API_FILE = {"distro": "/etc/default/nova-api-metadata",
+                     "source": "/etc/nova/nova-api-metadata-uwsgi.ini"}[lab_openstack()["method"]]
+# What site.yml changes to repair that file, and the restart it causes.
+METADATA_API_CHANGES = {
+    "distro": {("controller", "Serve the Nova APIs on the management address only, with a lab-sized uWSGI"),
+               ("controller", "Restart the controller's nova services")},
+    "source": {("controller", "Write the uWSGI configuration of this host's APIs of nova"),
+               ("controller", "Restart at the next handler flush the units that ran with what changed"),
+               ("controller", "Restart the source units whose code or configuration changed")},
+}[lab_openstack()["method"]]
+# The files a refused input must leave as they were, per host.
+CONFIG_FILES = {
+    "controller": ["/etc/nova/nova.conf", "/etc/keystone/keystone.conf", "/etc/glance/glance-api.conf",
+                   "/etc/placement/placement.conf", "/etc/rabbitmq/rabbitmq.conf", METADATA_API_FILE],
+    "compute": ["/etc/nova/nova.conf", "/etc/nova/nova-compute.conf", "/etc/libvirt/qemu.conf"],
+}
+
+
+def host(name):
+    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
+
+
+def inventory_hosts():
+    out = subprocess.run(["ansible-inventory", "-i", INVENTORY, "--list"], capture_output=True, text=True,
+                         check=True).stdout
+    inv = json.loads(out)
+    return ["controller"] + sorted(inv["compute"]["hosts"])
+
+
+HOSTS = inventory_hosts()
+
+
+def lab_network():
+    out = subprocess.run(["ansible-inventory", "-i", INVENTORY, "--host", "controller"], capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out)["lab_network"]
+
+
+LAB_NETWORK = lab_network()
+
+
+class Run:
+    """One ansible-playbook run of site.yml: rc, output, and what it changed per host."""
+
+    TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?:[\w.]+ : )?(?P<name>.*?)\] \*+$")
+    CHANGED = re.compile(r"^changed: \[(?P<host>[^\]]+?)(?: -> [^\]]+)?\]")
+    RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unr>\d+)\s+"
+                       r"failed=(?P<failed>\d+)")
+
+    def __init__(self, *args, extra=None):
+        cmd = ["ansible-playbook", "-i", INVENTORY, SITE] + list(args)
+        if extra:
+            cmd += ["-e", json.dumps(extra)]
+        env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+                   ANSIBLE_DISPLAY_SKIPPED_HOSTS="0")
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800, check=False)
+        self.cmd = " ".join(cmd)
+        self.rc = proc.returncode
+        self.output = proc.stdout + proc.stderr
+        self.changes = set()   # (host, task name)
+        self.recap = {}
+        task = None
+        for line in proc.stdout.splitlines():
+            m = self.TASK.match(line)
+            if m:
+                task = m.group("name")
+                continue
+            m = self.CHANGED.match(line)
+            if m and task:
+                self.changes.add((m.group("host"), task))
+            m = self.RECAP.match(line)
+            if m:
+                self.recap[m.group("host")] = int(m.group("changed"))
+
+    def changed(self):
+        return sum(self.recap.values())
+
+    def why(self):
+        return "%s\nrc %s, changed %s\n%s" % (self.cmd, self.rc, sorted(self.changes), self.output[-4000:])
+
+
+def fingerprint():
+    """Checksums of the configuration files of every host, and the database accounts."""
+    state = {}
+    for name in HOSTS:
+        h = host(name)
+        for path in CONFIG_FILES["controller" if name == "controller" else "compute"]:
+            state[(name, path)] = h.check_output("sha256sum %s 2>/dev/null || echo missing" % path)
+    state["db users"] = host("controller").check_output(
+        "mariadb -N -e 'SELECT user, host, authentication_string FROM mysql.user ORDER BY user, host'")
+    return state
+
+
+def main_pids(h, services):
+    return {s: h.check_output("systemctl show -p MainPID --value %s" % s) for s in services}
+
+
+def rotate_lab_secret(name, value):
+    """Change a secret in the lab's inventory (group_vars/all/secrets.yml), as an operator rotates one."""
+    path = os.path.join(LAB, "group_vars", "all", "secrets.yml")
+    with open(path) as f:
+        secrets = yaml.safe_load(f)
+    secrets[name] = value
+    with open(path + ".new", "w") as f:
+        os.fchmod(f.fileno(), os.stat(path).st_mode & 0o777)
+        yaml.safe_dump(secrets, f, default_flow_style=False)
+    os.replace(path + ".new", path)
 
 
 def test_a_preview_of_fresh_hosts_says_where_it_stops_and_changes_nothing(secret_forms):
@@ -38,60 +155,50 @@ def test_a_preview_of_fresh_hosts_says_where_it_stops_and_changes_nothing(secret
     assert shown == [], "the preview shows the secrets %s" % shown
 
 
-# What the side effect's preview cannot predict on the hosts that were there: what needs compute2's Nova
-# installed (its nova user's key, which the first compute's trust lists, and its service, mapped into the
-# cell), since the preview of a fresh host stops after its packages; and what the proof makes, which check
-# mode does not run. The controller's trust in compute2 (its firewall) comes from the inventory: predicted.
-UNPREDICTABLE = {c for c in CHANGED_FOR_A_NEW_COMPUTE if c[0] == FIRST_COMPUTE} | MADE_BY_THE_FIRST_PROOF
+def test_check_mode_predicts_exactly_what_the_run_then_changes_and_shows_no_secret(secret_forms):
+    """A preview (-vvv: every module's arguments, results and loop items printed) after a drift predicts exactly
+    the changes the real run then makes, on every host, with no secret in its output; and the real run
+    changes exactly what drifted. This is also the scenario's idempotence proof (it has no separate
+    idempotence step): a converged re-run of site.yml on all three hosts in which every task that did not
+    meet a drift (all of compute2, every other step) changes nothing, and check mode predicts that too."""
+    controller, compute1 = host("controller"), host("compute1")
+    # drift: an option edited by hand, a service stopped, a defaults file edited, and a password
+    # rotated in the inventory (it stays: the later tests run with it)
+    compute1.check_output("sed -i 's|^lock_path = .*|lock_path = /tmp/drifted|' /etc/nova/nova.conf")
+    controller.check_output("systemctl stop nova-scheduler")
+    controller.check_output("echo '# edited by hand' >> %s" % METADATA_API_FILE)
+    rotate_lab_secret("baseline_glance_password", "Rotated-glance-pw-7")
+    before = fingerprint()
 
+    preview = Run("--check", "--diff", "-vvv", extra=NO_PROOF)
+    assert preview.rc == 0, preview.why()
+    assert fingerprint() == before, "check mode changed a file or a database account"
+    assert controller.check_output("systemctl is-active nova-scheduler || true") != "active"
+    assert set(preview.recap) - {"localhost"} == set(HOSTS), preview.why()
+    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in preview.output    # the output does hold the masked arguments
+    for name, form in secret_forms:     # the rotated password among them
+        assert form not in preview.output, "%s appears in the -vvv output (raw or percent-encoded)" % name
 
-def side_effect_changes():
-    """{(host, task)} that the side effect's run of site.yml changed (its timing JSON, as test_migration.py)."""
-    with open(os.path.join(os.path.dirname(LAB), "last-run-timing.json")) as f:
-        run = json.load(f)
-    assert any(t["play"] == "Add compute2 to the lab" for t in run["tasks"]), "not the side effect's run"
-    return {(name, short(t["name"])) for t in run["tasks"] for name, result in t["hosts"].items()
-            if result["changed"] and name != "localhost"}
-
-
-def test_check_mode_predicts_what_the_run_then_changes_and_shows_no_secret(secret_forms):
-    """The side effect's preview (tests/second_run.py: site.yml --check --diff -vvv, every module's arguments,
-    results and loop items printed), after a drift on controller and compute1 and with compute2 just added,
-    predicts on controller and compute1 exactly the changes the side effect's run then made there, but for
-    what needs compute2 installed (UNPREDICTABLE); says of the fresh compute2 that it stops after its package
-    installs; changes nothing; and shows no secret, the rotated password among them. The run repaired the
-    drift (test_migration.py: and changed nothing else there), restarting only the services it concerned."""
-    with open(os.path.join(LAB, "second-run.json")) as f:
-        record = json.load(f)
-    with open(os.path.join(LAB, "second-run-preview.txt")) as f:
-        output = f.read()
-    preview = record["preview"]
-    why = "%s\nrc %s\n%s" % (preview["cmd"], preview["rc"], output[-4000:])
-    assert preview["rc"] == 0, why
-    assert record["changed by the preview"] == [], "check mode changed %s" % record["changed by the preview"]
-    assert record["nova-scheduler after the preview"] != "active"
-    assert set(preview["recap"]) - {"localhost"} == set(HOSTS), why
-    fresh = HOSTS[-1]
-    assert re.search(r"Check mode: the preview of %s stops after its package installs, because packages "
-                     r"\(\d+ to install\)" % fresh, " ".join(output.split())), why
-    # and of the first compute host that it leaves its trust in the others as it is, and why
-    assert re.search(r"Not in this run \(or its batch\): %s\. The nova user's authorized_keys" % fresh,
-                     " ".join(output.split())), why
-    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in output    # the output does hold the masked arguments
-    shown = [name for name, form in secret_forms if form in output]
-    assert ROTATED_PASSWORD[1] not in output     # the password the drift rotated, among them
-    assert shown == [], "%s appear in the -vvv output (raw or percent-encoded)" % shown
-
-    predicted = {tuple(c) for c in preview["changes"] if c[0] != fresh}
-    made = {c for c in side_effect_changes() if c[0] != fresh}
-    assert made & DRIFT_REPAIRS == DRIFT_REPAIRS, "drift not repaired: %s" % sorted(DRIFT_REPAIRS - made)
-    assert predicted == made - UNPREDICTABLE, "predicted %s, made %s" % (
-        sorted(predicted - made), sorted(made - UNPREDICTABLE - predicted))
-    # only the services whose file changed or that were stopped were restarted
-    pids, after = record["pids before the run"], record["pids after the run"]
-    assert sorted(s for s in CONTROLLER_SERVICES if after[s] != pids[s]) == DRIFT_RESTARTS, (pids, after)
+    pids = main_pids(controller, CONTROLLER_SERVICES)
+    real = Run(extra=NO_PROOF)
+    assert real.rc == 0, real.why()
+    assert preview.changes == real.changes, "predicted %s, made %s" % (
+        sorted(preview.changes - real.changes), sorted(real.changes - preview.changes))
+    expected = {("compute1", "Write nova.conf and nova-compute.conf (validated against the installed Nova)"),
+                ("compute1", "Restart nova-compute"),
+                ("controller", "Start the controller's Nova services at boot and now"),
+                ("controller", "Register Glance in Keystone (user, role, service, endpoints)"),
+                ("controller", "Configure Glance"),
+                ("controller", "Restart glance-api")} | METADATA_API_CHANGES
+    assert real.changes == expected, "changed beyond the drift %s, drift not repaired %s" % (
+        sorted(real.changes - expected), sorted(expected - real.changes))
+    assert "Rotated-glance-pw-7" not in real.output
+    # only the service whose file changed was restarted (and the stopped one started)
+    after = main_pids(controller, CONTROLLER_SERVICES)
+    restarted = sorted(s for s in CONTROLLER_SERVICES if after[s] != pids[s])
+    assert restarted == ["nova-api-metadata", "nova-scheduler"], (pids, after)
     # Glance works with the rotated password (its token for Keystone's checks)
-    assert "osdeploy-test-image" in host("controller").check_output(
+    assert "osdeploy-test-image" in controller.check_output(
         "openstack --os-cloud osdeploy-admin image list -f value -c Name")
 
 

@@ -1,1 +1,0 @@
-../../default/tests/lab_runs.py
