@@ -50,6 +50,9 @@ class Lab:
         self.dir = os.path.abspath(self.dir)
         self.state_path = os.path.join(self.dir, "state.json")
         self.state = read_json(self.state_path, {}) or {}
+        # down --now: the backend kills its hosts instead of powering them off in order (nspawn; the VM
+        # lab's down is unchanged by it)
+        self.stop_at_once = False
         requested = subnet or os.environ.get("OSDEPLOY_LAB_SUBNET")
         current = self.state.get("subnet")
         if requested and current and ipaddress.ip_network(requested) != ipaddress.ip_network(current):
@@ -580,7 +583,8 @@ def cli(argv, lab_class, doc):
     p = sub.add_parser("down", help="remove the lab, or only the named hosts")
     p.add_argument("hosts", nargs="*")
     p.add_argument("--now", action="store_true",
-                   help="kill the hosts at once instead of powering them off in order (what a test's teardown needs)")
+                   help="kill the hosts at once instead of powering them off in order (what a test's "
+                        "teardown needs; the nspawn lab)")
     sub.add_parser("status", help="show the lab's hosts")
     sub.add_parser("report", help="print each host's failed units and last errors")
     p = sub.add_parser("inventory", help="print the inventory path")

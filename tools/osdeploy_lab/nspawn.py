@@ -514,7 +514,7 @@ class NspawnLab(Lab):
         if not procs and not self.netns_pids(host):
             return []
         self.power_off(procs)        # the restart loop first, killed, then nspawn told to power off
-        if not getattr(self, "stop_at_once", False):
+        if not self.stop_at_once:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 if not any(pid_alive(p) for p, _k, _h in procs) and not self.netns_pids(host):
