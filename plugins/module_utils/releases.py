@@ -195,8 +195,10 @@ def _described(name, method, units):
 
 
 UPGRADE_COMMAND = "ansible-playbook -i INVENTORY osdeploy.nova.upgrade (playbooks/upgrade.yml in a checkout)"
-# The install methods the upgrade command takes a host from (to a source install of the next release).
-UPGRADES_FROM_METHODS = ("source",)
+# The install methods the upgrade command takes a host from, and to: Debian's packages hold one release per
+# platform, so every hop ends in a source install (from Debian's packages or from the source release before).
+UPGRADES_FROM_METHODS = ("distro", "source")
+UPGRADES_TO_METHODS = ("source",)
 
 
 def _major(releases, name):
@@ -248,15 +250,18 @@ def change_refused(releases, host, units, target, target_method, upgrading=False
         return ("%s No supported upgrade leads from %s to %s: Nova accepts upgrades from %s only through "
                 "releases the collection does not install. %s" % (head, current, target, current, keep))
     hops = " -> ".join([current] + path)
+    # the first hop from Debian's packages also names the method it goes to
+    switch = "" if methods == ["source"] else " and %s source" % METHOD_VAR
     if len(path) > 1:
         return ("%s Nova %s accepts services no older than %s, so the upgrade goes one supported hop at a time (%s): "
-                "set %s %s and run the upgrade command, %s, then the next hop. %s"
+                "set %s %s%s and run the upgrade command, %s, then the next hop. %s"
                 % (head, _major(releases, target), " or ".join(releases[target]["upgrade_from"]), hops, RELEASE_VAR,
-                   path[0], UPGRADE_COMMAND, keep))
+                   path[0], switch, UPGRADE_COMMAND, keep))
     kind = "SLURP to SLURP" if releases[current].get("slurp") and releases[target].get("slurp") else "one release"
-    if any(method not in UPGRADES_FROM_METHODS for method in methods):
-        return ("%s %s is a supported upgrade (%s), but the collection does not automate an upgrade from Debian's "
-                "packages to a source install yet. %s" % (head, hops, kind, keep))
+    if any(method not in UPGRADES_FROM_METHODS for method in methods) or target_method not in UPGRADES_TO_METHODS:
+        return ("%s %s is a supported upgrade (%s), which the upgrade command makes into a source install (%s "
+                "source): Debian's packages of a platform hold its one release. %s"
+                % (head, hops, kind, METHOD_VAR, keep))
     if upgrading:
         return ""
     if len(names) > 1:

@@ -75,7 +75,7 @@ PLAY = """
       ansible.builtin.copy:
         dest: "{{ out }}/restart-{{ index }}.json"
         mode: "0644"
-        content: "{{ __source_restart_now | to_json }}"
+        content: "{{ {'restart': __source_restart_now, 'reload': __source_reload_now} | to_json }}"
       loop: "{{ restart_cases }}"
       loop_control:
         index_var: index
@@ -87,6 +87,8 @@ PLAY = """
         __source_api_paste: {changed: "{{ item.paste }}"}
         __source_unit_files: {results: "{{ item.units }}"}
         __source_ini_files: {results: "{{ item.inis }}"}
+        __source_venv_link_result: {changed: "{{ item.link | default(false) }}"}
+        __source_stale: {stdout_lines: "{{ item.stale | default([]) }}"}
       when: inventory_hostname == 'ctl'
 
     - name: The wheelhouse's unit and the constraints
@@ -96,21 +98,37 @@ PLAY = """
         mode: "0644"
       loop: [osdeploy-wheelhouse.service, constraints.txt]
 """
-# Results of service.yml's tasks (a unit's state before, the environment, api-paste.ini, unit files, inis) and the
-# units that restart at the next flush: those that ran before, with something they run with changed.
+# Results of service.yml's tasks (a unit's state before, the environment, api-paste.ini, unit files, inis, the APIs'
+# environment link, the units found running since before what they run with changed) and the units that restart or
+# reload at the next flush: those that ran before, with something they run with changed; an API whose code or
+# pipelines changed under its link reloads worker by worker instead (unless it restarts anyway).
 BEFORE = [{"item": "nova-api", "status": {"ActiveState": "active"}},
           {"item": "nova-api-metadata", "status": {"ActiveState": "inactive"}},
           {"item": "nova-conductor", "status": {"ActiveState": "active"}}]
 UNCHANGED = [{"item": unit, "changed": False} for unit in ("nova-api", "nova-api-metadata", "nova-conductor")]
 RESTART_CASES = [
-    (dict(before=BEFORE, venv=False, paste=False, units=UNCHANGED, inis=UNCHANGED[:2]), []),
-    (dict(before=BEFORE, venv=True, paste=False, units=UNCHANGED, inis=UNCHANGED[:2]), ["nova-api", "nova-conductor"]),
-    (dict(before=BEFORE, venv=False, paste=True, units=UNCHANGED, inis=UNCHANGED[:2]), ["nova-api"]),
+    (dict(before=BEFORE, venv=False, paste=False, units=UNCHANGED, inis=UNCHANGED[:2]), ([], [])),
+    (dict(before=BEFORE, venv=True, paste=False, units=UNCHANGED, inis=UNCHANGED[:2]),
+     (["nova-api", "nova-conductor"], [])),
+    (dict(before=BEFORE, venv=False, paste=True, units=UNCHANGED, inis=UNCHANGED[:2]), ([], ["nova-api"])),
     (dict(before=BEFORE, venv=False, paste=False, units=UNCHANGED[:2] + [{"item": "nova-conductor", "changed": True}],
           inis=[{"item": "nova-api", "changed": False}, {"item": "nova-api-metadata", "changed": True}]),
-     ["nova-conductor"]),
-    (dict(before=[dict(b, status={"ActiveState": "inactive"}) for b in BEFORE], venv=True, paste=True,
-          units=UNCHANGED, inis=UNCHANGED[:2]), []),
+     (["nova-conductor"], [])),
+    (dict(before=[dict(b, status={"ActiveState": "inactive"}) for b in BEFORE], venv=True, paste=True, link=True,
+          units=UNCHANGED, inis=UNCHANGED[:2]), ([], [])),
+    # the upgrade command's controller phase: the new release's environment was made earlier, the conductor's unit
+    # names it, the APIs' link moves to it
+    (dict(before=BEFORE, venv=False, paste=False, link=True, units=UNCHANGED[:2] + [{"item": "nova-conductor",
+                                                                                   "changed": True}],
+          inis=UNCHANGED[:2]), (["nova-conductor"], ["nova-api"])),
+    # an API's ini changed too: it restarts, and does not reload as well
+    (dict(before=BEFORE, venv=False, paste=True, link=True, units=UNCHANGED,
+          inis=[{"item": "nova-api", "changed": True}, {"item": "nova-api-metadata", "changed": False}]),
+     (["nova-api"], [])),
+    # an earlier run stopped before its handlers: the conductor runs since before its unit file, an API's worker
+    # since before the link moved
+    (dict(before=BEFORE, venv=False, paste=False, units=UNCHANGED, inis=UNCHANGED[:2],
+          stale=["nova-conductor", "nova-api reload"]), (["nova-conductor"], ["nova-api"])),
 ]
 RENDER = """
 - name: Units of {{ source_service }}
@@ -252,11 +270,12 @@ def test_the_novnc_proxy_serves_debians_novnc_files(rendered):
 
 
 @pytest.mark.parametrize("host, name, service, venv, module, port", [
-    ("ctl", "nova-api", "nova", NOVA_VENV, "nova.wsgi.osapi_compute:application", 8774),
-    ("ctl", "nova-api-metadata", "nova", NOVA_VENV, "nova.wsgi.metadata:application", 8775),
-    ("ctl", "placement-api", "placement", PLACEMENT_VENV, "placement.wsgi.api:application", 8778),
+    ("ctl", "nova-api", "nova", "/opt/osdeploy/venvs/nova", "nova.wsgi.osapi_compute:application", 8774),
+    ("ctl", "nova-api-metadata", "nova", "/opt/osdeploy/venvs/nova", "nova.wsgi.metadata:application", 8775),
+    ("ctl", "placement-api", "placement", "/opt/osdeploy/venvs/placement", "placement.wsgi.api:application", 8778),
 ])
-def test_the_apis_are_served_by_debians_uwsgi_from_the_environment(rendered, host, name, service, venv, module, port):
+def test_the_apis_are_served_by_debians_uwsgi_from_the_environment_by_its_link(rendered, host, name, service, venv,
+                                                                               module, port):
     path = "/etc/%s/%s-uwsgi.ini" % (service, name)
     sections = unit(rendered, host, name)
     assert sections["Service"]["ExecStart"] == ["/usr/bin/uwsgi --ini " + path]
@@ -326,6 +345,7 @@ def test_every_unit_has_its_data():
 
 
 @pytest.mark.parametrize("index", range(len(RESTART_CASES)))
-def test_a_unit_restarts_when_it_ran_before_and_what_it_runs_with_changed(rendered, index):
-    case, expected = RESTART_CASES[index]
-    assert sorted(json.loads(read(rendered, "ctl", "restart-%d.json" % index))) == expected, case
+def test_a_unit_restarts_or_an_api_reloads_when_it_ran_before_and_what_it_runs_with_changed(rendered, index):
+    case, (restart, reload) = RESTART_CASES[index]
+    found = json.loads(read(rendered, "ctl", "restart-%d.json" % index))
+    assert (sorted(found["restart"]), sorted(found["reload"])) == (restart, reload), case

@@ -220,12 +220,16 @@ def test_an_upgrade_is_refused_by_site_yml_with_its_hops_and_the_command():
     assert one.endswith("Set osdeploy_openstack_release 2026.1 and osdeploy_install_method source to keep this "
                         "cloud as it is.")
     slurp = said(runs("31.0.0", method="distro", placement="13.0.0"), "2026.1")
-    assert "2025.1 -> 2026.1 is a supported upgrade (SLURP to SLURP), but the collection does not automate an " \
-           "upgrade from Debian's packages to a source install yet. Set osdeploy_openstack_release 2025.1 and " \
-           "osdeploy_install_method distro to keep this cloud as it is." in slurp
+    assert "2025.1 -> 2026.1 is a supported upgrade (SLURP to SLURP). site.yml does not change the release of a " \
+           "running cloud" in slurp
+    assert slurp.endswith("Set osdeploy_openstack_release 2025.1 and osdeploy_install_method distro to keep this "
+                          "cloud as it is.")
     hops = said(runs("31.0.0", method="distro"), "2026.2")
     assert "Nova 34 accepts services no older than 2026.1, so the upgrade goes one supported hop at a time " \
-           "(2025.1 -> 2026.1 -> 2026.2): set osdeploy_openstack_release 2026.1 and run the upgrade command" in hops
+           "(2025.1 -> 2026.1 -> 2026.2): set osdeploy_openstack_release 2026.1 and osdeploy_install_method " \
+           "source and run the upgrade command" in hops
+    from_source = said(runs("31.0.0", method="source"), "2026.2")
+    assert "set osdeploy_openstack_release 2026.1 and run the upgrade command" in from_source
     none = said(runs("26.2.2", method="distro"), "2026.1")
     assert "No supported upgrade leads from zed to 2026.1" in none and none.endswith(
         "Set osdeploy_openstack_release zed and osdeploy_install_method distro to keep this cloud as it is.")
@@ -249,12 +253,23 @@ def test_the_upgrade_command_takes_one_supported_hop_from_source_and_completes_a
            "to finish the upgrade." in interrupted
 
 
-def test_the_upgrade_command_refuses_two_hops_a_downgrade_and_debians_packages_for_now():
+def test_the_upgrade_command_takes_debians_packages_to_the_next_source_release_and_completes_it():
+    assert upgrading(runs("31.0.0", method="distro", placement="13.0.0"), "2026.1") == ""
+    # Placement moved to its source environment first, Nova still Debian's: an interrupted hop goes on
+    placement_moved = runs("31.0.0", method="distro")
+    placement_moved["placement-api"] = dict(service="placement", method="source", version="15.0.0")
+    assert upgrading(placement_moved, "2026.1") == ""
+    # only ever to a source install: Debian's packages hold one release
+    assert "makes into a source install (osdeploy_install_method source)" in upgrading(
+        runs("31.0.0", method="distro"), "2026.1", method="distro")
+
+
+def test_the_upgrade_command_refuses_two_hops_and_a_downgrade():
     assert "(the upgrade command)" in upgrading(runs("31.0.0", method="source"), "2026.2")
     assert "one supported hop at a time (2025.1 -> 2026.1 -> 2026.2)" in upgrading(runs("31.0.0"), "2026.2")
+    assert "one supported hop at a time (2025.1 -> 2026.1 -> 2026.2)" in upgrading(
+        runs("31.0.0", method="distro"), "2026.2")
     assert "2026.1 is older than 2026.2" in upgrading(runs("34.0.0"), "2026.1")
-    assert "does not automate an upgrade from Debian's packages" in upgrading(
-        runs("31.0.0", method="distro"), "2026.1")
     assert "no single upgrade hop joins" in upgrading(
         runs("31.0.0", **{"nova-compute": dict(service="nova", method="source", version="33.0.2")}), "2026.2")
 

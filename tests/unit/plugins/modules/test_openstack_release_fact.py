@@ -91,6 +91,19 @@ def test_a_source_install_is_read_from_its_environments(source_controller):
     }
 
 
+def test_an_api_run_through_the_environments_link_runs_the_release_the_link_names(tmp_path):
+    venv(tmp_path, "nova", "nova", "33.0.2")
+    venv(tmp_path, "nova", "nova", "34.0.0")
+    link = os.path.join(str(tmp_path), "opt/osdeploy/venvs/nova")
+    os.symlink("nova-33.0.2", link)
+    source_api(tmp_path, "nova-api", "nova", "/opt/osdeploy/venvs/nova")
+    assert read_units(str(tmp_path))["nova-api"]["version"] == "33.0.2"
+    os.remove(link)
+    os.symlink("nova-34.0.0", link)
+    assert read_units(str(tmp_path))["nova-api"] == dict(service="nova", method="source", version="34.0.0",
+                                                         environment="/opt/osdeploy/venvs/nova")
+
+
 def test_debians_units_are_read_from_dpkgs_status(tmp_path):
     debian_unit(tmp_path, "nova-compute", "/lib/systemd/system")
     debian_unit(tmp_path, "placement-api")
