@@ -111,9 +111,42 @@ def debian_versions(root, packages):
     return found
 
 
+def unit_pids(root, unit):
+    """The processes of a unit (its cgroup's, cgroup v2), or None when the unit has no cgroup (it does not run)
+    or it cannot be read."""
+    try:
+        with open(_path(root, "sys/fs/cgroup/system.slice/%s.service/cgroup.procs" % unit)) as f:
+            return [line.strip() for line in f if line.strip()]
+    except (IOError, OSError):
+        return None
+
+
+def running_environments(root, unit, environment):
+    """The environments (their real paths, sorted) whose files the unit's processes mapped, for a unit run from
+    `environment`: one after a restart or reload on it; two while a chain reload replaces old workers; [] when
+    its processes map nothing of the environments' folder; None when it runs no process that can be read. The
+    environment may be a link to one of them (the APIs'), which an upgrade moves before the processes follow."""
+    pids = unit_pids(root, unit)
+    if not pids:
+        return None
+    # the link and what it names share a folder (/opt/osdeploy/venvs); the kernel shows mapped files by real path
+    folder = os.path.dirname(environment.rstrip("/"))
+    found = set()
+    for pid in pids:
+        try:
+            with open(_path(root, "proc/%s/maps" % pid)) as f:
+                maps = f.read()
+        except (IOError, OSError):
+            continue
+        for match in re.finditer(r"(?m)\s(%s/[^/\s]+)/" % re.escape(folder), maps):
+            found.add(match.group(1))
+    return sorted(found)
+
+
 def read_units(root="/"):
-    """{unit: {service, method (source|distro), version, environment}} of each unit of UNITS found on the
-    host. A unit whose code cannot be told has version None."""
+    """{unit: {service, method (source|distro), version, environment, running}} of each unit of UNITS found on
+    the host. A unit whose code cannot be told has version None. For a source unit, `running` lists the
+    environments its processes run (running_environments); None for Debian's units."""
     found = {}
     debian = None
     for unit, service in UNITS:
@@ -125,10 +158,11 @@ def read_units(root="/"):
         environment = environment_of(root, argv)
         if environment:
             found[unit] = dict(service=service, method="source", environment=environment,
-                               version=environment_version(root, environment, DISTRIBUTIONS[service]))
+                               version=environment_version(root, environment, DISTRIBUTIONS[service]),
+                               running=running_environments(root, unit, environment))
         else:
             if debian is None:
                 debian = debian_versions(root, set(DEBIAN_PACKAGES.values()))
             found[unit] = dict(service=service, method="distro", environment=None,
-                               version=debian.get(DEBIAN_PACKAGES[service]))
+                               version=debian.get(DEBIAN_PACKAGES[service]), running=None)
     return found

@@ -19,6 +19,10 @@ description:
     environment its command runs in (or its uWSGI ini's C(virtualenv)) - and the version of the service's code,
     which is the environment's installed distribution (a source install), or Debian's package C(python3-nova) or
     C(python3-placement) (Debian's own unit).
+  - For a source unit, also the environments its running processes (its cgroup's, cgroup v2; none when it does
+    not run) have mapped files of, so that
+    what runs can be told from what the files say - an API runs its environment through a link that an upgrade
+    moves before its workers reload.
   - With O(releases), names the OpenStack release of each unit by the major version of its code.
   - The osdeploy role reads it before any change, so that a run never changes the release of a running cloud
     by accident (a change of release is an upgrade, in Nova's order).
@@ -77,7 +81,8 @@ ansible_facts:
           type: dict
           sample:
             nova-compute: {service: nova, method: source, version: 34.0.0, release: "2026.2",
-                           environment: /opt/osdeploy/venvs/nova-34.0.0}
+                           environment: /opt/osdeploy/venvs/nova-34.0.0,
+                           running: [/opt/osdeploy/venvs/nova-34.0.0]}
         releases:
           description: The releases the units run (one on a host that is not between two), sorted.
           type: list

@@ -48,12 +48,25 @@ def test_each_unit_runs_the_environment_of_the_release(name):
 
 
 @pytest.mark.parametrize("name", ["controller"] + COMPUTES)
-def test_debians_nova_and_placement_are_not_installed(name):
-    installed = host(name).check_output("dpkg-query -W -f '${Package} ${db:Status-Status}\\n' 2>/dev/null || true")
-    ours = [line for line in installed.splitlines()
-            if line.endswith(" installed") and line.split()[0] in (
-                "python3-nova", "nova-common", "nova-compute", "nova-api", "python3-placement", "placement-api")]
-    assert ours == []
+def test_debians_nova_and_placement_are_absent_or_held_with_none_of_their_own_units_running(name):
+    """A fresh source install has none of Debian's Nova and Placement packages; a host the upgrade command took
+    from them keeps them installed but held (no apt run upgrades them or starts their code), every unit they
+    ship runs the environment (what_runs, above) or is masked."""
+    h = host(name)
+    packages = [line.split() for line in h.check_output(
+        "dpkg-query -W -f '${db:Status-Abbrev} ${Package}\\n' 'nova-*' python3-nova 'placement-*' python3-placement "
+        "2>/dev/null || true").splitlines()]
+    installed = [package for status, package in packages if status[1] == "i"]
+    assert [package for status, package in packages if status[1] == "i" and status[0] != "h"] == []
+    if installed:
+        units = set(line.rsplit("/", 1)[1][:-len(".service")] for line in h.check_output(
+            "dpkg-query -L %s | grep -E '^(/usr)?/lib/systemd/system/[^/@]+[.]service$' || true"
+            % " ".join(installed)).splitlines())
+        theirs = units - set(UNITS[name])
+        script = "for u in %s; do echo \"$u $(systemctl is-enabled $u 2>/dev/null || true)\"; done"
+        states = dict(line.split() for line in h.check_output(script % " ".join(sorted(theirs))).splitlines()
+                      if len(line.split()) == 2) if theirs else {}
+        assert states == {unit: "masked" for unit in theirs}
 
 
 @pytest.mark.parametrize("command,says", [("nova-manage --version", VERSIONS["nova"]),
