@@ -119,9 +119,9 @@ RESTART_CASES = [
           units=UNCHANGED, inis=UNCHANGED[:2]), ([], [])),
     # the upgrade command's controller phase: the new release's environment was made earlier, the conductor's unit
     # names it, the APIs' link moves to it
-    (dict(before=BEFORE, venv=False, paste=False, link=True, units=UNCHANGED[:2] + [{"item": "nova-conductor",
-                                                                                   "changed": True}],
-          inis=UNCHANGED[:2]), (["nova-conductor"], ["nova-api"])),
+    (dict(before=BEFORE, venv=False, paste=False, link=True,
+          units=UNCHANGED[:2] + [{"item": "nova-conductor", "changed": True}], inis=UNCHANGED[:2]),
+     (["nova-conductor"], ["nova-api"])),
     # an API's ini changed too: it restarts, and does not reload as well
     (dict(before=BEFORE, venv=False, paste=True, link=True, units=UNCHANGED,
           inis=[{"item": "nova-api", "changed": True}, {"item": "nova-api-metadata", "changed": False}]),
