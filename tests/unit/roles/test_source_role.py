@@ -282,9 +282,10 @@ def test_the_apis_are_served_by_debians_uwsgi_from_the_environment_by_its_link(r
     assert sections["Service"]["ExecStart"] == ["/usr/bin/uwsgi --ini " + path]
     assert sections["Service"]["Type"] == ["simple"] and sections["Service"]["User"] == [service]
     settings = ini(rendered, host, os.path.basename(path))
-    # the file names no version (not even in a comment): another release moves the link and leaves the ini as it
-    # is, so that the API reloads worker by worker instead of restarting
-    assert not re.search(r"venvs/%s-[0-9]" % os.path.basename(venv), read(rendered, host, os.path.basename(path)))
+    # neither the ini nor the unit names a version (not even in a comment): another release moves the link and
+    # leaves both as they are, so that the API reloads worker by worker instead of restarting
+    for name_of_file in (os.path.basename(path), name + ".service"):
+        assert not re.search(r"venvs/%s-[0-9]" % os.path.basename(venv), read(rendered, host, name_of_file))
     # the plugin first: uWSGI knows virtualenv and module once it is loaded
     assert list(settings)[:3] == ["plugins", "virtualenv", "module"]
     assert settings["plugins"] == "python3" and settings["virtualenv"] == venv and settings["module"] == module
