@@ -143,10 +143,11 @@ def running_environments(root, unit, environment):
     return sorted(found)
 
 
-def read_units(root="/"):
-    """{unit: {service, method (source|distro), version, environment, running}} of each unit of UNITS found on
-    the host. A unit whose code cannot be told has version None. For a source unit, `running` lists the
-    environments its processes run (running_environments); None for Debian's units."""
+def read_units(root="/", processes=False):
+    """{unit: {service, method (source|distro), version, environment}} of each unit of UNITS found on the
+    host. A unit whose code cannot be told has version None. With `processes`, each also has `running`: for a
+    source unit the environments its processes run (running_environments; None when it runs none), None for
+    Debian's units."""
     found = {}
     debian = None
     for unit, service in UNITS:
@@ -158,11 +159,12 @@ def read_units(root="/"):
         environment = environment_of(root, argv)
         if environment:
             found[unit] = dict(service=service, method="source", environment=environment,
-                               version=environment_version(root, environment, DISTRIBUTIONS[service]),
-                               running=running_environments(root, unit, environment))
+                               version=environment_version(root, environment, DISTRIBUTIONS[service]))
         else:
             if debian is None:
                 debian = debian_versions(root, set(DEBIAN_PACKAGES.values()))
             found[unit] = dict(service=service, method="distro", environment=None,
-                               version=debian.get(DEBIAN_PACKAGES[service]), running=None)
+                               version=debian.get(DEBIAN_PACKAGES[service]))
+        if processes:
+            found[unit]["running"] = running_environments(root, unit, environment) if environment else None
     return found

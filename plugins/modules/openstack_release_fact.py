@@ -19,8 +19,8 @@ description:
     environment its command runs in (or its uWSGI ini's C(virtualenv)) - and the version of the service's code,
     which is the environment's installed distribution (a source install), or Debian's package C(python3-nova) or
     C(python3-placement) (Debian's own unit).
-  - For a source unit, also the environments its running processes (its cgroup's, cgroup v2; none when it does
-    not run) have mapped files of, so that
+  - With O(processes), for a source unit also the environments its running processes (its cgroup's, cgroup v2;
+    none when it does not run) have mapped files of, so that
     what runs can be told from what the files say - an API runs its environment through a link that an upgrade
     moves before its workers reload.
   - With O(releases), names the OpenStack release of each unit by the major version of its code.
@@ -36,6 +36,13 @@ options:
         C(majors) (the major versions of C(nova) and C(openstack-placement)). Without it no release is named.
     type: dict
     default: {}
+  processes:
+    description:
+      - Also read what each source unit's processes run (C(running) of each unit), from their mapped files. Off by
+        default, as every run of the roles reads the units before any change, and only the upgrade command's last
+        check needs the processes.
+    type: bool
+    default: false
   root:
     description:
       - Prefix under which the unit files, environments and dpkg's status file are read. For tests with fixture
@@ -77,7 +84,8 @@ ansible_facts:
       type: dict
       contains:
         units:
-          description: By unit, each unit found; empty on a host without Nova or Placement.
+          description: By unit, each unit found; empty on a host without Nova or Placement. C(running) only with
+            O(processes).
           type: dict
           sample:
             nova-compute: {service: nova, method: source, version: 34.0.0, release: "2026.2",
@@ -98,12 +106,13 @@ from ansible_collections.osdeploy.nova.plugins.module_utils.releases import unit
 class OpenstackReleaseFact(base.OsdeployModule):
     argument_spec = dict(
         releases=dict(type="dict", default={}),
+        processes=dict(type="bool", default=False),
         root=dict(type="path", default="/"),
     )
     module_kwargs = dict(supports_check_mode=True)
 
     def run(self):
-        units = read_units(self.params["root"])
+        units = read_units(self.params["root"], processes=self.params["processes"])
         for data in units.values():
             data["release"] = unit_release(self.params["releases"], data)
         found = sorted(set(data["release"] for data in units.values() if data["release"]))

@@ -83,11 +83,11 @@ def test_a_source_install_is_read_from_its_environments(source_controller):
     units = read_units(str(source_controller))
     assert units == {
         "nova-api": dict(service="nova", method="source", version="34.0.0",
-                         environment="/opt/osdeploy/venvs/nova-34.0.0", running=None),
+                         environment="/opt/osdeploy/venvs/nova-34.0.0"),
         "nova-conductor": dict(service="nova", method="source", version="34.0.0",
-                               environment="/opt/osdeploy/venvs/nova-34.0.0", running=None),
+                               environment="/opt/osdeploy/venvs/nova-34.0.0"),
         "placement-api": dict(service="placement", method="source", version="16.0.0",
-                              environment="/opt/osdeploy/venvs/placement-16.0.0", running=None),
+                              environment="/opt/osdeploy/venvs/placement-16.0.0"),
     }
 
 
@@ -107,11 +107,13 @@ def test_an_api_run_through_the_environments_link_runs_the_release_the_link_name
         write(tmp_path, "/proc/%s/maps" % pid, "7f1 r-xp 0 08:01 2 /usr/lib/x86_64-linux-gnu/libc.so.6\n"
               "7f2 r-xp 0 08:01 3 /opt/osdeploy/venvs/nova-%s/lib/python3.13/site-packages/greenlet/_greenlet.so\n"
               % version)
-    assert read_units(str(tmp_path))["nova-api"] == dict(
+    assert read_units(str(tmp_path), processes=True)["nova-api"] == dict(
         service="nova", method="source", version="34.0.0", environment="/opt/osdeploy/venvs/nova",
         running=["/opt/osdeploy/venvs/nova-33.0.2", "/opt/osdeploy/venvs/nova-34.0.0"])
     write(tmp_path, "/proc/101/maps", open(os.path.join(str(tmp_path), "proc/102/maps")).read())
-    assert read_units(str(tmp_path))["nova-api"]["running"] == ["/opt/osdeploy/venvs/nova-34.0.0"]
+    assert read_units(str(tmp_path), processes=True)["nova-api"]["running"] == ["/opt/osdeploy/venvs/nova-34.0.0"]
+    # the roles' read before any change (processes off) leaves the processes alone
+    assert "running" not in read_units(str(tmp_path))["nova-api"]
 
 
 def test_debians_units_are_read_from_dpkgs_status(tmp_path):
@@ -120,8 +122,8 @@ def test_debians_units_are_read_from_dpkgs_status(tmp_path):
     write(tmp_path, "/var/lib/dpkg/status", DPKG_STATUS)
     assert debian_versions(str(tmp_path), {"python3-nova", "nova-compute"}) == {"python3-nova": "31.0.0"}
     assert read_units(str(tmp_path)) == {
-        "nova-compute": dict(service="nova", method="distro", version="31.0.0", environment=None, running=None),
-        "placement-api": dict(service="placement", method="distro", version="13.0.0", environment=None, running=None),
+        "nova-compute": dict(service="nova", method="distro", version="31.0.0", environment=None),
+        "placement-api": dict(service="placement", method="distro", version="13.0.0", environment=None),
     }
 
 
@@ -135,7 +137,7 @@ def test_the_unit_systemd_loads_wins_and_a_masked_one_is_absent(tmp_path):
     assert unit_file(str(tmp_path), "nova-scheduler") is None
     assert unit_file(str(tmp_path), "nova-compute").endswith("/etc/systemd/system/nova-compute.service")
     assert read_units(str(tmp_path)) == {
-        "nova-compute": dict(service="nova", method="source", version="33.0.2", environment=nova, running=None)}
+        "nova-compute": dict(service="nova", method="source", version="33.0.2", environment=nova)}
 
 
 def test_an_environment_without_the_service_or_a_missing_ini_has_no_version(tmp_path):
@@ -146,7 +148,7 @@ def test_an_environment_without_the_service_or_a_missing_ini_has_no_version(tmp_
     assert environment_of(str(tmp_path), ["/usr/bin/uwsgi", "--ini", "/etc/none.ini"]) is None
     units = read_units(str(tmp_path))
     assert units["nova-compute"]["version"] is None and units["nova-compute"]["method"] == "source"
-    assert units["nova-api"] == dict(service="nova", method="distro", version=None, environment=None, running=None)
+    assert units["nova-api"] == dict(service="nova", method="distro", version=None, environment=None)
 
 
 def test_a_fresh_host_runs_nothing(tmp_path, run_main):
