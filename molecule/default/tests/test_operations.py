@@ -37,7 +37,8 @@ METADATA_API_CHANGES = {
     "distro": {("controller", "Serve the Nova APIs on the management address only, with a lab-sized uWSGI"),
                ("controller", "Restart the controller's nova services")},
     "source": {("controller", "Write the uWSGI configuration of this host's APIs of nova"),
-               ("controller", "Restart at the next handler flush the units that ran with what changed"),
+               ("controller", "Restart at the next handler flush the units that ran with what changed, and reload "
+                              "the APIs on new code"),
                ("controller", "Restart the source units whose code or configuration changed")},
 }[lab_openstack()["method"]]
 # The tags of the steps that repair the drift (fixture_drift), in the order they run: the metadata API's file (a
