@@ -42,4 +42,4 @@ def test_what_a_scenarios_test_file_imports_from_beside_it_is_beside_it_in_the_s
 
 
 def test_the_vm_labs_scenarios_are_among_those_checked():
-    assert {"vm", "vagrant"} <= {scenario for scenario, _ in scenario_test_files()}
+    assert {"vm", "vagrant"} <= {scenario for scenario, name in scenario_test_files()}
