@@ -132,13 +132,14 @@ class MariaDB:
     root@localhost authenticates over the socket (as on Debian); `admin` with
     `admin_password` is an administrator reachable over TCP. With ``tls=True``
     the server also offers TLS with a certificate of a private CA
-    (``self.pki``: make_test_pki()); plain connections keep working.
+    (``self.pki``: make_test_pki(), or the paths ca, server_cert and
+    server_key given as ``pki``); plain connections keep working.
     """
 
     admin_user = "osdeploy_admin"
     admin_password = "adm'in\"pw\\ @:/%$#"
 
-    def __init__(self, tls=False):
+    def __init__(self, tls=False, pki=None):
         self.dir = tempfile.mkdtemp(prefix="osdeploy-mariadb-")
         os.chmod(self.dir, 0o755)
         self.datadir = os.path.join(self.dir, "data")
@@ -146,13 +147,13 @@ class MariaDB:
         self.host = "127.0.0.1"
         self.port = free_port()
         self.proc = None
-        self.tls = tls
-        self.pki = None
+        self.tls = tls or pki is not None
+        self.pki = pki
 
     def start(self):
         tls_args = []
         if self.tls:
-            self.pki = make_test_pki(os.path.join(self.dir, "pki"), self.host)
+            self.pki = self.pki or make_test_pki(os.path.join(self.dir, "pki"), self.host)
             tls_args = ["--ssl-ca=%s" % self.pki["ca"], "--ssl-cert=%s" % self.pki["server_cert"],
                         "--ssl-key=%s" % self.pki["server_key"]]
         shutil.chown(self.dir, "mysql", "mysql")
