@@ -67,21 +67,46 @@ options:
     type: str
     choices: [always, on_create]
     default: always
+  require_tls:
+    description:
+      - Whether the server must refuse O(user) at each of O(host_patterns) without TLS.
+      - V(true) gives every account that has no TLS requirement C(REQUIRE SSL) (C(ALTER USER ... REQUIRE SSL);
+        accounts the module creates are created with it). The service then has to connect with TLS (say,
+        C(ssl_ca) in its connection URL); without TLS the server refuses the login, over TCP and, with
+        MariaDB 10.11, over the unix socket as well.
+      - V(false) sets an account that is exactly C(REQUIRE SSL) back to C(REQUIRE NONE), so that turning TLS
+        off for a deployment converges back as well, and a second run with either value changes nothing.
+      - Unset, every existing account keeps whatever it requires (an operator's C(REQUIRE SSL) set by hand
+        stays), and new accounts are created without a requirement.
+      - Stricter requirements an operator set (C(REQUIRE X509), C(ISSUER), C(SUBJECT), C(CIPHER)) already
+        require TLS and are kept with either value; the module neither relaxes them to C(REQUIRE SSL) nor
+        removes them.
+      - With V(true) the module first checks that the server offers TLS (C(have_ssl) is C(YES)) and fails
+        before any change when it does not, since the accounts could not log in at all. In check mode that
+        is a warning, as an earlier task of the same run may be what turns the server's TLS on.
+      - Ignored with O(state=absent) (the accounts are dropped with whatever they required). Not related to
+        the module's own login, which uses TLS according to O(ca_cert) and the other TLS options.
+    type: bool
 attributes:
   check_mode:
     support: full
     description: The module reads the server and reports exactly what a real run would do; it changes nothing.
   diff_mode:
     support: full
-    description: Before and after of the databases (character set/collation), the accounts and their grants.
-      A password is never shown; a rotation appears as C(changed, not shown).
+    description: Before and after of the databases (character set/collation), the accounts, their TLS
+      requirement (as C(REQUIRE NONE), C(REQUIRE SSL), C(REQUIRE X509)...) and their grants. A password is
+      never shown; a rotation appears as C(changed, not shown).
 notes:
   - The server is read first and only what differs is changed, so a second run changes nothing and reports
     C(changed=false).
   - With O(state=present) each database in O(databases) exists with O(charset) and O(collation) (an existing
     database with another default character set or collation is corrected with C(ALTER DATABASE), which
-    changes the defaults for new tables only), O(user) exists at each of O(host_patterns) with O(password),
-    and each of these accounts holds exactly C(ALL PRIVILEGES) on exactly each listed database.
+    changes the defaults for new tables only), O(user) exists at each of O(host_patterns) with O(password)
+    and the TLS requirement O(require_tls) asks for, and each of these accounts holds exactly
+    C(ALL PRIVILEGES) on exactly each listed database.
+  - The TLS requirement is read from C(mysql.user) (C(ssl_type)) and changed with C(ALTER USER ... REQUIRE SSL)
+    or C(REQUIRE NONE), a step of its own, reported in RV(tls_requirement_changed_for). C(GRANT) and a password
+    rotation leave it as it is.
   - Grants name each database exactly; C(_) is escaped as C(\_), so C(nova_api) does not also match, say,
     C(novaXapi) as the unescaped wildcard pattern of the install guides does.
   - With O(revoke_other_grants=true) (the default), every other privilege of these accounts is revoked,

@@ -14,6 +14,14 @@ are a thin shell around these steps:
    records in the result; ``run_steps`` executes them (not in check mode);
 5. ``results`` and ``diff`` (pure) describe what was (or would be) done.
 
+``require_tls`` (true) makes every account of the user ``REQUIRE SSL``: a new account is created
+with it, an existing one without any requirement gets ``ALTER USER ... REQUIRE SSL``. False
+sets an account that is exactly ``REQUIRE SSL`` back to ``REQUIRE NONE``; None (unset) leaves
+every account's requirement as it is. Stricter
+requirements (``X509``, ``ISSUER``, ``SUBJECT``, ``CIPHER``: ssl_type X509 or SPECIFIED) are
+an operator's and are kept either way: they already require TLS. So the two values converge,
+back and forth, and a second run with either changes nothing.
+
 Rules kept everywhere: the plain password never reaches the server. Its
 mysql_native_password hash is computed here (``native_password_hash``) and is
 only ever a parameter of a statement (``IDENTIFIED BY PASSWORD %s``, and the
@@ -50,6 +58,12 @@ SYSTEM_DATABASES = ("mysql", "information_schema", "performance_schema", "sys")
 CHARSET_ALIASES = {"utf8": "utf8mb3"}
 
 MIN_MARIADB = (10, 4)
+
+# mysql.user.ssl_type (MariaDB 10.4+: the view over mysql.global_priv's JSON ssl_type 0-3)
+SSL_NONE = ""            # REQUIRE NONE
+SSL_ANY = "ANY"          # REQUIRE SSL: what require_tls sets and, when false, takes back
+SSL_X509 = "X509"        # REQUIRE X509: stricter, kept
+SSL_SPECIFIED = "SPECIFIED"  # REQUIRE ISSUER/SUBJECT/CIPHER: stricter, kept
 
 # how the *_priv columns of the grant tables read as SQL privilege names
 _PRIV_NAMES = {
@@ -123,6 +137,14 @@ def _unique(values):
         if v not in seen:
             seen.append(v)
     return seen
+
+
+def _bool(value, param, default=False):
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ValidationError("%s: must be true or false (got %r)" % (param, value))
+    return value
 
 
 def _check_name(value, param, what, maximum, pattern, allowed):
@@ -203,6 +225,8 @@ def validate(params):
         update_password=params.get("update_password") or "always",
         revoke_other_grants=bool(params.get("revoke_other_grants", True)),
         drop_databases=bool(params.get("drop_databases", False)),
+        # ignored with state=absent: the accounts are dropped whatever they required
+        require_tls=_bool(params.get("require_tls"), "require_tls", default=None),
     )
     if state == "present":
         out["password"] = validate_password(params.get("password"))
@@ -300,15 +324,22 @@ def resolve_charset(cursor, charset, collation):
 
 
 class Account(object):
-    """One existing user@host: whether the password matches and its global privileges."""
+    """One existing user@host: whether the password matches, its global privileges, its TLS requirement.
+
+    ``ssl_type`` is mysql.user's: '' (REQUIRE NONE), ANY (REQUIRE SSL), X509 or SPECIFIED;
+    ``ssl_specified`` names what a SPECIFIED requirement checks (CIPHER, ISSUER, SUBJECT),
+    never the values.
+    """
 
     def __init__(self, host, password_matches=None, global_privs=(), global_grant_option=False,
-                 all_global_privs=()):
+                 all_global_privs=(), ssl_type=SSL_NONE, ssl_specified=()):
         self.host = host
         self.password_matches = password_matches
         self.global_privs = frozenset(global_privs)
         self.global_grant_option = bool(global_grant_option)
         self.all_global_privs = frozenset(all_global_privs)
+        self.ssl_type = ssl_type
+        self.ssl_specified = tuple(ssl_specified)
 
 
 class Grant(object):
@@ -341,6 +372,39 @@ def _yes(value):
     return value == "Y"
 
 
+def _text(value):
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return value
+
+
+def _ssl(row):
+    """(ssl_type, what a SPECIFIED requirement checks) of a mysql.user row."""
+    ssl_type = _text(row.get("ssl_type")).upper()
+    specified = tuple(name for name, column in (("CIPHER", "ssl_cipher"), ("ISSUER", "x509_issuer"),
+                                                ("SUBJECT", "x509_subject")) if _text(row.get(column)))
+    return ssl_type, specified
+
+
+def read_have_ssl(cursor):
+    """The server's have_ssl: YES when it offers TLS, DISABLED or NO when not, None if it has no such variable."""
+    cursor.execute("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = %s",
+                   ("HAVE_SSL",))
+    rows = cursor.fetchall()
+    return _text(rows[0][0]).upper() if rows else None
+
+
+def check_tls_offered(have_ssl, user, place):
+    """require_tls against a server that does not offer TLS: the accounts could not log in at all."""
+    if have_ssl is not None and have_ssl != "YES":
+        raise ValidationError(
+            "require_tls: MariaDB at %s does not offer TLS (have_ssl is %s), so requiring TLS of %s's accounts "
+            "would lock them out; give the server a certificate and key (ssl_cert, ssl_key) and restart it first"
+            % (place, have_ssl, user))
+
+
 def read_state(cursor, user, hosts, databases, password=None):
     """Read what exists for these databases and user@hosts. Reads only.
 
@@ -366,8 +430,9 @@ def read_state(cursor, user, hosts, databases, password=None):
             continue
         have, grant_option, all_global = _privs(r, names)
         matches = r.get("password_hash_matches")
+        ssl_type, specified = _ssl(r)
         state.accounts[r["Host"]] = Account(r["Host"], None if matches is None else bool(matches),
-                                            have, grant_option, all_global)
+                                            have, grant_option, all_global, ssl_type, specified)
 
     names, rows = _rows(cursor, "SELECT * FROM mysql.db WHERE User = %%s AND Host IN (%s)" % _in(hosts),
                         (user,) + tuple(hosts))
@@ -417,6 +482,31 @@ def all_on(user, host, database):
     return "%s: ALL PRIVILEGES ON %s" % (account(user, host), db_on(grant_pattern(database)))
 
 
+def describe_requirement(ssl_type, specified=()):
+    """An account's TLS requirement as the REQUIRE clause of SHOW CREATE USER (values left out)."""
+    if ssl_type == SSL_NONE:
+        return "REQUIRE NONE"
+    if ssl_type == SSL_ANY:
+        return "REQUIRE SSL"
+    if ssl_type == SSL_SPECIFIED and specified:
+        return "REQUIRE " + " AND ".join(specified)
+    return "REQUIRE %s" % ssl_type
+
+
+def wanted_requirement(want, acct):
+    """The ssl_type an account has after a present run: require_tls sets ANY on NONE, unsets exactly ANY.
+
+    Unset (None), an existing account keeps its requirement and a new one has none.
+    """
+    if acct is None:
+        return SSL_ANY if want["require_tls"] else SSL_NONE
+    if want["require_tls"] and acct.ssl_type == SSL_NONE:
+        return SSL_ANY
+    if want["require_tls"] is False and acct.ssl_type == SSL_ANY:
+        return SSL_NONE
+    return acct.ssl_type
+
+
 def account_grants(user, host, state):
     """Every grant of one existing account that this module sees, as text."""
     out = []
@@ -440,6 +530,8 @@ class Plan(object):
         self.create_users = []       # host
         self.drop_users = []         # host
         self.change_password = []    # host
+        self.require_ssl = []        # host: ALTER USER ... REQUIRE SSL (require_tls, no requirement yet)
+        self.require_none = []       # host: ALTER USER ... REQUIRE NONE (not require_tls, exactly REQUIRE SSL)
         self.grant_all = []          # (host, database)
         self.revoke_grant_option = []  # (host, pattern) on a managed database
         self.revoke_other = []       # (host, pattern or None for *.*, privs?, grant_option?)
@@ -449,8 +541,8 @@ class Plan(object):
     @property
     def changed(self):
         return any((self.create_databases, self.alter_databases, self.drop_databases, self.create_users,
-                    self.drop_users, self.change_password, self.grant_all, self.revoke_grant_option,
-                    self.revoke_other))
+                    self.drop_users, self.change_password, self.require_ssl, self.require_none, self.grant_all,
+                    self.revoke_grant_option, self.revoke_other))
 
 
 def plan_present(want, state, charset, collation):
@@ -470,6 +562,8 @@ def plan_present(want, state, charset, collation):
             plan.create_users.append(host)
         elif want["update_password"] == "always" and not acct.password_matches:
             plan.change_password.append(host)
+        if acct is not None and wanted_requirement(want, acct) != acct.ssl_type:
+            (plan.require_ssl if want["require_tls"] else plan.require_none).append(host)
         rows = state.grants.get(host, {})
         for db, pattern in zip(want["databases"], patterns):
             row = rows.get(pattern)
@@ -525,9 +619,10 @@ def build_steps(plan, want, state):
                           "ALTER DATABASE %s CHARACTER SET %s COLLATE %s"
                           % (_spliced(quote_identifier(db)), plan.charset, plan.collation), (),
                           ("databases_altered", db)))
+    require = " REQUIRE SSL" if want["require_tls"] else ""
     for host in plan.create_users:
-        steps.append(Step("creating user %s" % account(user, host),
-                          "CREATE USER %s@%s IDENTIFIED BY PASSWORD %s",
+        steps.append(Step("creating user %s%s" % (account(user, host), require and " with" + require),
+                          "CREATE USER %s@%s IDENTIFIED BY PASSWORD %s" + require,
                           (user, host, native_password_hash(want["password"])),
                           ("users_created", account(user, host))))
     for host in plan.change_password:
@@ -535,6 +630,14 @@ def build_steps(plan, want, state):
                           "ALTER USER %s@%s IDENTIFIED BY PASSWORD %s",
                           (user, host, native_password_hash(want["password"])),
                           ("password_changed_for", account(user, host))))
+    for host in plan.require_ssl:
+        steps.append(Step("requiring TLS of %s (REQUIRE SSL)" % account(user, host),
+                          "ALTER USER %s@%s REQUIRE SSL", (user, host),
+                          ("tls_requirement_changed_for", account(user, host))))
+    for host in plan.require_none:
+        steps.append(Step("no longer requiring TLS of %s (REQUIRE NONE)" % account(user, host),
+                          "ALTER USER %s@%s REQUIRE NONE", (user, host),
+                          ("tls_requirement_changed_for", account(user, host))))
     for host, pattern, privs, grant_option in plan.revoke_other:
         on = "*.*" if pattern is None else db_on(pattern)
         text = (describe_global(user, state.accounts[host]) if pattern is None
@@ -581,7 +684,7 @@ def run_steps(cursor, steps):
 # ---------------------------------------------------------------- reporting
 
 RESULT_LISTS = ("databases_created", "databases_altered", "databases_dropped", "users_created", "users_removed",
-                "password_changed_for", "grants_added", "grants_revoked")
+                "password_changed_for", "tls_requirement_changed_for", "grants_added", "grants_revoked")
 
 
 def results(steps):
@@ -593,6 +696,7 @@ def results(steps):
             if value not in out[key]:
                 out[key].append(value)
     out["password_changed"] = bool(out["password_changed_for"])
+    out["tls_requirement_changed"] = bool(out["tls_requirement_changed_for"])
     out["grants_changed"] = bool(out["grants_added"] or out["grants_revoked"])
     out["changed"] = bool(steps)
     return out
@@ -603,27 +707,37 @@ def snapshot(want, state):
     user = want["user"]
     dbs = dict((db, "%s/%s" % state.databases[db]) for db in want["databases"] if db in state.databases)
     users = [account(user, h) for h in want["host_patterns"] if h in state.accounts]
+    tls = {}
+    for h in want["host_patterns"]:
+        acct = state.accounts.get(h)
+        if acct is not None:
+            tls[account(user, h)] = describe_requirement(acct.ssl_type, acct.ssl_specified)
     grants = []
     for h in want["host_patterns"]:
         grants.extend(account_grants(user, h, state))
-    return dict(databases=dbs, users=users, grants=sorted(grants))
+    return dict(databases=dbs, users=users, tls_requirement=tls, grants=sorted(grants))
 
 
 def diff(want, state, plan):
-    """before/after of databases, users@host and grants. No password, ever."""
+    """before/after of databases, users@host, their TLS requirement and grants. No password, ever."""
     before = snapshot(want, state)
     user = want["user"]
     if want["state"] == "absent":
-        after = dict(databases=dict(before["databases"]), users=[], grants=[])
+        after = dict(databases=dict(before["databases"]), users=[], tls_requirement={}, grants=[])
         for db in plan.drop_databases:
             after["databases"].pop(db, None)
         dropped = set(account(user, h) for h in plan.drop_users)
         after["users"] = [u for u in before["users"] if u not in dropped]
+        after["tls_requirement"] = dict((u, r) for u, r in before["tls_requirement"].items() if u not in dropped)
         after["grants"] = [g for g in before["grants"] if g.split(": ", 1)[0] not in dropped]
     else:
         target = "%s/%s" % (plan.charset, plan.collation)
         after = dict(databases=dict((db, target) for db in want["databases"]),
-                     users=[account(user, h) for h in want["host_patterns"]], grants=[])
+                     users=[account(user, h) for h in want["host_patterns"]], tls_requirement={}, grants=[])
+        for h in want["host_patterns"]:
+            acct = state.accounts.get(h)
+            after["tls_requirement"][account(user, h)] = describe_requirement(
+                wanted_requirement(want, acct), acct.ssl_specified if acct is not None else ())
         patterns = set(grant_pattern(db) for db in want["databases"])
         grants = []
         for h in want["host_patterns"]:

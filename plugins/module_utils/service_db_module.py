@@ -35,6 +35,7 @@ def argument_spec(databases=None, user=None, charset="utf8mb4"):
         drop_databases=dict(type="bool", default=False),
         revoke_other_grants=dict(type="bool", default=True),
         update_password=dict(type="str", default="always", choices=["always", "on_create"], no_log=False),
+        require_tls=dict(type="bool"),
     )
 
 
@@ -97,6 +98,8 @@ class ServiceDbModule(MariaDBLoginModule):
             charset = collation = None
             if want["state"] == "present":
                 charset, collation = logic.resolve_charset(cur, want["charset"], want["collation"])
+                if want["require_tls"]:
+                    self.check_tls_offered(cur, want)
             compare = want["password"] if want["update_password"] == "always" else None
             state = logic.read_state(cur, want["user"], want["host_patterns"], want["databases"], compare)
         except logic.ValidationError as e:
@@ -105,3 +108,16 @@ class ServiceDbModule(MariaDBLoginModule):
             self.fail("reading the current state from MariaDB at %s failed: %s (the login user needs to read the "
                       "mysql schema and information_schema)" % (self.place(), e), exception=traceback.format_exc())
         return state, charset, collation
+
+    def check_tls_offered(self, cur, want):
+        """require_tls on a server without TLS: refused before any change; in check mode a warning.
+
+        In check mode an earlier task of the same run (the server's TLS configuration and
+        its restart) may be what would turn TLS on, so the prediction goes on.
+        """
+        try:
+            logic.check_tls_offered(logic.read_have_ssl(cur), want["user"], self.place())
+        except logic.ValidationError as e:
+            if not self.check_mode:
+                raise
+            self.warn("%s (check mode: a real run fails here unless the server offers TLS by then)" % e)

@@ -85,6 +85,11 @@ EXAMPLES = r"""
   ansible.builtin.set_fact:
     nova_api_connection: "{{ 'nova' | osdeploy.nova.db_url(nova_db_password, 'controller', 'nova_api') }}"
 
+- name: Nova's accounts refused by the server unless they connect with TLS (REQUIRE SSL)
+  osdeploy.nova.nova_db:
+    password: "{{ nova_db_password }}"
+    require_tls: true
+
 - name: Remove Nova's database user (the databases and their data stay)
   osdeploy.nova.nova_db:
     state: absent
@@ -133,6 +138,19 @@ password_changed_for:
   type: list
   elements: str
   sample: [nova@localhost, nova@%]
+tls_requirement_changed:
+  description: Whether the TLS requirement of an existing account was changed (O(require_tls)). Accounts
+    created in this run are in RV(users_created) instead.
+  returned: always
+  type: bool
+  sample: true
+tls_requirement_changed_for:
+  description: The existing accounts whose TLS requirement was changed, as C(user@host), to C(REQUIRE SSL) with
+    O(require_tls=true) or back to C(REQUIRE NONE) with O(require_tls=false).
+  returned: always
+  type: list
+  elements: str
+  sample: [nova@%]
 grants_changed:
   description: Whether any grant was added or revoked.
   returned: always

@@ -71,7 +71,7 @@ EXAMPLES = r"""
     password: "{{ keystone_db_password }}"
     charset: utf8mb3
 
-- name: Glance's database, from a deployment host over TLS with an explicit collation
+- name: Glance's database from a deployment host over TLS, an explicit collation, TLS required of Glance
   osdeploy.nova.service_db:
     databases: [glance]
     user: glance
@@ -81,13 +81,15 @@ EXAMPLES = r"""
     login_user: admin
     login_password: "{{ mariadb_admin_password }}"
     ca_cert: /etc/ssl/certs/db-ca.pem
+    require_tls: true
   register: glance_db
 
 - name: Tell what was done
   ansible.builtin.debug:
     msg: >-
       created {{ glance_db.databases_created }}, grants changed: {{ glance_db.grants_changed }},
-      password rotated: {{ glance_db.password_changed }}
+      password rotated: {{ glance_db.password_changed }}, TLS requirement changed for:
+      {{ glance_db.tls_requirement_changed_for }}
 
 - name: Remove Neutron's user and drop its database with all data
   osdeploy.nova.service_db:
@@ -136,6 +138,19 @@ password_changed:
   sample: false
 password_changed_for:
   description: The existing accounts whose password was changed, as C(user@host). Never the password.
+  returned: always
+  type: list
+  elements: str
+  sample: [glance@%]
+tls_requirement_changed:
+  description: Whether the TLS requirement of an existing account was changed (O(require_tls)). Accounts
+    created in this run are in RV(users_created) instead.
+  returned: always
+  type: bool
+  sample: true
+tls_requirement_changed_for:
+  description: The existing accounts whose TLS requirement was changed, as C(user@host), to C(REQUIRE SSL) with
+    O(require_tls=true) or back to C(REQUIRE NONE) with O(require_tls=false).
   returned: always
   type: list
   elements: str

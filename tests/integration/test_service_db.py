@@ -65,8 +65,8 @@ class Case:
         dbs = self.sql("SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME "
                        "FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s ORDER BY 1",
                        self.user[:-2].replace("_", "\\_") + "\\_%")
-        users = self.sql("SELECT Host, authentication_string, plugin FROM mysql.user WHERE User = %s ORDER BY 1",
-                         self.user)
+        users = self.sql("SELECT Host, authentication_string, plugin, ssl_type FROM mysql.user WHERE User = %s "
+                         "ORDER BY 1", self.user)
         grants = self.sql("SELECT * FROM mysql.db WHERE User = %s ORDER BY Host, Db", self.user)
         return dbs, users, grants
 
@@ -95,6 +95,35 @@ class Case:
             conn.close()
         return True
 
+    def requirements(self):
+        """{host: mysql.user's ssl_type} of this user's accounts ('' is REQUIRE NONE, ANY is REQUIRE SSL)."""
+        return dict(self.sql("SELECT Host, ssl_type FROM mysql.user WHERE User = %s", self.user))
+
+    def tls_login(self, tls, host=None):
+        """A login over TCP, with TLS verified against the server's CA or in plaintext: True when admitted.
+
+        From 127.0.0.1 the server picks the account at localhost when there is one (it resolves the address).
+
+        From 127.0.0.1 the server picks the account at localhost when there is one (it resolves the address).
+
+        PyMySQL 1.1+ tries TLS by itself when not told: ssl_disabled makes the plaintext attempt plaintext.
+        """
+        kwargs = dict(ssl={"ca": self.db.pki["ca"]}) if tls else dict(ssl_disabled=True)
+        try:
+            conn = pymysql.connect(host=host or self.db.host, port=self.db.port, user=self.user,
+                                   password=self.password, database=self.databases[0], connect_timeout=5, **kwargs)
+        except pymysql.err.OperationalError as e:
+            assert e.args[0] == 1045, e  # the server's answer to an account that requires TLS
+            return False
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+                cipher = cur.fetchall()[0][1]
+        finally:
+            conn.close()
+        assert bool(cipher) == tls, "the connection was %s TLS" % ("not over" if tls else "over")
+        return True
+
 
 @pytest.fixture
 def case(request, mariadb, ansible_module):
@@ -119,9 +148,10 @@ def converged(case):
 def assert_nothing(res):
     assert res["changed"] is False
     for key in ("databases_created", "databases_altered", "databases_dropped", "users_created", "users_removed",
-                "grants_added", "grants_revoked", "password_changed_for"):
+                "grants_added", "grants_revoked", "password_changed_for", "tls_requirement_changed_for"):
         assert res[key] == [], key
     assert res["grants_changed"] is False and res["password_changed"] is False
+    assert res["tls_requirement_changed"] is False
 
 
 # ------------------------------------------------------------------ create, idempotence, check mode
@@ -518,6 +548,111 @@ def test_tls_options_log_in_with_a_client_certificate(case, mariadb):
         assert res.failed and "client_key needs client_cert" in res["msg"], res.output
     finally:
         mariadb.sql("DROP USER IF EXISTS %s@'%%'", admin)
+
+
+# ------------------------------------------------------------------ require_tls: the service's accounts REQUIRE SSL
+
+def test_require_tls_on_and_off_converges(converged):
+    case = converged
+    u = case.user
+    accounts = ["%s@localhost" % u, "%s@%%" % u]
+    assert case.requirements() == {"localhost": "", "%": ""}
+    assert case.tls_login(tls=False) and case.tls_login(tls=True)
+
+    # on: check mode predicts, changes nothing
+    before = case.server_state()
+    res = case.run(require_tls=True, check=True, diff=True)
+    assert not res.failed, res.output
+    assert res["changed"] is True and res["tls_requirement_changed"] is True
+    assert res["tls_requirement_changed_for"] == accounts
+    assert res["grants_changed"] is False and res["password_changed"] is False and res["users_created"] == []
+    assert case.server_state() == before, "check mode touched the server"
+    assert case.tls_login(tls=False)
+
+    res = case.run(require_tls=True, diff=True)
+    assert not res.failed, res.output
+    assert res["changed"] is True and res["tls_requirement_changed_for"] == accounts
+    assert res["grants_changed"] is False and res["password_changed"] is False
+    assert "REQUIRE NONE" in res.output and "REQUIRE SSL" in res.output  # the diff shows the requirement
+    assert case.requirements() == {"localhost": "ANY", "%": "ANY"}
+    assert case.sql("SHOW CREATE USER %s@'%%'", u)[0][0].endswith(" REQUIRE SSL")
+    assert not case.tls_login(tls=False), "the server let the user in without TLS"
+    assert case.tls_login(tls=True)
+    for host in ("localhost", "%"):
+        assert case.grants(host) == case.expected_grants(host)
+
+    # on again: nothing, in check mode too
+    after = case.server_state()
+    assert_nothing(case.run(require_tls=True, diff=True))
+    assert_nothing(case.run(require_tls=True, check=True, diff=True))
+    assert case.server_state() == after
+
+    # a rotation and a grant repair keep the requirement
+    case.sql("REVOKE ALL PRIVILEGES ON `%s`.* FROM %%s@'%%%%'" % pat(case.databases[0]), u)
+    case.password = "Rotated-tls-pw-2"
+    res = case.run(require_tls=True)
+    assert not res.failed, res.output
+    assert res["password_changed_for"] == accounts and res["grants_changed"] is True
+    assert res["tls_requirement_changed_for"] == []
+    assert case.requirements() == {"localhost": "ANY", "%": "ANY"}
+    assert not case.tls_login(tls=False) and case.tls_login(tls=True)
+
+    # unset: the requirement stays as it is
+    assert_nothing(case.run())
+    assert case.requirements() == {"localhost": "ANY", "%": "ANY"}
+
+    # off: predicted, then back to REQUIRE NONE, then nothing
+    res = case.run(require_tls=False, check=True)
+    assert res["changed"] is True and res["tls_requirement_changed_for"] == accounts
+    assert case.requirements() == {"localhost": "ANY", "%": "ANY"}
+    res = case.run(require_tls=False, diff=True)
+    assert not res.failed, res.output
+    assert res["changed"] is True and res["tls_requirement_changed_for"] == accounts
+    assert res["grants_changed"] is False and res["password_changed"] is False
+    assert case.requirements() == {"localhost": "", "%": ""}
+    assert case.tls_login(tls=False) and case.tls_login(tls=True)
+    assert_nothing(case.run(require_tls=False))
+
+
+def test_require_tls_creates_the_accounts_with_require_ssl(case):
+    res = case.run(require_tls=True, check=True, diff=True)
+    assert not res.failed, res.output
+    assert res["users_created"] == ["%s@localhost" % case.user, "%s@%%" % case.user]
+    assert res["tls_requirement_changed_for"] == []
+    assert case.server_state() == ((), (), ()), "check mode touched the server"
+    res = case.run(require_tls=True, diff=True)
+    assert not res.failed and res["changed"] is True, res.output
+    assert res["users_created"] == ["%s@localhost" % case.user, "%s@%%" % case.user]
+    assert res["tls_requirement_changed_for"] == []
+    assert case.requirements() == {"localhost": "ANY", "%": "ANY"}
+    assert not case.tls_login(tls=False)
+    assert case.tls_login(tls=True)
+    assert_nothing(case.run(require_tls=True))
+
+
+def test_require_tls_keeps_a_stricter_requirement(converged):
+    """An account an operator made REQUIRE X509 keeps it, with require_tls true and false."""
+    case = converged
+    case.sql("ALTER USER %s@'%%' REQUIRE X509", case.user)
+    res = case.run(require_tls=True, diff=True)
+    assert not res.failed, res.output
+    assert res["tls_requirement_changed_for"] == ["%s@localhost" % case.user]
+    assert "REQUIRE X509" in res.output
+    assert case.requirements() == {"localhost": "ANY", "%": "X509"}
+    assert_nothing(case.run(require_tls=True))
+    res = case.run(require_tls=False)
+    assert res["tls_requirement_changed_for"] == ["%s@localhost" % case.user]
+    assert case.requirements() == {"localhost": "", "%": "X509"}
+    assert_nothing(case.run(require_tls=False))
+
+
+def test_require_tls_is_ignored_with_state_absent(converged):
+    case = converged
+    res = case.run(require_tls=True, state="absent", password=None)
+    assert not res.failed, res.output
+    assert res["users_removed"] == ["%s@localhost" % case.user, "%s@%%" % case.user]
+    assert res["tls_requirement_changed_for"] == []
+    assert case.requirements() == {}
 
 
 # ------------------------------------------------------------------ nova_db: the same step with Nova's defaults

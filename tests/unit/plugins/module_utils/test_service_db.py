@@ -6,6 +6,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import service_db as n
+from ansible_collections.osdeploy.nova.plugins.module_utils import service_db_module
 
 DB_PRIVS = ["Select", "Insert", "Update", "Delete", "Create", "Drop", "Grant", "References", "Index", "Alter",
             "Create_tmp_table", "Lock_tables", "Create_view", "Show_view", "Create_routine", "Alter_routine",
@@ -19,8 +20,10 @@ PASSWORD = "p'a\"s\\s @:/%$#w ord"
 class FakeCursor(object):
     """Answers the reads of read_state/resolve_charset from canned tables; records every statement."""
 
-    def __init__(self, schemata=(), users=(), db_rows=(), charsets=None, collations=None, fail_on=None):
+    def __init__(self, schemata=(), users=(), db_rows=(), charsets=None, collations=None, fail_on=None,
+                 have_ssl="YES"):
         self.schemata = list(schemata)
+        self.have_ssl = have_ssl
         self.users = list(users)
         self.db_rows = list(db_rows)
         self.charsets = charsets if charsets is not None else {"utf8mb4": "utf8mb4_general_ci",
@@ -48,6 +51,7 @@ class FakeCursor(object):
         elif "FROM mysql.user" in sql:
             password, user, hosts = args[0], args[1], args[2:]
             cols = ["Host", "User"] + ["%s_priv" % p for p in USER_PRIVS] + [
+                "ssl_type", "ssl_cipher", "x509_issuer", "x509_subject",
                 "plugin", "authentication_string", "password_hash_matches"]
             rows = []
             for u in self.users:
@@ -57,6 +61,8 @@ class FakeCursor(object):
                                                               == password)
                     rows.append([u["Host"], u["User"]] + [("Y" if p in u.get("privs", ()) else "N")
                                                           for p in USER_PRIVS]
+                                + [u.get("ssl_type", ""), u.get("ssl_cipher", ""), u.get("x509_issuer", ""),
+                                   u.get("x509_subject", "")]
                                 + ["mysql_native_password", "*HASH", match])
             self._table(cols, rows)
         elif "FROM mysql.db" in sql:
@@ -75,6 +81,9 @@ class FakeCursor(object):
                         [(name, self.collations[name])] if name in self.collations else [])
         elif sql == "SELECT CURRENT_USER()":
             self._table(["CURRENT_USER()"], [("root@localhost",)])
+        elif "information_schema.GLOBAL_VARIABLES" in sql:
+            assert args == ("HAVE_SSL",)
+            self._table(["VARIABLE_VALUE"], [(self.have_ssl,)] if self.have_ssl else [])
         return rendered
 
     def _table(self, cols, rows):
@@ -100,9 +109,9 @@ def full(db, host="%", user="nova", grant=False):
 
 
 def converged(user="nova", password=PASSWORD, hosts=("localhost", "%"), dbs=tuple(n.DEFAULT_DATABASES),
-              charset=("utf8mb4", "utf8mb4_general_ci")):
+              charset=("utf8mb4", "utf8mb4_general_ci"), ssl_type=""):
     return FakeCursor(schemata=[(db,) + charset for db in dbs],
-                      users=[dict(User=user, Host=h, password=password) for h in hosts],
+                      users=[dict(User=user, Host=h, password=password, ssl_type=ssl_type) for h in hosts],
                       db_rows=[full(db, h, user) for h in hosts for db in dbs])
 
 
@@ -122,6 +131,7 @@ def test_validate_defaults():
     assert w["host_patterns"] == ["localhost", "%"]
     assert w["charset"] == "utf8mb4" and w["collation"] is None
     assert w["revoke_other_grants"] is True and w["drop_databases"] is False
+    assert w["require_tls"] is None
     assert w["password"] == PASSWORD
 
 
@@ -153,6 +163,7 @@ def test_validate_dedupes_and_lowercases_hosts():
     (dict(password="tab\there"), "password"),
     (dict(charset="utf8mb4; DROP"), "charset"),
     (dict(collation="x-y"), "collation"),
+    (dict(require_tls="yes"), "require_tls"),
 ])
 def test_validate_rejects(params, param):
     with pytest.raises(n.ValidationError) as e:
@@ -406,7 +417,7 @@ def test_absent_keeps_databases_by_default():
     res = n.results(steps)
     assert res["users_removed"] == ["nova@localhost", "nova@%"] and res["databases_dropped"] == []
     d = n.diff(w, state, plan)
-    assert d["after"] == dict(databases=d["before"]["databases"], users=[], grants=[])
+    assert d["after"] == dict(databases=d["before"]["databases"], users=[], tls_requirement={}, grants=[])
 
 
 def test_absent_drop_databases_and_idempotence():
@@ -436,3 +447,214 @@ def test_run_steps_reports_what_was_done_before_a_failure():
     assert "creating user nova@localhost failed" in str(e.value)
     res = n.results(e.value.done)
     assert res["databases_created"] == ["nova_api", "nova", "nova_cell0"] and res["users_created"] == []
+
+
+# ------------------------------------------------------------------ require_tls (REQUIRE SSL)
+
+def ssl_types(cur):
+    return dict((u["Host"], u.get("ssl_type", "")) for u in cur.users)
+
+
+def test_require_tls_creates_accounts_with_require_ssl():
+    cur = FakeCursor()
+    w = want(require_tls=True)
+    state, plan, steps = run_plan(cur, w)
+    assert plan.create_users == ["localhost", "%"]
+    assert plan.require_ssl == [] and plan.require_none == []  # CREATE USER says it already
+    creates = [s for s in steps if s.sql.startswith("CREATE USER")]
+    assert [s.sql for s in creates] == ["CREATE USER %s@%s IDENTIFIED BY PASSWORD %s REQUIRE SSL"] * 2
+    assert [s.description for s in creates] == ["creating user nova@localhost with REQUIRE SSL",
+                                                "creating user nova@% with REQUIRE SSL"]
+    assert not any(PASSWORD in s.sql or PASSWORD in s.args or PASSWORD in s.description for s in steps)
+    res = n.results(steps)
+    assert res["users_created"] == ["nova@localhost", "nova@%"]
+    assert res["tls_requirement_changed"] is False and res["tls_requirement_changed_for"] == []
+    d = n.diff(w, state, plan)
+    assert d["before"]["tls_requirement"] == {}
+    assert d["after"]["tls_requirement"] == {"nova@localhost": "REQUIRE SSL", "nova@%": "REQUIRE SSL"}
+
+
+def test_create_without_require_tls_is_require_none():
+    state, plan, steps = run_plan(FakeCursor(), want())
+    assert [s.sql for s in steps if s.sql.startswith("CREATE USER")] == [
+        "CREATE USER %s@%s IDENTIFIED BY PASSWORD %s"] * 2
+    d = n.diff(want(), state, plan)
+    assert d["after"]["tls_requirement"] == {"nova@localhost": "REQUIRE NONE", "nova@%": "REQUIRE NONE"}
+
+
+def test_require_tls_off_to_on_is_its_own_step():
+    cur = converged()
+    w = want(require_tls=True)
+    state, plan, steps = run_plan(cur, w)
+    assert plan.changed and plan.require_ssl == ["localhost", "%"] and plan.require_none == []
+    assert [(s.sql, s.args) for s in steps] == [("ALTER USER %s@%s REQUIRE SSL", ("nova", "localhost")),
+                                                ("ALTER USER %s@%s REQUIRE SSL", ("nova", "%"))]
+    assert [s.description for s in steps] == ["requiring TLS of nova@localhost (REQUIRE SSL)",
+                                              "requiring TLS of nova@% (REQUIRE SSL)"]
+    res = n.results(steps)
+    assert res["changed"] is True
+    assert res["tls_requirement_changed"] is True
+    assert res["tls_requirement_changed_for"] == ["nova@localhost", "nova@%"]
+    assert res["password_changed"] is False and res["grants_changed"] is False and res["users_created"] == []
+    d = n.diff(w, state, plan)
+    assert d["before"]["tls_requirement"] == {"nova@localhost": "REQUIRE NONE", "nova@%": "REQUIRE NONE"}
+    assert d["after"]["tls_requirement"] == {"nova@localhost": "REQUIRE SSL", "nova@%": "REQUIRE SSL"}
+    assert dict(d["before"], tls_requirement=None) == dict(d["after"], tls_requirement=None)  # nothing else
+    # check mode: the plan is the prediction; nothing was written while planning
+    assert cur.writes() == []
+    # applied, the next plan is empty
+    n.run_steps(cur, steps)
+    assert cur.writes() == [(s.sql, s.args) for s in steps]
+    for u in cur.users:
+        u["ssl_type"] = "ANY"
+    _state, plan, steps = run_plan(cur, w)
+    assert not plan.changed and steps == []
+
+
+def test_require_tls_on_to_on_changes_nothing():
+    cur = converged(ssl_type="ANY")
+    w = want(require_tls=True)
+    state, plan, steps = run_plan(cur, w)
+    assert not plan.changed and steps == []
+    res = n.results(steps)
+    assert res["changed"] is False and res["tls_requirement_changed"] is False
+    d = n.diff(w, state, plan)
+    assert d["before"] == d["after"]
+    assert d["after"]["tls_requirement"] == {"nova@localhost": "REQUIRE SSL", "nova@%": "REQUIRE SSL"}
+
+
+def test_require_tls_on_to_off_sets_require_none():
+    cur = converged(ssl_type="ANY")
+    w = want(require_tls=False)
+    state, plan, steps = run_plan(cur, w)
+    assert plan.require_none == ["localhost", "%"] and plan.require_ssl == []
+    assert [(s.sql, s.args) for s in steps] == [("ALTER USER %s@%s REQUIRE NONE", ("nova", "localhost")),
+                                                ("ALTER USER %s@%s REQUIRE NONE", ("nova", "%"))]
+    assert steps[1].description == "no longer requiring TLS of nova@% (REQUIRE NONE)"
+    res = n.results(steps)
+    assert res["tls_requirement_changed_for"] == ["nova@localhost", "nova@%"] and res["changed"] is True
+    d = n.diff(w, state, plan)
+    assert d["before"]["tls_requirement"]["nova@%"] == "REQUIRE SSL"
+    assert d["after"]["tls_requirement"]["nova@%"] == "REQUIRE NONE"
+    # off -> off: nothing
+    _state, plan, steps = run_plan(converged(), w)
+    assert steps == []
+
+
+@pytest.mark.parametrize("ssl_type", ["", "ANY", "X509"])
+def test_require_tls_unset_leaves_every_requirement_as_it_is(ssl_type):
+    cur = converged(ssl_type=ssl_type)
+    w = want()
+    state, plan, steps = run_plan(cur, w)
+    assert not plan.changed and steps == []
+    d = n.diff(w, state, plan)
+    assert d["before"] == d["after"]
+
+
+@pytest.mark.parametrize("require_tls", [True, False])
+@pytest.mark.parametrize("ssl_type, extra, shown", [
+    ("X509", {}, "REQUIRE X509"),
+    ("SPECIFIED", dict(x509_issuer="/CN=Deployment CA", x509_subject="/CN=nova"), "REQUIRE ISSUER AND SUBJECT"),
+    ("SPECIFIED", dict(ssl_cipher="AES256-SHA"), "REQUIRE CIPHER"),
+])
+def test_stricter_requirement_is_kept(require_tls, ssl_type, extra, shown):
+    cur = converged()
+    cur.users[1].update(extra, ssl_type=ssl_type)  # nova@% is the operator's stricter account
+    w = want(require_tls=require_tls)
+    state, plan, steps = run_plan(cur, w)
+    assert "%" not in plan.require_ssl and "%" not in plan.require_none
+    assert not any(s.args[:2] == ("nova", "%") and "REQUIRE" in s.sql for s in steps)
+    assert plan.require_ssl == (["localhost"] if require_tls else [])
+    d = n.diff(w, state, plan)
+    assert d["before"]["tls_requirement"]["nova@%"] == shown == d["after"]["tls_requirement"]["nova@%"]
+    # the values of ISSUER, SUBJECT and CIPHER are not shown, only what is checked
+    assert "CN=" not in repr(d) and "AES256" not in repr(d)
+
+
+def test_tls_requirement_and_rotation_in_one_run():
+    cur = converged(password="old")
+    _state, plan, steps = run_plan(cur, want(require_tls=True))
+    assert [s.sql for s in steps] == ["ALTER USER %s@%s IDENTIFIED BY PASSWORD %s"] * 2 + [
+        "ALTER USER %s@%s REQUIRE SSL"] * 2
+    # the requirement's statement does not carry the password hash
+    assert [s.args for s in steps[2:]] == [("nova", "localhost"), ("nova", "%")]
+    res = n.results(steps)
+    assert res["password_changed_for"] == res["tls_requirement_changed_for"] == ["nova@localhost", "nova@%"]
+
+
+def test_new_host_pattern_with_require_tls():
+    cur = converged(ssl_type="ANY")
+    w = want(host_patterns=["localhost", "%", "10.0.0.%"], require_tls=True)
+    state, plan, steps = run_plan(cur, w)
+    assert plan.create_users == ["10.0.0.%"] and plan.require_ssl == []
+    assert steps[0].sql.endswith("REQUIRE SSL")
+    assert n.diff(w, state, plan)["after"]["tls_requirement"]["nova@10.0.0.%"] == "REQUIRE SSL"
+
+
+def test_require_tls_is_ignored_when_absent():
+    cur = converged(ssl_type="ANY")
+    w = want(state="absent", require_tls=True)
+    state, plan, steps = run_plan(cur, w)
+    assert [s.sql for s in steps] == ["DROP USER %s@%s"] * 2
+    d = n.diff(w, state, plan)
+    assert d["before"]["tls_requirement"] == {"nova@localhost": "REQUIRE SSL", "nova@%": "REQUIRE SSL"}
+    assert d["after"]["tls_requirement"] == {}
+
+
+def test_read_state_reads_the_requirement_as_bytes_too():
+    cur = converged()
+    cur.users[0]["ssl_type"] = b"ANY"
+    cur.users[1].update(ssl_type="SPECIFIED", x509_subject=b"/CN=nova")
+    state = n.read_state(cur, "nova", ["localhost", "%"], n.DEFAULT_DATABASES)
+    assert state.accounts["localhost"].ssl_type == "ANY"
+    assert (state.accounts["%"].ssl_type, state.accounts["%"].ssl_specified) == ("SPECIFIED", ("SUBJECT",))
+
+
+@pytest.mark.parametrize("have_ssl, refused", [("YES", False), ("DISABLED", True), ("NO", True), (None, False)])
+def test_require_tls_needs_a_server_that_offers_tls(have_ssl, refused):
+    cur = FakeCursor(have_ssl=have_ssl)
+    value = n.read_have_ssl(cur)
+    assert value == have_ssl
+    if refused:
+        with pytest.raises(n.ValidationError) as e:
+            n.check_tls_offered(value, "nova", "socket /run/mysqld/mysqld.sock")
+        assert str(e.value).startswith("require_tls:")
+        assert "have_ssl is %s" % have_ssl in str(e.value) and "socket /run/mysqld/mysqld.sock" in str(e.value)
+    else:
+        n.check_tls_offered(value, "nova", "localhost:3306")
+    assert cur.writes() == []
+
+
+class TlsCheckModule(object):
+    """Just what ServiceDbModule.check_tls_offered uses of a module."""
+
+    check_tls_offered = service_db_module.ServiceDbModule.check_tls_offered
+
+    def __init__(self, check_mode):
+        self.check_mode = check_mode
+        self.warnings = []
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+    def place(self):
+        return "127.0.0.1:3306"
+
+
+def test_module_refuses_require_tls_without_tls_but_only_warns_in_check_mode():
+    w = want(require_tls=True)
+    module = TlsCheckModule(check_mode=False)
+    with pytest.raises(n.ValidationError, match="^require_tls: MariaDB at 127.0.0.1:3306 does not offer TLS"):
+        module.check_tls_offered(FakeCursor(have_ssl="DISABLED"), w)
+    module = TlsCheckModule(check_mode=True)
+    module.check_tls_offered(FakeCursor(have_ssl="DISABLED"), w)
+    assert len(module.warnings) == 1 and module.warnings[0].startswith("require_tls: ")
+    assert "check mode" in module.warnings[0]
+    module = TlsCheckModule(check_mode=False)
+    module.check_tls_offered(FakeCursor(have_ssl="YES"), w)
+    assert module.warnings == []
+
+
+def test_require_tls_option_is_the_same_in_both_modules():
+    spec = service_db_module.argument_spec()
+    assert spec["require_tls"] == dict(type="bool")
