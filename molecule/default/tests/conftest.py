@@ -22,13 +22,24 @@ RELEASES_FILE = os.path.join(ROOT, "roles", "osdeploy", "vars", "releases.yml")
 VENVS = "/opt/osdeploy/venvs"
 
 
+def lab_codename(lab):
+    """The Debian codename of the lab's hosts: from the state of a lab tools/lab made, else (the vagrant
+    scenario's VMs, whose lab folder holds only the inventory and group_vars) from its controller."""
+    path = os.path.join(lab, "state.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)["release"]
+    import testinfra  # pylint: disable=import-outside-toplevel
+    controller = testinfra.get_host("ansible://controller?ansible_inventory=%s" % os.path.join(lab, "inventory.ini"))
+    return controller.system_info.codename
+
+
 def lab_openstack():
     """What the lab's hosts run of OpenStack, from the lab's state and group_vars (tools/lab up --release,
     --openstack) and the collection's release data: {method, release, nova (version), nova_python (the
     interpreter that imports that Nova), environments ({service: its environment}, for a source install)}."""
     lab = os.environ["OSDEPLOY_LAB_DIR"]
-    with open(os.path.join(lab, "state.json")) as f:
-        codename = json.load(f)["release"]
+    codename = lab_codename(lab)
     path = os.path.join(lab, "group_vars", "all", "openstack.yml")
     chosen = {}
     if os.path.exists(path):
@@ -50,5 +61,17 @@ def lab_openstack():
             "nova_python": "/usr/bin/python3", "environments": {}}
 
 
-# What only a source install has is checked only there.
-collect_ignore = [] if lab_openstack()["method"] == "source" else ["test_source.py"]
+def lab_setting(name, default=None):
+    """A variable of the lab's group_vars/all (tools/lab up writes them; later files win, as in Ansible)."""
+    folder = os.path.join(os.environ["OSDEPLOY_LAB_DIR"], "group_vars", "all")
+    value = default
+    for entry in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        if entry.endswith((".yml", ".yaml")):
+            with open(os.path.join(folder, entry)) as f:
+                value = (yaml.safe_load(f) or {}).get(name, value)
+    return value
+
+
+# What only a source install has is checked only there, TLS only where it is on.
+collect_ignore = ([] if lab_openstack()["method"] == "source" else ["test_source.py"]) + (
+    [] if lab_setting("osdeploy_tls", False) else ["test_tls.py"])
