@@ -43,3 +43,48 @@ def test_what_a_scenarios_test_file_imports_from_beside_it_is_beside_it_in_the_s
 
 def test_the_vm_labs_scenarios_are_among_those_checked():
     assert {"vm", "vagrant"} <= {scenario for scenario, name in scenario_test_files()}
+
+
+def load_conftest(lab_dir, monkeypatch):
+    """The default scenario's conftest.py as a module, its lab folder lab_dir (it reads the lab at import)."""
+    import importlib.util  # pylint: disable=import-outside-toplevel
+    monkeypatch.setenv("OSDEPLOY_LAB_DIR", str(lab_dir))
+    spec = importlib.util.spec_from_file_location("scenario_conftest", os.path.join(MOLECULE, "default", "tests",
+                                                                                     "conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class FakeController:
+    """What testinfra's host gives the conftest of a lab without a state file: its system's codename."""
+
+    def __init__(self, asked):
+        self.asked = asked
+        self.system_info = type("SystemInfo", (), {"codename": "bookworm"})()
+
+
+def test_a_lab_without_a_state_file_is_read_from_its_controller(tmp_path, monkeypatch):
+    """The vagrant scenario's lab folder has only its inventory and group_vars: its release comes from the
+    controller (make molecule-vagrant failed at collection when conftest.py required the state file)."""
+    import testinfra  # pylint: disable=import-outside-toplevel
+    asked = []
+    monkeypatch.setattr(testinfra, "get_host", lambda spec: asked.append(spec) or FakeController(asked))
+    (tmp_path / "group_vars" / "all").mkdir(parents=True)
+    module = load_conftest(tmp_path, monkeypatch)
+    assert asked == ["ansible://controller?ansible_inventory=%s" % (tmp_path / "inventory.ini")]
+    assert module.lab_openstack()["method"] == "distro"
+    assert module.lab_openstack()["nova_python"] == "/usr/bin/python3"
+    assert module.collect_ignore == ["test_source.py", "test_tls.py"]
+
+
+def test_a_lab_with_a_state_file_and_its_settings(tmp_path, monkeypatch):
+    (tmp_path / "group_vars" / "all").mkdir(parents=True)
+    (tmp_path / "state.json").write_text('{"release": "trixie"}')
+    (tmp_path / "group_vars" / "all" / "openstack.yml").write_text(
+        "osdeploy_install_method: source\nosdeploy_openstack_release: '2026.2'\n")
+    (tmp_path / "group_vars" / "all" / "zz-tls.yml").write_text("osdeploy_tls: true\n")
+    module = load_conftest(tmp_path, monkeypatch)
+    assert module.lab_openstack()["release"] == "2026.2"
+    assert module.collect_ignore == []
+    assert module.lab_setting("osdeploy_tls") is True and module.lab_setting("absent", 3) == 3
