@@ -775,7 +775,9 @@ WantedBy=sysinit.target
                        "# servers run emulated (TCG) inside the lab's machines\n"
                        "osdeploy_verify_timeout: 600\n"
                        "# the guide's demo project; the proof runs as its member\n"
-                       "baseline_demo: true\n" % (self.pbridge, self.PROVIDER_CIDR, *self.FLOATING_RANGE,
+                       "baseline_demo: true\n"
+                       "# TLS: the deployment's CA, every host's certificate, MariaDB over TLS\n"
+                       "osdeploy_tls: true\n" % (self.pbridge, self.PROVIDER_CIDR, *self.FLOATING_RANGE,
                                                   json.dumps(testimage.ensure_image()))}
 
     def is_down(self, hosts):

@@ -1,0 +1,97 @@
+"""TLS as the lab's hosts have it (osdeploy_tls, collected only where it is on: conftest.py): every host holds
+the deployment's CA certificate and a certificate of its own that the CA issued for its names, its key readable
+only by root and the services' group; MariaDB serves TLS with the controller's certificate, every OpenStack
+service's account refuses a login without TLS, one with TLS that trusts the CA is accepted and one that trusts
+another CA is refused; the services' connections to it are encrypted."""
+import os
+
+import pytest
+import testinfra
+
+INVENTORY = os.path.join(os.environ["OSDEPLOY_LAB_DIR"], "inventory.ini")
+COMPUTES = os.environ.get("OSDEPLOY_EXPECT_COMPUTES", "compute1,compute2").split(",")
+TLS = "/etc/osdeploy/tls"
+SERVICE_USERS = ["keystone", "glance", "placement", "neutron", "nova"]
+# A login as a service user from the controller, its password read from the service's configuration and never
+# printed: argv[1] the user, argv[2] 'plain' (TLS refused by the client), 'ca' (TLS, the deployment's CA, the
+# server's name checked) or a CA file; prints the session's TLS version or the server's refusal.
+LOGIN = r'''
+import configparser, sys
+from urllib.parse import urlsplit, unquote
+import pymysql
+user, how = sys.argv[1], sys.argv[2]
+conf = {"keystone": "/etc/keystone/keystone.conf", "glance": "/etc/glance/glance-api.conf",
+        "placement": "/etc/placement/placement.conf", "neutron": "/etc/neutron/neutron.conf",
+        "nova": "/etc/nova/nova.conf"}[user]
+parser = configparser.RawConfigParser(strict=False)
+parser.read(conf)
+section = "placement_database" if user == "placement" else "database"
+url = urlsplit(parser.get(section, "connection"))
+args = dict(host=url.hostname, port=url.port or 3306, user=unquote(url.username), password=unquote(url.password))
+if how == "plain":
+    args["ssl_disabled"] = True
+else:
+    args["ssl"] = {"ca": "/etc/osdeploy/tls/ca.crt" if how == "ca" else how, "check_hostname": True}
+try:
+    conn = pymysql.connect(**args)
+except pymysql.err.OperationalError as e:
+    print("refused %s" % e.args[0])
+    sys.exit(0)
+with conn.cursor() as cur:
+    cur.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
+    print("tls %s" % (cur.fetchone()[1] or "none"))
+'''
+
+
+def host(name):
+    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
+
+
+@pytest.mark.parametrize("name", ["controller"] + COMPUTES)
+def test_each_host_has_the_ca_and_its_own_certificate_issued_for_its_names(name):
+    h = host(name)
+    for path, mode, group in (("ca.crt", 0o644, "root"), ("host.crt", 0o644, "ssl-cert"), ("host.key", 0o640, "ssl-cert")):
+        f = h.file("%s/%s" % (TLS, path))
+        assert f.exists and f.user == "root" and f.group == group and f.mode == mode, path
+    address = h.ansible.get_variables()["osdeploy_management_ip"]
+    verify = h.run("openssl verify -CAfile %s/ca.crt -purpose sslserver -verify_ip %s %s/host.crt", TLS, address, TLS)
+    assert verify.rc == 0, verify.stdout + verify.stderr
+    # the same CA is trusted system-wide (Debian's store), and the key matches the certificate
+    assert h.file("/usr/local/share/ca-certificates/osdeploy-ca.crt").content == h.file(TLS + "/ca.crt").content
+    assert (h.check_output("openssl x509 -in %s/host.crt -pubkey -noout | sha256sum", TLS)
+            == h.check_output("openssl pkey -in %s/host.key -pubout | sha256sum", TLS))
+
+
+def test_the_deployments_ca_key_never_left_the_controller():
+    controller = host("controller")
+    assert controller.file("/etc/osdeploy/pki").mode == 0o700
+    assert controller.file("/etc/osdeploy/pki/ca.key").mode == 0o600
+    for name in COMPUTES:
+        assert not host(name).file("/etc/osdeploy/pki").exists
+
+
+def test_mariadb_serves_tls_and_every_service_account_requires_it():
+    h = host("controller")
+    assert h.check_output("mariadb -N -e \"SHOW GLOBAL VARIABLES LIKE 'have_ssl'\"").split() == ["have_ssl", "YES"]
+    rows = h.check_output("mariadb -N -e \"SELECT user, host, ssl_type FROM mysql.user WHERE user IN (%s)\""
+                          % ", ".join("'%s'" % user for user in SERVICE_USERS)).splitlines()
+    accounts = {tuple(row.split("\t")[:2]): row.split("\t")[2] for row in rows}
+    assert {user for user, _host in accounts} == set(SERVICE_USERS)
+    assert set(accounts.values()) == {"ANY"}, accounts
+    # the services are connected, and the server counts TLS sessions only
+    assert int(h.check_output("mariadb -N -e \"SHOW GLOBAL STATUS LIKE 'Ssl_accepts'\"").split()[1]) > 0
+
+
+@pytest.mark.parametrize("user", SERVICE_USERS)
+def test_a_service_login_needs_tls_and_the_deployments_ca(user):
+    h = host("controller")
+    assert h.check_output("python3 -c %s %s plain", LOGIN, user) == "refused 1045"
+    assert h.check_output("python3 -c %s %s ca", LOGIN, user).startswith("tls TLSv1.")
+    other = "/tmp/osdeploy-other-ca.crt"
+    h.check_output("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=other "
+                   "-keyout /dev/null -out %s 2>/dev/null", other)
+    try:
+        refused = h.check_output("python3 -c %s %s %s", LOGIN, user, other)
+    finally:
+        h.run("rm -f %s", other)
+    assert refused == "refused 2003" or "CERTIFICATE_VERIFY_FAILED" in refused, refused
