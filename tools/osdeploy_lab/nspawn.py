@@ -778,7 +778,7 @@ WantedBy=sysinit.target
                        "baseline_demo: true\n"
                        "# TLS: the deployment's CA, every host's certificate, MariaDB over TLS\n"
                        "osdeploy_tls: true\n" % (self.pbridge, self.PROVIDER_CIDR, *self.FLOATING_RANGE,
-                                                  json.dumps(testimage.ensure_image()))}
+                                                 json.dumps(testimage.ensure_image()))}
 
     def is_down(self, hosts):
         return not hosts and self.bridge not in self.lab_links()

@@ -49,8 +49,8 @@ def load_conftest(lab_dir, monkeypatch):
     """The default scenario's conftest.py as a module, its lab folder lab_dir (it reads the lab at import)."""
     import importlib.util  # pylint: disable=import-outside-toplevel
     monkeypatch.setenv("OSDEPLOY_LAB_DIR", str(lab_dir))
-    spec = importlib.util.spec_from_file_location("scenario_conftest", os.path.join(MOLECULE, "default", "tests",
-                                                                                     "conftest.py"))
+    path = os.path.join(MOLECULE, "default", "tests", "conftest.py")
+    spec = importlib.util.spec_from_file_location("scenario_conftest", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
