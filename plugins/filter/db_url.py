@@ -48,7 +48,7 @@ options:
     type: str
     default: mysql+pymysql
   query:
-    description: A query string without the C(?), for example C(charset=utf8).
+    description: A query string without the C(?), for example C(charset=utf8); empty or null adds none.
     type: str
 notes:
   - The result contains the password. Write it with C(no_log) tasks and files of mode C(0640) or stricter.
@@ -94,7 +94,8 @@ def db_url(user, password, host, database, port=None, driver="mysql+pymysql", qu
     if any(c in database for c in "/?#"):
         raise AnsibleFilterError("osdeploy.nova.db_url: database %r must not contain '/', '?' or '#'" % database)
     port = _port(port)
-    if query is not None:
+    # an empty query is none: the roles pass their TLS parameters, empty without TLS
+    if query is not None and query != "":
         query = _text(query, "query").lstrip("?")
     return _db_url(user, password, host, database, port=port, driver=driver, query=query or None)
 

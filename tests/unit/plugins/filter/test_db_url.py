@@ -66,3 +66,9 @@ def test_transport_url_filter():
         with pytest.raises(Exception) as exc:
             f("o", "p", bad)
         assert "osdeploy.nova.transport_url" in str(exc.value)
+
+
+def test_an_empty_query_adds_none():
+    """The roles pass their TLS parameters as the query, empty when TLS is off."""
+    assert db_url("nova", "pw", "10.0.0.11", "nova", query="") == "mysql+pymysql://nova:pw@10.0.0.11/nova"
+    assert db_url("nova", "pw", "10.0.0.11", "nova", query=None) == "mysql+pymysql://nova:pw@10.0.0.11/nova"
