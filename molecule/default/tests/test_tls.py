@@ -2,7 +2,8 @@
 the deployment's CA certificate and a certificate of its own that the CA issued for its names, its key readable
 only by root and the services' group; MariaDB serves TLS with the controller's certificate, every OpenStack
 service's account refuses a login without TLS, one with TLS that trusts the CA is accepted and one that trusts
-another CA is refused; the services' connections to it are encrypted."""
+another CA is refused; the services' connections to it are encrypted. RabbitMQ speaks AMQP over TLS only, with the
+controller's certificate, and every client connected to it (each host's Nova and Neutron) came over TLS."""
 import os
 
 import pytest
@@ -95,3 +96,51 @@ def test_a_service_login_needs_tls_and_the_deployments_ca(user):
     finally:
         h.run("rm -f %s", other)
     assert refused == "refused 2003" or "CERTIFICATE_VERIFY_FAILED" in refused, refused
+
+
+# AMQP over TLS from another host: argv[1] the controller's name, argv[2] the port, argv[3] the CA file; prints
+# the TLS version and what the broker answers to AMQP 0-9-1's protocol header, or why the handshake failed.
+AMQP = r'''
+import socket, ssl, sys
+name, port, cafile = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+context = ssl.create_default_context(cafile=cafile)
+try:
+    with socket.create_connection((name, port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=name) as tls:
+            tls.sendall(b"AMQP\x00\x00\x09\x01")
+            answer = tls.recv(4096)
+            print(tls.version(), "RabbitMQ" if b"RabbitMQ" in answer else answer[:16])
+except ssl.SSLError as e:
+    print("refused", e.reason)
+'''
+
+
+def test_rabbitmq_speaks_amqp_over_tls_only_with_the_controllers_certificate():
+    controller = host("controller")
+    name, port = controller.ansible.get_variables()["osdeploy_controller_host"], 5671
+    compute = host(COMPUTES[0])
+    assert compute.check_output("python3 -c %s %s %d %s/ca.crt", AMQP, name, port, TLS).startswith("TLSv1.")
+    other = "/tmp/osdeploy-other-ca.crt"
+    compute.check_output("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=other "
+                         "-keyout /dev/null -out %s 2>/dev/null", other)
+    try:
+        refused = compute.check_output("python3 -c %s %s %d %s", AMQP, name, port, other)
+    finally:
+        compute.run("rm -f %s", other)
+    assert refused == "refused CERTIFICATE_VERIFY_FAILED", refused
+    # nothing listens for plain AMQP
+    listening = controller.check_output("ss -Htln")
+    assert ":5671 " in listening and ":5672 " not in listening, listening
+
+
+def test_every_rabbitmq_client_came_over_tls():
+    controller = host("controller")
+    rows = [line.split("\t") for line in
+            controller.check_output("rabbitmqctl --quiet list_connections ssl ssl_protocol peer_host").splitlines()
+            if line.strip()]
+    rows = [row for row in rows if row[0] != "ssl"]  # a header line, where RabbitMQ prints one
+    assert rows and all(row[0] == "true" and row[1].startswith("tlsv1.") for row in rows), rows
+    # Nova and Neutron on the computes too, not only the controller's services
+    peers = {row[2] for row in rows}
+    for name in COMPUTES:
+        assert host(name).ansible.get_variables()["osdeploy_management_ip"] in peers, (name, peers)
