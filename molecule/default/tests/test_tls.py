@@ -3,8 +3,11 @@ the deployment's CA certificate and a certificate of its own that the CA issued 
 only by root and the services' group; MariaDB serves TLS with the controller's certificate, every OpenStack
 service's account refuses a login without TLS, one with TLS that trusts the CA is accepted and one that trusts
 another CA is refused; the services' connections to it are encrypted. RabbitMQ speaks AMQP over TLS only, with the
-controller's certificate, and every client connected to it (each host's Nova and Neutron) came over TLS."""
+controller's certificate, and every client connected to it (each host's Nova and Neutron) came over TLS. QEMU on
+the computes serves VNC over TLS asking for the client's certificate and has the material for live migrations'
+QEMU-native TLS; the console proxy uses VeNCrypt only (the member's console through it: test_member.py)."""
 import os
+import re
 
 import pytest
 import testinfra
@@ -117,14 +120,15 @@ except ssl.SSLError as e:
 
 def test_rabbitmq_speaks_amqp_over_tls_only_with_the_controllers_certificate():
     controller = host("controller")
-    name, port = controller.ansible.get_variables()["osdeploy_controller_host"], 5671
+    # the name every transport_url gives (osdeploy_controller_host's default: the inventory name)
+    name, port = "controller", "5671"
     compute = host(COMPUTES[0])
-    assert compute.check_output("python3 -c %s %s %d %s/ca.crt", AMQP, name, port, TLS).startswith("TLSv1.")
+    assert compute.check_output("python3 -c %s %s %s %s/ca.crt", AMQP, name, port, TLS).startswith("TLSv1.")
     other = "/tmp/osdeploy-other-ca.crt"
     compute.check_output("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=other "
                          "-keyout /dev/null -out %s 2>/dev/null", other)
     try:
-        refused = compute.check_output("python3 -c %s %s %d %s", AMQP, name, port, other)
+        refused = compute.check_output("python3 -c %s %s %s %s", AMQP, name, port, other)
     finally:
         compute.run("rm -f %s", other)
     assert refused == "refused CERTIFICATE_VERIFY_FAILED", refused
@@ -144,3 +148,34 @@ def test_every_rabbitmq_client_came_over_tls():
     peers = {row[2] for row in rows}
     for name in COMPUTES:
         assert host(name).ansible.get_variables()["osdeploy_management_ip"] in peers, (name, peers)
+
+
+QEMU_FILES = {"ca-cert.pem": ("ca.crt", 0o644), "server-cert.pem": ("host.crt", 0o644),
+              "client-cert.pem": ("host.crt", 0o644), "server-key.pem": ("host.key", 0o640),
+              "client-key.pem": ("host.key", 0o640)}
+
+
+@pytest.mark.parametrize("name", COMPUTES)
+def test_qemu_serves_vnc_over_tls_with_this_hosts_certificate(name):
+    h = host(name)
+    conf = h.file("/etc/libvirt/qemu.conf").content_string
+    for line in ("vnc_tls = 1", 'default_tls_x509_cert_dir = "/etc/pki/qemu"', "default_tls_x509_verify = 1"):
+        assert re.search("^%s$" % re.escape(line), conf, re.M), line
+    for path, (source, mode) in QEMU_FILES.items():
+        f = h.file("/etc/pki/qemu/" + path)
+        assert (f.user, f.group, f.mode) == ("root", "libvirt-qemu", mode), path
+        assert f.content == h.file("%s/%s" % (TLS, source)).content, path
+    # QEMU's user reads the key; any other user does not
+    assert h.run("runuser -u libvirt-qemu -- head -c0 /etc/pki/qemu/server-key.pem").rc == 0
+    assert h.run("runuser -u nobody -- head -c0 /etc/pki/qemu/server-key.pem").rc != 0
+    assert re.search(r"^live_migration_with_native_tls = true$",
+                     h.file("/etc/nova/nova-compute.conf").content_string, re.M)
+
+
+def test_the_console_proxy_uses_vencrypt_only_with_the_controllers_certificate():
+    h = host("controller")
+    conf = h.check_output("sed -n '/^\\[vnc\\]/,/^\\[/p' /etc/nova/nova.conf")
+    for line in ("auth_schemes = vencrypt", "vencrypt_client_key = %s/host.key" % TLS,
+                 "vencrypt_client_cert = %s/host.crt" % TLS, "vencrypt_ca_certs = %s/ca.crt" % TLS):
+        assert re.search("^%s$" % re.escape(line), conf, re.M), (line, conf)
+    assert h.run("runuser -u nova -- head -c0 %s/host.key", TLS).rc == 0
