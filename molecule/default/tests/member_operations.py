@@ -8,17 +8,23 @@ chain alone: an affinity group needs room for both its servers on one compute ho
 compute hosts (a 4 GiB instance disk each) may lack while a resize holds allocations on both hosts:
   lifecycle  create (with a keypair), list, show, stop, start, soft and hard reboot, rebuild, delete
   moves      create, resize to another flavor (onto the other compute host) and confirm, an image of the
-             server, a console URL that answers, delete
+             server, a console that answers (the noVNC page, then RFB through the proxy's websocket up to
+             the server's framebuffer), delete
   groups     two servers in an affinity group (one host) and two in an anti-affinity group (two hosts)
 Everything is the member's (the REST API as the member's token allows it), except what Nova's policy
 gives admin alone: reading which host a server runs on, and making the resize's flavor. A failed operation
 names the server's fault; the operations after it in the same chain say they were not reached. Whatever
 happens, what the run made is deleted (and waited for) before it prints.
 """
+import base64
 import json
+import os
+import socket
+import struct
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 import openstack
@@ -29,6 +35,93 @@ PREFIX = "osdeploy-member-"
 
 class Failed(Exception):
     pass
+
+
+class WebSocket:
+    """The client side of RFC 6455, as much as RFB through the console proxy needs: binary frames."""
+
+    def __init__(self, host, port, path, timeout=30):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        origin = "http://%s:%d" % (host, port)
+        self.sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n"
+                           "Origin: %s\r\n\r\n" % (path, host, port, key, origin)).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise Failed("the console proxy closed the connection during the websocket handshake: %r" % head)
+            head += chunk
+        head, self.buffer = head.split(b"\r\n\r\n", 1)
+        self.data = b""
+        if not head.startswith(b"HTTP/1.1 101"):
+            raise Failed("the console proxy refused the websocket: %s" % head.split(b"\r\n")[0].decode())
+
+    def _raw(self, n):
+        while len(self.buffer) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise Failed("the console proxy closed the connection (the proxy to compute handshake failed?)")
+            self.buffer += chunk
+        out, self.buffer = self.buffer[:n], self.buffer[n:]
+        return out
+
+    def read(self, n):
+        """n bytes of the frames' payloads (a close frame fails)."""
+        while len(self.data) < n:
+            first, second = self._raw(2)
+            length = second & 0x7F
+            if length == 126:
+                length = struct.unpack(">H", self._raw(2))[0]
+            elif length == 127:
+                length = struct.unpack(">Q", self._raw(8))[0]
+            payload = self._raw(length)
+            if first & 0x0F == 8:
+                raise Failed("the console proxy closed the websocket: %r" % payload[2:].decode(errors="replace"))
+            if first & 0x0F in (1, 2, 0):
+                self.data += payload
+        out, self.data = self.data[:n], self.data[n:]
+        return out
+
+    def send(self, payload):
+        mask = os.urandom(4)
+        length = len(payload)
+        header = bytes([0x82]) + (bytes([0x80 | length]) if length < 126 else
+                                  bytes([0x80 | 126]) + struct.pack(">H", length))
+        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+    def close(self):
+        self.sock.close()
+
+
+def rfb_through_proxy(url):
+    """RFB 3.8 through the console proxy's websocket, up to the server's ServerInit: the proxy offers the
+    client no authentication once it has authenticated to the compute host's VNC server (VeNCrypt with TLS)."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qs(parts.query)
+    # noVNC's page URL carries the token in its query, or in the websocket path it names
+    token = query.get("token") or urllib.parse.parse_qs(urllib.parse.urlsplit(query.get("path", [""])[0]).query)["token"]
+    ws = WebSocket(parts.hostname, parts.port or 80, "/?token=%s" % urllib.parse.quote(token[0]))
+    try:
+        version = ws.read(12)
+        if not version.startswith(b"RFB 003.00"):
+            raise Failed("the console proxy sent %r, not an RFB version" % version)
+        ws.send(b"RFB 003.008\n")
+        types = ws.read(ws.read(1)[0])
+        if 1 not in types:
+            raise Failed("the console proxy offers security types %s, not None (1)" % list(types))
+        ws.send(b"\x01")
+        result = struct.unpack(">I", ws.read(4))[0]
+        if result != 0:
+            raise Failed("the console proxy's security result is %d" % result)
+        ws.send(b"\x01")  # ClientInit, shared
+        width, height = struct.unpack(">HH", ws.read(4))
+        ws.read(16)  # the pixel format
+        name = ws.read(struct.unpack(">I", ws.read(4))[0]).decode(errors="replace")
+        return "RFB %s through the proxy: %dx%d framebuffer of %s" % (version[4:11].decode(), width, height, name)
+    finally:
+        ws.close()
 
 
 class Cloud:
@@ -262,7 +355,7 @@ class Run:
             with urllib.request.urlopen(url, timeout=30) as resp:
                 if resp.status != 200:
                     raise Failed("console URL %s answered HTTP %s" % (url, resp.status))
-            return "noVNC answers at %s" % url.split("?")[0]
+            return "noVNC answers at %s; %s" % (url.split("?")[0], rfb_through_proxy(url))
 
         def delete(member, admin, state, started):
             member.call("compute", "delete", "/servers/%s" % state["id"])
