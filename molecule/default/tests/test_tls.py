@@ -3,11 +3,17 @@ the deployment's CA certificate and a certificate of its own that the CA issued 
 only by root and the services' group; MariaDB serves TLS with the controller's certificate, every OpenStack
 service's account refuses a login without TLS, one with TLS that trusts the CA is accepted and one that trusts
 another CA is refused; the services' connections to it are encrypted. RabbitMQ speaks AMQP over TLS only, with the
-controller's certificate, and every client connected to it (each host's Nova and Neutron) came over TLS. QEMU on
+controller's certificate, and every client connected to it (each host's Nova and Neutron) came over TLS. A capture
+in the controller's network namespace while every Nova service logs in to MariaDB and RabbitMQ anew holds no
+secret, no SQL and no AMQP in plain text, and no connection to plain AMQP (the APIs' HTTP joins it when they move to
+HTTPS). QEMU on
 the computes serves VNC over TLS asking for the client's certificate and has the material for live migrations'
 QEMU-native TLS; the console proxy uses VeNCrypt only (the member's console through it: test_member.py)."""
+import json
 import os
 import re
+import subprocess
+import time
 
 import pytest
 import testinfra
@@ -179,3 +185,50 @@ def test_the_console_proxy_uses_vencrypt_only_with_the_controllers_certificate()
                  "vencrypt_client_cert = %s/host.crt" % TLS, "vencrypt_ca_certs = %s/ca.crt" % TLS):
         assert re.search("^%s$" % re.escape(line), conf, re.M), (line, conf)
     assert h.run("runuser -u nova -- head -c0 %s/host.key", TLS).rc == 0
+
+
+def capture_count(pcap, expression):
+    """Packets of the capture that match a tcpdump expression."""
+    out = subprocess.run(["tcpdump", "-nn", "-r", str(pcap), expression], capture_output=True, text=True, check=True)
+    return len(out.stdout.splitlines())
+
+
+def test_a_capture_of_the_database_and_messaging_traffic_holds_nothing_in_plain_text(tmp_path, secret_forms):
+    with open(os.path.join(os.environ["OSDEPLOY_LAB_DIR"], "state.json")) as f:
+        namespace = "%s-controller" % json.load(f)["name"]
+    controller = host("controller")
+    pcap = tmp_path / "controller.pcap"
+    # every interface of the controller's namespace: the computes' traffic and the controller's own (lo)
+    tcpdump = subprocess.Popen(["ip", "netns", "exec", namespace, "tcpdump", "-i", "any", "-U", "-s", "0", "-w",
+                                str(pcap), "tcp port 3306 or tcp port 5671 or tcp port 5672"],
+                               stderr=subprocess.PIPE)
+    try:
+        time.sleep(2)
+        # every Nova service logs in anew (MariaDB's and RabbitMQ's handshakes), and the API reads the database
+        controller.check_output("systemctl restart nova-conductor nova-scheduler")
+        for name in COMPUTES:
+            host(name).check_output("systemctl restart nova-compute")
+        controller.check_output("openstack --os-cloud osdeploy-admin server list -f value")
+        deadline = time.monotonic() + 120
+        while True:
+            states = controller.check_output("openstack --os-cloud osdeploy-admin compute service list -f value "
+                                             "-c Binary -c State")
+            if "down" not in states or time.monotonic() > deadline:
+                break
+            time.sleep(3)
+    finally:
+        tcpdump.terminate()
+        tcpdump.wait(timeout=30)
+    assert "down" not in states, states
+    # the capture saw the logins: TLS to MariaDB and to RabbitMQ from the controller and from every compute
+    assert capture_count(pcap, "tcp dst port 3306") > 0
+    for name in COMPUTES:
+        address = host(name).ansible.get_variables()["osdeploy_management_ip"]
+        assert capture_count(pcap, "tcp dst port 5671 and src host %s" % address) > 0, name
+    assert capture_count(pcap, "tcp port 5672") == 0
+    data = pcap.read_bytes()
+    assert data.count(b"\x16\x03\x01") > 0  # TLS handshakes
+    for marker in (b"AMQP\x00\x00\x09\x01", b"AMQPLAIN", b"SELECT ", b"INSERT INTO", b"UPDATE "):
+        assert marker not in data, marker
+    leaked = [name for name, form in secret_forms if form.encode() in data]
+    assert not leaked, leaked
