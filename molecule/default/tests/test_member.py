@@ -1,6 +1,6 @@
 """A project member's everyday operations on Nova (#30), each as the member, against the real cloud after
 the side effect (two compute hosts): create with a keypair, list, show, stop, start, soft and hard reboot,
-rebuild, resize and confirm onto the other compute, an image of a server, a console URL that answers,
+rebuild, resize and confirm onto the other compute, an image of a server, a console that answers (RFB through the proxy),
 server groups with affinity and anti-affinity, delete. The moves that Nova's policy gives admin (cold and
 live migration of the member's server) are the side effect's proof (test_migration.py).
 
