@@ -9,6 +9,7 @@ secret, no SQL and no AMQP in plain text, and no connection to plain AMQP (the A
 HTTPS). QEMU on
 the computes serves VNC over TLS asking for the client's certificate and has the material for live migrations'
 QEMU-native TLS; the console proxy uses VeNCrypt only (the member's console through it: test_member.py)."""
+import contextlib
 import json
 import os
 import re
@@ -57,6 +58,18 @@ def host(name):
     return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
 
 
+@contextlib.contextmanager
+def another_ca(h):
+    """The path of a CA certificate on host h that did not issue the lab's certificates, removed afterwards."""
+    path = "/tmp/osdeploy-other-ca.crt"
+    h.check_output("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=other "
+                   "-keyout /dev/null -out %s 2>/dev/null", path)
+    try:
+        yield path
+    finally:
+        h.run("rm -f %s", path)
+
+
 @pytest.mark.parametrize("name", ["controller"] + COMPUTES)
 def test_each_host_has_the_ca_and_its_own_certificate_issued_for_its_names(name):
     h = host(name)
@@ -97,13 +110,8 @@ def test_a_service_login_needs_tls_and_the_deployments_ca(user):
     h = host("controller")
     assert h.check_output("python3 -c %s %s plain", LOGIN, user) == "refused 1045"
     assert h.check_output("python3 -c %s %s ca", LOGIN, user).startswith("tls TLSv1.")
-    other = "/tmp/osdeploy-other-ca.crt"
-    h.check_output("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=other "
-                   "-keyout /dev/null -out %s 2>/dev/null", other)
-    try:
+    with another_ca(h) as other:
         refused = h.check_output("python3 -c %s %s %s", LOGIN, user, other)
-    finally:
-        h.run("rm -f %s", other)
     assert refused == "refused 2003" or "CERTIFICATE_VERIFY_FAILED" in refused, refused
 
 
@@ -130,13 +138,8 @@ def test_rabbitmq_speaks_amqp_over_tls_only_with_the_controllers_certificate():
     name, port = "controller", "5671"
     compute = host(COMPUTES[0])
     assert compute.check_output("python3 -c %s %s %s %s/ca.crt", AMQP, name, port, TLS).startswith("TLSv1.")
-    other = "/tmp/osdeploy-other-ca.crt"
-    compute.check_output("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=other "
-                         "-keyout /dev/null -out %s 2>/dev/null", other)
-    try:
+    with another_ca(compute) as other:
         refused = compute.check_output("python3 -c %s %s %s %s", AMQP, name, port, other)
-    finally:
-        compute.run("rm -f %s", other)
     assert refused == "refused CERTIFICATE_VERIFY_FAILED", refused
     # nothing listens for plain AMQP
     listening = controller.check_output("ss -Htln")
