@@ -20,6 +20,7 @@ import base64
 import json
 import os
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -40,10 +41,14 @@ class Failed(Exception):
 class WebSocket:
     """The client side of RFC 6455, as much as RFB through the console proxy needs: binary frames."""
 
-    def __init__(self, host, port, path, timeout=30):
+    def __init__(self, scheme, host, port, path, timeout=30):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if scheme == "https":
+            # the proxy's certificate, checked against Debian's trust store (which holds the deployment's CA)
+            self.sock = ssl.create_default_context().wrap_socket(self.sock, server_hostname=host)
         key = base64.b64encode(os.urandom(16)).decode()
-        origin = "http://%s:%d" % (host, port)
+        # the proxy accepts the origin of its own base URL only, scheme included
+        origin = "%s://%s:%d" % (scheme, host, port)
         self.sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                            "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n"
                            "Origin: %s\r\n\r\n" % (path, host, port, key, origin)).encode())
@@ -102,7 +107,8 @@ def rfb_through_proxy(url):
     query = urllib.parse.parse_qs(parts.query)
     # noVNC's page URL carries the token in its query, or in the websocket path it names
     token = query.get("token") or urllib.parse.parse_qs(urllib.parse.urlsplit(query.get("path", [""])[0]).query)["token"]
-    ws = WebSocket(parts.hostname, parts.port or 80, "/?token=%s" % urllib.parse.quote(token[0]))
+    ws = WebSocket(parts.scheme, parts.hostname, parts.port or {"https": 443}.get(parts.scheme, 80),
+                   "/?token=%s" % urllib.parse.quote(token[0]))
     try:
         version = ws.read(12)
         if not version.startswith(b"RFB 003.00"):

@@ -12,13 +12,14 @@ virt_type that hw_accel_fact must decide inside them (qemu).
 """
 import json
 import os
+import ssl
 import subprocess
 import urllib.request
 
 import pytest
 import testinfra
 
-from conftest import lab_openstack
+from conftest import lab_openstack, lab_setting
 
 LAB = os.environ["OSDEPLOY_LAB_DIR"]
 INVENTORY = os.path.join(LAB, "inventory.ini")
@@ -37,6 +38,9 @@ CONTROLLER_IP = CONTROLLER_VARS["osdeploy_management_ip"]
 COMPUTES = sorted(INV["compute"]["hosts"])
 EXPECTED_COMPUTES = os.environ.get("OSDEPLOY_EXPECT_COMPUTES", "compute1,compute2").split(",")
 HTTP_CLIENT = CONTROLLER_VARS.get("lab_http_client")
+# with osdeploy_tls every API is served over HTTPS, its certificate issued by the deployment's CA
+SCHEME = "https" if lab_setting("osdeploy_tls", False) else "http"
+CA_FILE = "/etc/osdeploy/tls/ca.crt"
 LAB_ACCEL = CONTROLLER_VARS.get("lab_accel")
 
 
@@ -90,22 +94,31 @@ def test_catalog_has_identity_placement_image_and_all_compute_interfaces(control
     interfaces = sorted(e["Interface"] for e in endpoints)
     assert interfaces == ["admin", "internal", "public"]  # each once: no duplicates
     assert {e["Region"] for e in endpoints} == {"RegionOne"}
-    assert {e["URL"] for e in endpoints} == {"http://%s:8774/v2.1" % CONTROLLER_IP}
+    assert {e["URL"] for e in endpoints} == {"%s://%s:8774/v2.1" % (SCHEME, CONTROLLER_IP)}
+    # every API's endpoints (identity, compute, placement, image, network), in the scheme it is served with
+    urls = sorted(e["URL"] for e in openstack(controller, "endpoint", "list"))
+    assert len(urls) >= 12 and all(url.startswith(SCHEME + "://") for url in urls), urls
 
 
 def http_get_json(url):
-    """GET url as a client outside the controller: from here, or from lab_http_client."""
+    """GET url as a client outside the controller: from here, or from lab_http_client; over HTTPS, trusting the
+    deployment's CA only (read from the controller: this machine's trust store does not have it)."""
     if HTTP_CLIENT:
         body = host(HTTP_CLIENT).check_output(
-            "python3 -c 'import sys, urllib.request; "
-            "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=30).read().decode())' %s" % url)
+            "python3 -c 'import ssl, sys, urllib.request; context = ssl.create_default_context(cafile=sys.argv[2]) "
+            "if sys.argv[1].startswith(\"https:\") else None; "
+            "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=30, context=context).read().decode())' "
+            "%s %s" % (url, CA_FILE))
         return json.loads(body)
-    with urllib.request.urlopen(url, timeout=30) as resp:
+    context = None
+    if url.startswith("https:"):
+        context = ssl.create_default_context(cadata=host("controller").file(CA_FILE).content_string)
+    with urllib.request.urlopen(url, timeout=30, context=context) as resp:
         return json.load(resp)
 
 
 def test_placement_answers_with_its_version_document():
-    doc = http_get_json("http://%s:8778/" % CONTROLLER_IP)
+    doc = http_get_json("%s://%s:8778/" % (SCHEME, CONTROLLER_IP))
     assert doc["versions"][0]["id"] == "v1.0"
 
 

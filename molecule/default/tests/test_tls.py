@@ -5,8 +5,9 @@ service's account refuses a login without TLS, one with TLS that trusts the CA i
 another CA is refused; the services' connections to it are encrypted. RabbitMQ speaks AMQP over TLS only, with the
 controller's certificate, and every client connected to it (each host's Nova and Neutron) came over TLS. A capture
 in the controller's network namespace while every Nova service logs in to MariaDB and RabbitMQ anew holds no
-secret, no SQL and no AMQP in plain text, and no connection to plain AMQP (the APIs' HTTP joins it when they move to
-HTTPS). QEMU on
+secret, no SQL, no AMQP and no HTTP in plain text, and no connection to plain AMQP. Every API (Keystone, Nova's API,
+metadata API and console proxy, Placement, Glance, Neutron) answers over TLS with the controller's certificate only:
+a client that trusts another CA is refused, a plain HTTP request gets no HTTP answer. QEMU on
 the computes serves VNC over TLS asking for the client's certificate and has the material for live migrations'
 QEMU-native TLS; the console proxy uses VeNCrypt only (the member's console through it: test_member.py)."""
 import contextlib
@@ -190,24 +191,70 @@ def test_the_console_proxy_uses_vencrypt_only_with_the_controllers_certificate()
     assert h.run("runuser -u nova -- head -c0 %s/host.key", TLS).rc == 0
 
 
+# Every API of the controller: Keystone, Nova's API and metadata API, the console proxy, Placement, Glance, Neutron.
+API_PORTS = [5000, 8774, 8775, 6080, 8778, 9292, 9696]
+# One client of an API port on the controller: argv[1] its address, argv[2] the port, argv[3] 'plain' (an HTTP
+# request without TLS) or a CA file to check the server's certificate with (that CA only); prints "https <TLS
+# version> <the HTTP status line>", "refused <why>" or "plain <what came back>".
+API_PROBE = r'''
+import socket, ssl, sys
+address, port, how = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+request = b"GET / HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n" % (address.encode(), port)
+sock = socket.create_connection((address, port), timeout=20)
+try:
+    if how != "plain":
+        sock = ssl.create_default_context(cafile=how).wrap_socket(sock, server_hostname=address)
+    sock.sendall(request)
+    answer = sock.recv(200)
+except ssl.SSLCertVerificationError as e:
+    print("refused certificate: %s" % e.verify_message)
+    sys.exit(0)
+except (ssl.SSLError, ConnectionError, socket.timeout) as e:
+    print("refused %s" % type(e).__name__)
+    sys.exit(0)
+if how == "plain":
+    print("plain %r" % answer[:12])
+else:
+    print("https %s %s" % (sock.version(), answer.split(b"\r\n")[0].decode(errors="replace")))
+'''
+
+
+@pytest.mark.parametrize("port", API_PORTS)
+def test_each_api_speaks_https_only_with_the_controllers_certificate(port):
+    """With the deployment's CA a client gets an HTTP answer over TLS 1.3; one that trusts another CA is refused at
+    the handshake; a plain HTTP request gets no HTTP answer."""
+    h = host("controller")
+    address = h.ansible.get_variables()["osdeploy_management_ip"]
+    h.check_output("cat > /tmp/osdeploy-api-probe.py <<'EOF'\n%s\nEOF" % API_PROBE)
+    probe = "python3 /tmp/osdeploy-api-probe.py %s %d %%s" % (address, port)
+    answer = h.check_output(probe % "%s/ca.crt" % TLS)
+    assert re.match(r"^https TLSv1\.3 HTTP/1\.[01] [1-5][0-9][0-9]", answer), answer
+    with another_ca(h) as other:
+        refused = h.check_output(probe % other)
+    assert refused.startswith("refused certificate: "), refused
+    plain = h.check_output(probe % "plain")
+    assert plain.startswith(("refused ", "plain ")) and "HTTP/1." not in plain, plain
+
+
 def capture_count(pcap, expression):
     """Packets of the capture that match a tcpdump expression."""
     out = subprocess.run(["tcpdump", "-nn", "-r", str(pcap), expression], capture_output=True, text=True, check=True)
     return len(out.stdout.splitlines())
 
 
-def test_a_capture_of_the_database_and_messaging_traffic_holds_nothing_in_plain_text(tmp_path, secret_forms):
+def test_a_capture_of_the_database_messaging_and_api_traffic_holds_nothing_in_plain_text(tmp_path, secret_forms):
     with open(os.path.join(os.environ["OSDEPLOY_LAB_DIR"], "state.json")) as f:
         namespace = "%s-controller" % json.load(f)["name"]
     controller = host("controller")
     pcap = tmp_path / "controller.pcap"
     # every interface of the controller's namespace: the computes' traffic and the controller's own (lo)
     tcpdump = subprocess.Popen(["ip", "netns", "exec", namespace, "tcpdump", "-i", "any", "-U", "-s", "0", "-w",
-                                str(pcap), "tcp port 3306 or tcp port 5671 or tcp port 5672"],
+                                str(pcap), " or ".join("tcp port %d" % p for p in [3306, 5671, 5672] + API_PORTS)],
                                stderr=subprocess.PIPE)
     try:
         time.sleep(2)
-        # every Nova service logs in anew (MariaDB's and RabbitMQ's handshakes), and the API reads the database
+        # every Nova service logs in anew (MariaDB's and RabbitMQ's handshakes; each nova-compute to Keystone and
+        # Placement), and the API reads the database
         controller.check_output("systemctl restart nova-conductor nova-scheduler")
         for name in COMPUTES:
             host(name).check_output("systemctl restart nova-compute")
@@ -228,10 +275,13 @@ def test_a_capture_of_the_database_and_messaging_traffic_holds_nothing_in_plain_
     for name in COMPUTES:
         address = host(name).ansible.get_variables()["osdeploy_management_ip"]
         assert capture_count(pcap, "tcp dst port 5671 and src host %s" % address) > 0, name
+        assert capture_count(pcap, "tcp dst port 8778 and src host %s" % address) > 0, name
     assert capture_count(pcap, "tcp port 5672") == 0
+    assert capture_count(pcap, "tcp dst port 5000") > 0 and capture_count(pcap, "tcp dst port 8774") > 0
     data = pcap.read_bytes()
     assert data.count(b"\x16\x03\x01") > 0  # TLS handshakes
-    for marker in (b"AMQP\x00\x00\x09\x01", b"AMQPLAIN", b"SELECT ", b"INSERT INTO", b"UPDATE "):
+    for marker in (b"AMQP\x00\x00\x09\x01", b"AMQPLAIN", b"SELECT ", b"INSERT INTO", b"UPDATE ", b"HTTP/1.",
+                   b"X-Auth-Token", b"x-auth-token", b"X-Subject-Token"):
         assert marker not in data, marker
     leaked = [name for name, form in secret_forms if form.encode() in data]
     assert not leaked, leaked
