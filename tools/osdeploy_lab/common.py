@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import shlex
+import signal
 import subprocess
 import time
 
@@ -163,6 +164,23 @@ def proc_cmdlines():
         if raw:
             out[int(entry)] = [a.decode(errors="replace") for a in raw.rstrip(b"\0").split(b"\0")]
     return out
+
+
+def end_processes(pids, what):
+    """Kill the lab's disposable processes (SIGTERM, then SIGKILL) and wait until they are gone: a caller that
+    reports them gone must not race their exit (seen under load: the hub still alive after `down`)."""
+    left = list(pids)
+    for attempt in range(50):
+        left = [p for p in left if pid_alive(p)]
+        if not left:
+            return
+        for p in left:
+            try:
+                os.kill(p, signal.SIGKILL if attempt else signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.2)
+    raise LabError("%s survives SIGKILL: %s" % (what, left))
 
 
 def pid_alive(pid):

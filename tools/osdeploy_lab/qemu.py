@@ -54,7 +54,6 @@ import hashlib
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -63,8 +62,8 @@ import uuid
 
 from .base import Lab, cli
 from .common import (INSTANCES_DISK_BYTES, PACKAGE, RELEASES, SUITE, TOOLS, VMD, LabError, accel_inventory_vars,
-                     cached_build, check_release, choose_accel, content_key, log, pid_alive, proc_cmdlines, prune_cache,
-                     read_json, release_sources, rm_tree, rootfs_sources, run, write_file)
+                     cached_build, check_release, choose_accel, content_key, end_processes, log, proc_cmdlines,
+                     prune_cache, read_json, release_sources, rm_tree, rootfs_sources, run, write_file)
 
 # The files of tools/ that make every image; each release's package lists come on top.
 IMAGE_INPUTS = (("vm.d", "build-image"), ("vm.d", "customize-image"), ("vm.d", "osdeploy-vm-config"),
@@ -321,18 +320,7 @@ class QemuLab(Lab):
         if not procs:
             return []
         # A lab VM is disposable: no orderly shutdown, like pulling the plug.
-        for _attempt in range(50):
-            left = [p for p in procs if pid_alive(p)]
-            if not left:
-                break
-            for p in left:
-                try:
-                    os.kill(p, signal.SIGKILL if _attempt else signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.2)
-        else:
-            raise LabError("%s: qemu survives SIGKILL: %s" % (host, left))
+        end_processes(procs, "%s: qemu" % host)
         return ["VM %s" % host]
 
     def remove_machine(self, host, keep_disk=False):
@@ -430,12 +418,9 @@ class QemuLab(Lab):
         write_file(os.path.join(self.mdir(host), "fw_cfg", "hosts"), self.hosts_file(hosts))
 
     def remove_network(self):
-        done = []
-        for pid, kind, _h in self.lab_processes():
-            if kind == "hub":
-                os.kill(pid, signal.SIGTERM)
-                done.append("hub")
-        return done
+        hubs = [pid for pid, kind, _h in self.lab_processes() if kind == "hub"]
+        end_processes(hubs, "the private network's hub")
+        return ["hub"] * len(hubs)
 
     def status_header(self):
         return "VM lab %s: %s, private network %s, accelerator %s, state %s" % (
