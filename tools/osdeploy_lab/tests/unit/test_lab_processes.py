@@ -25,7 +25,7 @@ def test_a_process_that_ignores_sigterm_is_gone_on_return():
 
 
 def test_processes_that_end_on_sigterm_and_one_already_gone():
-    procs = [started("import time; print('up', flush=True); time.sleep(60)") for _ in range(2)]
+    procs = [started("import time; print('up', flush=True); time.sleep(60)") for _proc in range(2)]
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     end_processes([p.pid for p in procs] + [gone.pid], "test processes")
