@@ -37,7 +37,8 @@ interrupted and its state file is lost: processes (command line carries
 --machine=<name>-<host>), network namespaces <name>-<host>, links <name>0 and
 <name>-<index>, iptables chains osdeploy-lab-<name>[-in], mounts under the state dir
 (default $OSDEPLOY_CACHE/lab/<name>, env OSDEPLOY_LAB_DIR), and its share of
-net.ipv4.ip_forward (refcounted across labs in /run/osdeploy-lab).
+net.ipv4.ip_forward (refcounted across labs in /run/osdeploy-lab; left on when
+another router's masquerading, such as libvirt's NAT network, remains).
 
 Environment: OSDEPLOY_LAB_NAME, OSDEPLOY_LAB_SUBNET (default 192.168.56.0/24),
 OSDEPLOY_LAB_RELEASE (default bookworm; --release wins), OSDEPLOY_LAB_DIR,
@@ -170,6 +171,17 @@ def prune_rootfs():
 
 
 # ---------------------------------------------------------------- the lab
+
+def foreign_nat(iptables_rules, nft_ruleset):
+    """The masquerading rules left once this lab's are removed (`iptables -t nat -S`, `nft list ruleset`):
+    another router on this machine (libvirt's NAT networks, a container engine) that needs
+    net.ipv4.ip_forward."""
+    found = [" ".join(line.split()) for line in iptables_rules.splitlines()
+             if line.startswith("-A ") and "MASQUERADE" in line.split()]
+    if not found:   # iptables over nft shows its rules in both: nft's own only when iptables has none
+        found = [" ".join(line.split()) for line in nft_ruleset.splitlines() if "masquerade" in line.split()]
+    return found
+
 
 class NspawnLab(Lab):
     TOOL = "tools/lab"
@@ -434,6 +446,13 @@ class NspawnLab(Lab):
             orig = os.path.join(GLOBAL_RUN, "ip_forward.orig")
             if users or not os.path.exists(orig):
                 return ("net.ipv4.ip_forward kept (used by lab %s)" % ", ".join(users)) if users else None
+            # something else that started since routes through this machine too (libvirt's NAT network
+            # switches forwarding on when it starts and finds it on): switching it off would cut it off
+            others = foreign_nat(self.ipt("nat", "-S", check=False).stdout or "",
+                                 run(["nft", "list", "ruleset"], check=False).stdout or "")
+            if others:
+                os.unlink(orig)
+                return "net.ipv4.ip_forward kept (NAT of others: %s)" % "; ".join(others)
             with open(orig) as f:
                 value = f.read().strip()
             with open("/proc/sys/net/ipv4/ip_forward", "w") as f:

@@ -380,7 +380,8 @@ def test_down_leaves_nothing_behind(lab):
     print("tools/lab down: %.1fs\n%s" % (time.monotonic() - start, out))
     assert lab.leftovers() == {}, lab.leftovers()
     if not other_labs_forwarding([NAME, NAME_B]):
-        assert ip_forward() == lab.forward_before
+        # back to what it was, unless another router's NAT (libvirt's) came meanwhile and needs it
+        assert ip_forward() == lab.forward_before or "ip_forward kept (NAT of others" in out, out
     assert kvm_stat() == lab.kvm_before
     status = lab.run("status", check=False)
     assert status.returncode == 3 and "down" in status.stdout
