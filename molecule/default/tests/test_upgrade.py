@@ -1,0 +1,124 @@
+"""The upgrade, hop by hop: what the side effect's hops did (upgrade_hop.py, one report per hop in the lab's
+folder; OSDEPLOY_LAB_UPGRADE_TO names them), and the upgraded cloud.
+
+For each hop: site.yml refused it before any change and named the upgrade command; the upgrade command, interrupted
+once its second batch of compute hosts had begun, was run again and completed; its watch lost no ping of a canary
+(one member's server per compute host, kept across both runs) and the compute API went unanswered 10 s at most in
+all; the canaries were still ACTIVE on their hosts, answered, one moved cold and live and back; and no run showed a
+secret. Then, on the upgraded cloud: an unsupported hop is refused before any change, no online data migration is
+left, and the upgrade command run again changes nothing. The other test files check the rest of the upgraded cloud
+as they check a fresh one (test_release.py: every unit on the new release's environment).
+"""
+import json
+import os
+import re
+import subprocess
+
+import pytest
+import testinfra
+
+from conftest import lab_openstack
+
+LAB = os.environ["OSDEPLOY_LAB_DIR"]
+INVENTORY = os.path.join(LAB, "inventory.ini")
+PROJECT = os.path.normpath(os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", ".."))
+HOPS = os.environ.get("OSDEPLOY_LAB_UPGRADE_TO", "").split()
+COMPUTES = os.environ.get("OSDEPLOY_EXPECT_COMPUTES", "compute1,compute2").split(",")
+HOSTS = ["controller"] + COMPUTES
+BATCH_MARK = "TASK [Mark the phase of the watch, this batch of compute hosts]"
+RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unr>\d+)\s+"
+                   r"failed=(?P<failed>\d+)", re.M)
+# the watch's last lines (upgrade_report.yml)
+IN_ALL = re.compile(r'"in all \((?P<seconds>[\d.]+) s\): pings lost (?P<lost>\d+) of (?P<pings>\d+); '
+                    r'API unanswered (?P<down>[\d.]+) s \((?P<failed>\d+) of (?P<polls>\d+) polls\)"')
+GOAL = '"goal (no ping lost, the API unanswered 10 s at most): met"'
+
+def recap(output):
+    return {m.group("host"): (int(m.group("changed")), int(m.group("unr")), int(m.group("failed")))
+            for m in RECAP.finditer(output)}
+
+
+def hop_report(index):
+    with open(os.path.join(LAB, "upgrade-%d.json" % index)) as f:
+        return json.load(f)
+
+
+def tail(run):
+    return "%s: rc %s\n%s" % (run["cmd"], run["rc"], run["output"][-4000:])
+
+
+@pytest.mark.parametrize("index", range(len(HOPS)))
+def test_site_yml_refused_the_hop_before_any_change_naming_the_upgrade_command(index):
+    run = hop_report(index)["site"]
+    assert run["rc"] != 0, tail(run)
+    assert "Refused before any change" in run["output"] and "run the upgrade command" in run["output"], tail(run)
+    assert all(changed == 0 for changed, dummy, dummy2 in recap(run["output"]).values()), tail(run)
+
+
+@pytest.mark.parametrize("index", range(len(HOPS)))
+def test_the_upgrade_interrupted_in_its_compute_batches_completed_when_run_again(index):
+    report = hop_report(index)
+    stopped, completed = report["interrupted"], report["completed"]
+    # interrupted in the second batch: the first compute host had its new code, the others not
+    assert stopped["interrupted"] and stopped["output"].count(BATCH_MARK) == 2, tail(stopped)
+    assert stopped["rc"] != 0, tail(stopped)
+    assert completed["rc"] == 0, tail(completed)
+    assert set(recap(completed["output"])) >= set(HOSTS), tail(completed)
+    assert all(unr == 0 and failed == 0 for dummy, unr, failed in recap(completed["output"]).values())
+
+
+@pytest.mark.parametrize("index", range(len(HOPS)))
+def test_the_canaries_lost_no_ping_and_the_api_answered_through_the_hop(index):
+    """The watch started by the interrupted run and stopped by the completing one: the whole hop."""
+    output = hop_report(index)["completed"]["output"]
+    figures = IN_ALL.search(output)
+    assert figures, output[-4000:]
+    print("hop %s: %s" % (HOPS[index], figures.group(0)))
+    assert int(figures.group("pings")) > 0 and int(figures.group("polls")) > 0, figures.group(0)
+    assert int(figures.group("lost")) == 0 and float(figures.group("down")) <= 10, figures.group(0)
+    assert GOAL in output
+    # a canary on every compute host, each watched
+    for name in COMPUTES:
+        assert re.search(r'"%s: ACTIVE at \S+ .*ping ok, logged in over SSH; seconds from this check \(kept since '
+                         r'an earlier run\)' % name, output), (name, output[-4000:])
+    assert re.search(r'"%s: ACTIVE .* moved cold to %s in [\d.]+ \(ping [\d.]+ later\), live to %s in [\d.]+'
+                     % (COMPUTES[0], COMPUTES[1], COMPUTES[0]), output), output[-4000:]
+
+
+@pytest.mark.parametrize("index", range(len(HOPS)))
+def test_no_run_of_the_hop_shows_a_secret(index, secret_forms):
+    report = hop_report(index)
+    for run in ("site", "interrupted", "completed"):
+        shown = [name for name, form in secret_forms if form in report[run]["output"]]
+        assert shown == [], "%s run shows %s" % (run, shown)
+
+
+def playbook(*args):
+    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "upgrade.yml")] + list(args)
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800, check=False)
+    return {"cmd": " ".join(cmd), "rc": proc.returncode, "output": proc.stdout + proc.stderr}
+
+
+def test_a_hop_back_is_refused_before_any_change():
+    installed = lab_openstack()
+    run = playbook("-e", json.dumps({"osdeploy_openstack_release": "2026.1"}))
+    assert installed["release"] == "2026.2", installed
+    assert run["rc"] != 0, tail(run)
+    assert "Refused before any change: controller runs OpenStack 2026.2" in run["output"], tail(run)
+    assert "Nova migrates its databases forward only" in run["output"], tail(run)
+    assert all(changed == 0 for changed, dummy, dummy2 in recap(run["output"]).values()), tail(run)
+
+
+def test_no_online_data_migration_is_left():
+    controller = testinfra.get_host("ansible://controller?ansible_inventory=%s" % INVENTORY, sudo=True)
+    nova_manage = os.path.join(lab_openstack()["environments"]["nova"], "bin", "nova-manage")
+    result = controller.run("runuser -u nova -- %s db online_data_migrations", nova_manage)
+    assert result.rc == 0, result.stdout + result.stderr
+
+
+def test_the_upgrade_command_run_again_changes_nothing():
+    run = playbook()
+    assert run["rc"] == 0, tail(run)
+    assert {host: changed for host, (changed, dummy, dummy2) in recap(run["output"]).items()} == {
+        name: 0 for name in HOSTS + ["localhost"]}, tail(run)

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""One upgrade hop of the scenario's lab, run as an operator runs it, with the faults the upgrade must survive.
+
+    upgrade_hop.py SPEC REPORT
+
+SPEC is the release the hop goes to, as tools/lab names it (source:2026.2); REPORT the JSON file the verify
+step reads (tests/test_upgrade.py). In order:
+  1. the lab's inventory names the new release (`tools/lab openstack SPEC`, what an operator edits);
+  2. site.yml is run as an operator would first run it: it must stop before any change, naming the upgrade
+     command (kept: rc and output);
+  3. the upgrade command (playbooks/upgrade.yml) is run and interrupted (SIGINT, as Ctrl-C, then SIGKILL) once
+     the second batch of compute hosts has begun: the first compute host runs the new release, the others not;
+  4. the upgrade command is run again and must complete: it finds the canaries booted by the first run, and
+     its watch, started then, reports what the whole hop cost them (pings lost, the API's unanswered seconds),
+     phase by phase.
+Each run's rc, duration and output go to REPORT; this script fails only when it cannot run them (the verify
+step judges what they did). Environment: MOLECULE_PROJECT_DIRECTORY (the collection's checkout),
+OSDEPLOY_LAB_DIR (the lab whose inventory.ini the runs use).
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+INVENTORY = os.path.join(os.environ["OSDEPLOY_LAB_DIR"], "inventory.ini")
+BATCH_MARK = "TASK [Mark the phase of the watch, this batch of compute hosts]"
+ENV = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+
+
+def playbook(path, timing, interrupt_at_batch=None):
+    """Run a playbook of the checkout on the lab, its per-task timing written to `timing`; with
+    interrupt_at_batch=N, interrupt it once its N-th batch of compute hosts has begun.
+    {cmd, rc, seconds, output, interrupted (the line it was interrupted at, or None)}."""
+    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, path)]
+    begun = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(ENV, OSDEPLOY_TIMING_JSON=timing), start_new_session=True)
+    lines, batches, interrupted = [], 0, None
+    for line in proc.stdout:
+        lines.append(line)
+        if interrupt_at_batch and interrupted is None and line.startswith(BATCH_MARK):
+            batches += 1
+        elif interrupt_at_batch and interrupted is None and batches >= interrupt_at_batch and \
+                line.startswith("TASK ["):
+            # the batch's first task after its mark: the batch has begun
+            interrupted = line.strip()
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return {"cmd": " ".join(cmd), "rc": proc.returncode, "seconds": round(time.monotonic() - begun, 1),
+            "interrupted": interrupted, "output": "".join(lines)}
+
+
+def main(argv):
+    spec, report = argv[1], argv[2]
+    subprocess.run([os.path.join(PROJECT, "tools", "lab"), "openstack", spec], check=True, env=ENV)
+    hop = {"to": spec}
+    hop["site"] = playbook("site.yml", report + ".site-timing.json")
+    hop["interrupted"] = playbook("playbooks/upgrade.yml", report + ".interrupted-timing.json", interrupt_at_batch=2)
+    hop["completed"] = playbook("playbooks/upgrade.yml", report + ".completed-timing.json")
+    with open(report + ".new", "w") as f:
+        os.fchmod(f.fileno(), 0o600)
+        json.dump(hop, f, indent=1)
+    os.replace(report + ".new", report)
+    print("%s: site.yml rc %s (%.0f s); upgrade interrupted at %r rc %s (%.0f s); again rc %s (%.0f s)" % (
+        spec, hop["site"]["rc"], hop["site"]["seconds"], hop["interrupted"]["interrupted"],
+        hop["interrupted"]["rc"], hop["interrupted"]["seconds"], hop["completed"]["rc"],
+        hop["completed"]["seconds"]))
+    # what the watch printed, phase by phase (upgrade_report.yml's lines)
+    for line in hop["completed"]["output"].splitlines():
+        if re.match(r'^\s+"(the |in all |goal )', line):
+            print(line.strip().strip('",'))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
