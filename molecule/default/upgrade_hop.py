@@ -13,8 +13,10 @@ step reads (tests/test_upgrade.py). In order:
   4. the upgrade command is run again and must complete: it finds the canaries booted by the first run, and
      its watch, started then, reports what the whole hop cost them (pings lost, the API's unanswered seconds),
      phase by phase.
-Each run's rc, duration and output go to REPORT; this script fails only when it cannot run them (the verify
-step judges what they did). Environment: MOLECULE_PROJECT_DIRECTORY (the collection's checkout),
+The upgrade command's runs leave out its closing proof (osdeploy_upgrade_proof: false): the verify step runs
+that proof on the upgraded cloud (test_network.py). Each run's rc, duration and output go to REPORT, its per-task
+timing beside it (REPORT.<run>-timing.json), and where each run's time went is printed play by play; this script
+fails only when it cannot run them (the verify step judges what they did). Environment: MOLECULE_PROJECT_DIRECTORY (the collection's checkout),
 OSDEPLOY_LAB_DIR (the lab whose inventory.ini the runs use).
 """
 import json
@@ -31,11 +33,11 @@ BATCH_MARK = "TASK [Mark the phase of the watch, this batch of compute hosts]"
 ENV = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
 
 
-def playbook(path, timing, interrupt_at_batch=None):
+def playbook(path, timing, *args, interrupt_at_batch=None):
     """Run a playbook of the checkout on the lab, its per-task timing written to `timing`; with
     interrupt_at_batch=N, interrupt it once its N-th batch of compute hosts has begun.
     {cmd, rc, seconds, output, interrupted (the line it was interrupted at, or None)}."""
-    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, path)]
+    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, path)] + list(args)
     begun = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=dict(ENV, OSDEPLOY_TIMING_JSON=timing), start_new_session=True)
@@ -58,13 +60,28 @@ def playbook(path, timing, interrupt_at_batch=None):
             "interrupted": interrupted, "output": "".join(lines)}
 
 
+def plays(timing):
+    """[(seconds, play)] of a run's timing JSON (the timing callback's), in the order the plays ran."""
+    if not os.path.exists(timing):
+        return []
+    with open(timing) as f:
+        tasks = json.load(f)["tasks"]
+    spans = {}
+    for task in tasks:
+        span = spans.setdefault(task["play"], [task["start"], task["end"]])
+        span[0], span[1] = min(span[0], task["start"]), max(span[1], task["end"])
+    return [(round(end - start, 1), play) for play, (start, end) in spans.items()]
+
+
 def main(argv):
     spec, report = argv[1], argv[2]
     subprocess.run([os.path.join(PROJECT, "tools", "lab"), "openstack", spec], check=True, env=ENV)
     hop = {"to": spec}
     hop["site"] = playbook("site.yml", report + ".site-timing.json")
-    hop["interrupted"] = playbook("playbooks/upgrade.yml", report + ".interrupted-timing.json", interrupt_at_batch=2)
-    hop["completed"] = playbook("playbooks/upgrade.yml", report + ".completed-timing.json")
+    no_proof = ["-e", json.dumps({"osdeploy_upgrade_proof": False})]
+    hop["interrupted"] = playbook("playbooks/upgrade.yml", report + ".interrupted-timing.json", *no_proof,
+                                  interrupt_at_batch=2)
+    hop["completed"] = playbook("playbooks/upgrade.yml", report + ".completed-timing.json", *no_proof)
     with open(report + ".new", "w") as f:
         os.fchmod(f.fileno(), 0o600)
         json.dump(hop, f, indent=1)
@@ -73,6 +90,9 @@ def main(argv):
         spec, hop["site"]["rc"], hop["site"]["seconds"], hop["interrupted"]["interrupted"],
         hop["interrupted"]["rc"], hop["interrupted"]["seconds"], hop["completed"]["rc"],
         hop["completed"]["seconds"]))
+    for run in ("site", "interrupted", "completed"):
+        for seconds, play in plays("%s.%s-timing.json" % (report, run)):
+            print("  %s: %7.1f s  %s" % (run, seconds, play))
     # what the watch printed, phase by phase (upgrade_report.yml's lines)
     for line in hop["completed"]["output"].splitlines():
         if re.match(r'^\s+"(the |in all |goal )', line):

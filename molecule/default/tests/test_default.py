@@ -6,7 +6,7 @@ go to the controller's management address from this machine, as a client would
 labs, from the host named by the inventory variable `lab_http_client`).
 Shared by the scenarios (vm and vagrant link to this file); what differs comes
 from the scenario: the compute hosts expected (OSDEPLOY_EXPECT_COMPUTES,
-default compute1,compute2, as after the default scenario's side effect) and,
+default compute1,compute2, as in the default scenario) and,
 when the lab says its VMs run under emulation (inventory `lab_accel=tcg`), the
 virt_type that hw_accel_fact must decide inside them (qemu).
 """

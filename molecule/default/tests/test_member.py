@@ -1,8 +1,9 @@
 """A project member's everyday operations on Nova (#30), each as the member, against the real cloud after
-the side effect (two compute hosts): create with a keypair, list, show, stop, start, soft and hard reboot,
+the side effect (two compute hosts; in the default scenario, the upgraded one): create with a keypair, list, show, stop, start, soft and hard reboot,
 rebuild, resize and confirm onto the other compute, an image of a server, a console that answers (RFB through the proxy),
 server groups with affinity and anti-affinity, delete. The moves that Nova's policy gives admin (cold and
-live migration of the member's server) are the side effect's proof (test_migration.py).
+live migration of the member's server) are the upgrade's canaries' (test_upgrade.py) or, in the zed scenario, the
+proof's of the run that added compute2 (test_add_compute.py).
 
 member_operations.py runs them on the controller in one process (lifecycle and moves at once, then the
 server groups), with the member's cloud entry (the baseline's demo project); each operation is a test

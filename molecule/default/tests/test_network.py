@@ -1,5 +1,5 @@
 """Networking and the proof, checked from outside the lab hosts after the scenario's side effect
-(controller, compute1 and compute2): Neutron's agents are alive where they should be, the server
+(controller, compute1 and compute2; the default scenario's upgraded cloud): Neutron's agents are alive where they should be, the server
 API answers, a project's user makes a network of their own (VXLAN), the tunnel endpoints stay on their
 bridge when Open vSwitch restarts, and the proof (site.yml -t verify-server; playbooks/verify.yml alone when
 it fails) boots a server with two NICs on every compute host, behind the project's router, reaches it

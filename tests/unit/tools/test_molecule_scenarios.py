@@ -71,11 +71,13 @@ def test_a_lab_without_a_state_file_is_read_from_its_controller(tmp_path, monkey
     asked = []
     monkeypatch.setattr(testinfra, "get_host", lambda spec: asked.append(spec) or FakeController(asked))
     (tmp_path / "group_vars" / "all").mkdir(parents=True)
+    monkeypatch.delenv("OSDEPLOY_LAB_UPGRADE_TO", raising=False)
     module = load_conftest(tmp_path, monkeypatch)
     assert asked == ["ansible://controller?ansible_inventory=%s" % (tmp_path / "inventory.ini")]
     assert module.lab_openstack()["method"] == "distro"
     assert module.lab_openstack()["nova_python"] == "/usr/bin/python3"
-    assert module.collect_ignore == ["test_source.py", "test_tls.py"]
+    # and no upgrade: the side effect added a compute host (the zed and vagrant scenarios)
+    assert module.collect_ignore == ["test_source.py", "test_tls.py", "test_upgrade.py"]
 
 
 def test_a_lab_with_a_state_file_and_its_settings(tmp_path, monkeypatch):
@@ -84,7 +86,9 @@ def test_a_lab_with_a_state_file_and_its_settings(tmp_path, monkeypatch):
     (tmp_path / "group_vars" / "all" / "openstack.yml").write_text(
         "osdeploy_install_method: source\nosdeploy_openstack_release: '2026.2'\n")
     (tmp_path / "group_vars" / "all" / "zz-tls.yml").write_text("osdeploy_tls: true\n")
+    monkeypatch.setenv("OSDEPLOY_LAB_UPGRADE_TO", "source:2026.2")
     module = load_conftest(tmp_path, monkeypatch)
     assert module.lab_openstack()["release"] == "2026.2"
-    assert module.collect_ignore == []
+    # the side effect upgraded the cloud (the default scenario): it added no compute host
+    assert module.collect_ignore == ["test_add_compute.py"]
     assert module.lab_setting("osdeploy_tls") is True and module.lab_setting("absent", 3) == 3
