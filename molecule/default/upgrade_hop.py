@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """One upgrade hop of the scenario's lab, run as an operator runs it, with the faults the upgrade must survive.
 
     upgrade_hop.py SPEC REPORT

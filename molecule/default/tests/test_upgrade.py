@@ -35,6 +35,7 @@ IN_ALL = re.compile(r'"in all \((?P<seconds>[\d.]+) s\): pings lost (?P<lost>\d+
                     r'API unanswered (?P<down>[\d.]+) s \((?P<failed>\d+) of (?P<polls>\d+) polls\)"')
 GOAL = '"goal (no ping lost, the API unanswered 10 s at most): met"'
 
+
 def recap(output):
     return {m.group("host"): (int(m.group("changed")), int(m.group("unr")), int(m.group("failed")))
             for m in RECAP.finditer(output)}
