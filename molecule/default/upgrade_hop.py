@@ -9,9 +9,11 @@ step reads (tests/test_upgrade.py). In order:
      command (kept: rc and output);
   3. the upgrade command (playbooks/upgrade.yml) is run and interrupted (SIGINT, as Ctrl-C, then SIGKILL) once
      the second batch of compute hosts has begun: the first compute host runs the new release, the others not;
-  4. the upgrade command is run again and must complete: it finds the canaries booted by the first run, and
-     its watch, started then, reports what the whole hop cost them (pings lost, the API's unanswered seconds),
-     phase by phase.
+  4. the last compute host stops answering (this machine's SSH to it is cut; the host and its servers run on)
+     and the upgrade command is run: it must stop before any change, naming that host;
+  5. the host answers again, and the upgrade command is run again and must complete: it finds the canaries
+     booted by the first run, and its watch, started then, reports what the whole hop cost them (pings lost,
+     the API's unanswered seconds), phase by phase.
 The upgrade command's runs leave out its closing proof (osdeploy_upgrade_proof: false): the verify step runs
 that proof on the upgraded cloud (test_network.py). Each run's rc, duration and output go to REPORT, its per-task
 timing beside it (REPORT.<run>-timing.json), and where each run's time went is printed play by play; this script
@@ -29,6 +31,8 @@ import time
 PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
 INVENTORY = os.path.join(os.environ["OSDEPLOY_LAB_DIR"], "inventory.ini")
 BATCH_MARK = "TASK [Mark the phase of the watch, this batch of compute hosts]"
+# The rule that cuts this machine's SSH to a lab host (and the connections open to it): step 4.
+CUT = "-d {address} -p tcp --dport 22 -m comment --comment osdeploy-upgrade-hop -j REJECT --reject-with tcp-reset"
 ENV = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
 
 
@@ -59,6 +63,25 @@ def playbook(path, timing, *args, interrupt_at_batch=None):
             "interrupted": interrupted, "output": "".join(lines)}
 
 
+def last_compute():
+    """(name, address) of the inventory's last compute host."""
+    hosts, group = [], None
+    with open(INVENTORY) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("["):
+                group = line.strip("[]")
+            elif line and group == "compute":
+                name, *settings = line.split()
+                hosts.append((name, dict(s.split("=", 1) for s in settings if "=" in s).get("ansible_host", name)))
+    return hosts[-1]
+
+
+def cut_off(address, cut):
+    """Insert (cut) or delete this machine's rule that refuses SSH to address."""
+    subprocess.run(["iptables", "-I" if cut else "-D", "OUTPUT"] + CUT.format(address=address).split(), check=True)
+
+
 def plays(timing):
     """[(seconds, play)] of a run's timing JSON (the timing callback's), in the order the plays ran."""
     if not os.path.exists(timing):
@@ -80,16 +103,24 @@ def main(argv):
     no_proof = ["-e", json.dumps({"osdeploy_upgrade_proof": False})]
     hop["interrupted"] = playbook("playbooks/upgrade.yml", report + ".interrupted-timing.json", *no_proof,
                                   interrupt_at_batch=2)
+    name, address = last_compute()
+    cut_off(address, True)
+    try:
+        hop["cut"] = playbook("playbooks/upgrade.yml", report + ".cut-timing.json", *no_proof)
+    finally:
+        cut_off(address, False)
+    hop["cut"]["host"] = name
     hop["completed"] = playbook("playbooks/upgrade.yml", report + ".completed-timing.json", *no_proof)
     with open(report + ".new", "w") as f:
         os.fchmod(f.fileno(), 0o600)
         json.dump(hop, f, indent=1)
     os.replace(report + ".new", report)
-    print("%s: site.yml rc %s (%.0f s); upgrade interrupted at %r rc %s (%.0f s); again rc %s (%.0f s)" % (
-        spec, hop["site"]["rc"], hop["site"]["seconds"], hop["interrupted"]["interrupted"],
-        hop["interrupted"]["rc"], hop["interrupted"]["seconds"], hop["completed"]["rc"],
-        hop["completed"]["seconds"]))
-    for run in ("site", "interrupted", "completed"):
+    print("%s: site.yml rc %s (%.0f s); upgrade interrupted at %r rc %s (%.0f s); with %s cut off rc %s (%.0f s); "
+          "again rc %s (%.0f s)" % (
+              spec, hop["site"]["rc"], hop["site"]["seconds"], hop["interrupted"]["interrupted"],
+              hop["interrupted"]["rc"], hop["interrupted"]["seconds"], name, hop["cut"]["rc"], hop["cut"]["seconds"],
+              hop["completed"]["rc"], hop["completed"]["seconds"]))
+    for run in ("site", "interrupted", "cut", "completed"):
         for seconds, play in plays("%s.%s-timing.json" % (report, run)):
             print("  %s: %7.1f s  %s" % (run, seconds, play))
     # what the watch printed, phase by phase (upgrade_report.yml's lines)

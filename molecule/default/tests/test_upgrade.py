@@ -2,7 +2,8 @@
 folder; OSDEPLOY_LAB_UPGRADE_TO names them), and the upgraded cloud.
 
 For each hop: site.yml refused it before any change and named the upgrade command; the upgrade command, interrupted
-once its second batch of compute hosts had begun, was run again and completed; its watch lost no ping of a canary
+once its second batch of compute hosts had begun, then run while the last compute host did not answer (it stopped
+before any change, naming the host), was run again and completed; its watch lost no ping of a canary
 (one member's server per compute host, kept across both runs) and the compute API went unanswered 10 s at most in
 all; the canaries were still ACTIVE on their hosts, answered, one moved cold and live and back; and no run showed a
 secret; the run again changed nothing that the interrupted run had done. Then, on the upgraded cloud: an
@@ -92,6 +93,19 @@ def test_the_run_again_changed_nothing_that_the_interrupted_run_had_done(index):
 
 
 @pytest.mark.parametrize("index", range(len(HOPS)))
+def test_a_compute_host_that_stopped_answering_mid_upgrade_stopped_the_run_naming_it(index):
+    """Between the interrupted run and the one that completed, the last compute host (still on the old release,
+    its canary running) stopped answering: the upgrade command stopped before any change, naming it; the other
+    hosts stayed as they were (the canaries' watch spans it: test_the_canaries_lost_no_ping...), and the run once
+    it answered again completed (test_the_upgrade_interrupted...)."""
+    run = hop_report(index)["cut"]
+    assert run["host"] == COMPUTES[-1]
+    assert run["rc"] != 0, tail(run)
+    assert "Refused before any change: %s did not answer" % run["host"] in " ".join(run["output"].split()), tail(run)
+    assert all(changed == 0 for changed, dummy, dummy2 in recap(run["output"]).values()), tail(run)
+
+
+@pytest.mark.parametrize("index", range(len(HOPS)))
 def test_the_canaries_lost_no_ping_and_the_api_answered_through_the_hop(index):
     """The watch started by the interrupted run and stopped by the completing one: the whole hop."""
     output = hop_report(index)["completed"]["output"]
@@ -112,7 +126,7 @@ def test_the_canaries_lost_no_ping_and_the_api_answered_through_the_hop(index):
 @pytest.mark.parametrize("index", range(len(HOPS)))
 def test_no_run_of_the_hop_shows_a_secret(index, secret_forms):
     report = hop_report(index)
-    for run in ("site", "interrupted", "completed"):
+    for run in ("site", "interrupted", "cut", "completed"):
         shown = [name for name, form in secret_forms if form in report[run]["output"]]
         assert shown == [], "%s run shows %s" % (run, shown)
 
