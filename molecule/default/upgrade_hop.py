@@ -7,8 +7,10 @@ step reads (tests/test_upgrade.py). In order:
   1. the lab's inventory names the new release (`tools/lab openstack SPEC`, what an operator edits);
   2. site.yml is run as an operator would first run it: it must stop before any change, naming the upgrade
      command (kept: rc and output);
-  3. the upgrade command (playbooks/upgrade.yml) is run and interrupted (SIGINT, as Ctrl-C, then SIGKILL) once
-     the second batch of compute hosts has begun: the first compute host runs the new release, the others not;
+  3. the upgrade command (playbooks/upgrade.yml) is run and killed (SIGKILL to all its processes, as when the
+     operator's machine or session dies) in the second batch of compute hosts, as it begins writing that host's
+     nova.conf: the first compute host runs the new release; the second has the new release's environment and
+     units but still runs the old code, its restart pending (a handler that never ran);
   4. the last compute host stops answering (this machine's SSH to it is cut; the host and its servers run on)
      and the upgrade command is run: it must stop before any change, naming that host;
   5. the host answers again, and the upgrade command is run again and must complete: it finds the canaries
@@ -31,6 +33,8 @@ import time
 PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
 INVENTORY = os.path.join(os.environ["OSDEPLOY_LAB_DIR"], "inventory.ini")
 BATCH_MARK = "TASK [Mark the phase of the watch, this batch of compute hosts]"
+# the task of the second batch at whose start the run is killed (step 3)
+KILL_AT = "TASK [osdeploy.nova.compute : Write nova.conf and nova-compute.conf"
 # The rule that cuts this machine's SSH to a lab host (and the connections open to it): step 4.
 CUT = "-d {address} -p tcp --dport 22 -m comment --comment osdeploy-upgrade-hop -j REJECT --reject-with tcp-reset"
 ENV = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
@@ -38,7 +42,7 @@ ENV = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
 
 def playbook(path, timing, *args, interrupt_at_batch=None):
     """Run a playbook of the checkout on the lab, its per-task timing written to `timing`; with
-    interrupt_at_batch=N, interrupt it once its N-th batch of compute hosts has begun.
+    interrupt_at_batch=N, kill it as its N-th batch of compute hosts begins the task KILL_AT.
     {cmd, rc, seconds, output, interrupted (the line it was interrupted at, or None)}."""
     cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, path)] + list(args)
     begun = time.monotonic()
@@ -50,14 +54,9 @@ def playbook(path, timing, *args, interrupt_at_batch=None):
         if interrupt_at_batch and interrupted is None and line.startswith(BATCH_MARK):
             batches += 1
         elif interrupt_at_batch and interrupted is None and batches >= interrupt_at_batch and \
-                line.startswith("TASK ["):
-            # the batch's first task after its mark: the batch has begun
+                line.startswith(KILL_AT):
             interrupted = line.strip()
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+            os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     return {"cmd": " ".join(cmd), "rc": proc.returncode, "seconds": round(time.monotonic() - begun, 1),
             "interrupted": interrupted, "output": "".join(lines)}
