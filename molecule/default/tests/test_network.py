@@ -11,17 +11,13 @@ Only the default scenario runs these (its lab wires a provider network between t
 import json
 import os
 import re
-import subprocess
 import time
 
 import testinfra
 
-LAB = os.environ["OSDEPLOY_LAB_DIR"]
-INVENTORY = os.path.join(LAB, "inventory.ini")
-ROOT = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or os.path.abspath(
-    os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", ".."))
+from playbook_run import INVENTORY, ROOT, SITE, Run
+
 VERIFY = os.path.join(ROOT, "playbooks", "verify.yml")
-SITE = os.path.join(ROOT, "site.yml")
 CLOUD = "osdeploy-admin"
 # the baseline's demo project, whose member the proof runs as in every lab (baseline_demo)
 MEMBER_CLOUD, MEMBER_PROJECT = "osdeploy-demo", "myproject"
@@ -46,12 +42,8 @@ def openstack(*args):
 
 
 def run_verify(extra=None, playbook=VERIFY, args=()):
-    cmd = ["ansible-playbook", "-i", INVENTORY, playbook] + list(args)
-    if extra:
-        cmd += ["-e", json.dumps(extra)]
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800, check=False)
-    return proc.returncode, proc.stdout + proc.stderr
+    run = Run(*args, extra=extra, playbook=playbook, show_skipped=True)
+    return run.rc, run.output
 
 
 def leftovers():

@@ -17,12 +17,9 @@ import testinfra
 import yaml
 
 from conftest import lab_openstack
+from playbook_run import INVENTORY, ROOT, SITE, Run
 
 LAB = os.environ["OSDEPLOY_LAB_DIR"]
-INVENTORY = os.path.join(LAB, "inventory.ini")
-ROOT = os.environ.get("MOLECULE_PROJECT_DIRECTORY") or os.path.abspath(
-    os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", ".."))
-SITE = os.path.join(ROOT, "site.yml")
 README = os.path.join(ROOT, "README.md")
 CONTROLLER_SERVICES = ["nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy"]
 # The proof's server boot is what test_network.py and the tag verify-server prove; the runs that
@@ -74,46 +71,6 @@ def lab_network():
 
 
 LAB_NETWORK = lab_network()
-
-
-class Run:
-    """One ansible-playbook run of site.yml: rc, output, and what it changed per host."""
-
-    TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?:[\w.]+ : )?(?P<name>.*?)\] \*+$")
-    CHANGED = re.compile(r"^changed: \[(?P<host>[^\]]+?)(?: -> [^\]]+)?\]")
-    RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unr>\d+)\s+"
-                       r"failed=(?P<failed>\d+)")
-
-    def __init__(self, *args, extra=None):
-        cmd = ["ansible-playbook", "-i", INVENTORY, SITE] + list(args)
-        if extra:
-            cmd += ["-e", json.dumps(extra)]
-        env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-                   ANSIBLE_DISPLAY_SKIPPED_HOSTS="0")
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800, check=False)
-        self.cmd = " ".join(cmd)
-        self.rc = proc.returncode
-        self.output = proc.stdout + proc.stderr
-        self.changes = set()   # (host, task name)
-        self.recap = {}
-        task = None
-        for line in proc.stdout.splitlines():
-            m = self.TASK.match(line)
-            if m:
-                task = m.group("name")
-                continue
-            m = self.CHANGED.match(line)
-            if m and task:
-                self.changes.add((m.group("host"), task))
-            m = self.RECAP.match(line)
-            if m:
-                self.recap[m.group("host")] = int(m.group("changed"))
-
-    def changed(self):
-        return sum(self.recap.values())
-
-    def why(self):
-        return "%s\nrc %s, changed %s\n%s" % (self.cmd, self.rc, sorted(self.changes), self.output[-4000:])
 
 
 def fingerprint():

@@ -15,31 +15,22 @@ every tag run alone changes nothing else: site.yml run again after the upgrade c
 import json
 import os
 import re
-import subprocess
 
 import pytest
 import testinfra
 
 from conftest import lab_openstack
+from playbook_run import INVENTORY, UPGRADE, Run, recap
 
 LAB = os.environ["OSDEPLOY_LAB_DIR"]
-INVENTORY = os.path.join(LAB, "inventory.ini")
-PROJECT = os.path.normpath(os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", ".."))
 HOPS = os.environ.get("OSDEPLOY_LAB_UPGRADE_TO", "").split()
 COMPUTES = os.environ.get("OSDEPLOY_EXPECT_COMPUTES", "compute1,compute2").split(",")
 HOSTS = ["controller"] + COMPUTES
 BATCH_MARK = "TASK [Mark the phase of the watch, this batch of compute hosts]"
-RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unr>\d+)\s+"
-                   r"failed=(?P<failed>\d+)", re.M)
 # the watch's last lines (upgrade_report.yml)
 IN_ALL = re.compile(r'"in all \((?P<seconds>[\d.]+) s\): pings lost (?P<lost>\d+) of (?P<pings>\d+); '
                     r'API unanswered (?P<down>[\d.]+) s \((?P<failed>\d+) of (?P<polls>\d+) polls\)"')
 GOAL = '"goal (no ping lost, the API unanswered 10 s at most): met"'
-
-
-def recap(output):
-    return {m.group("host"): (int(m.group("changed")), int(m.group("unr")), int(m.group("failed")))
-            for m in RECAP.finditer(output)}
 
 
 def hop_report(index, run=None):
@@ -58,7 +49,7 @@ def test_site_yml_refused_the_hop_before_any_change_naming_the_upgrade_command(i
     run = hop_report(index)["site"]
     assert run["rc"] != 0, tail(run)
     assert "Refused before any change" in run["output"] and "run the upgrade command" in run["output"], tail(run)
-    assert all(changed == 0 for changed, dummy, dummy2 in recap(run["output"]).values()), tail(run)
+    assert all(host["changed"] == 0 for host in recap(run["output"]).values()), tail(run)
 
 
 @pytest.mark.parametrize("index", range(len(HOPS)))
@@ -70,7 +61,7 @@ def test_the_upgrade_interrupted_in_its_compute_batches_completed_when_run_again
     assert stopped["rc"] != 0, tail(stopped)
     assert completed["rc"] == 0, tail(completed)
     assert set(recap(completed["output"])) >= set(HOSTS), tail(completed)
-    assert all(unr == 0 and failed == 0 for dummy, unr, failed in recap(completed["output"]).values())
+    assert all(host["unreachable"] == 0 and host["failed"] == 0 for host in recap(completed["output"]).values())
 
 
 # The plays of the upgrade command that the interrupted run had finished on every host before it was stopped in
@@ -106,7 +97,7 @@ def test_a_compute_host_that_stopped_answering_mid_upgrade_stopped_the_run_namin
     assert run["host"] == COMPUTES[-1]
     assert run["rc"] != 0, tail(run)
     assert "Refused before any change: %s did not answer" % run["host"] in " ".join(run["output"].split()), tail(run)
-    assert all(changed == 0 for changed, dummy, dummy2 in recap(run["output"]).values()), tail(run)
+    assert all(host["changed"] == 0 for host in recap(run["output"]).values()), tail(run)
 
 
 @pytest.mark.parametrize("index", range(len(HOPS)))
@@ -135,21 +126,14 @@ def test_no_run_of_the_hop_shows_a_secret(index, secret_forms):
         assert shown == [], "%s run shows %s" % (run, shown)
 
 
-def playbook(*args):
-    cmd = ["ansible-playbook", "-i", INVENTORY, os.path.join(PROJECT, "playbooks", "upgrade.yml")] + list(args)
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800, check=False)
-    return {"cmd": " ".join(cmd), "rc": proc.returncode, "output": proc.stdout + proc.stderr}
-
-
 def test_a_hop_back_is_refused_before_any_change():
     installed = lab_openstack()
-    run = playbook("-e", json.dumps({"osdeploy_openstack_release": "2026.1"}))
+    run = Run(extra={"osdeploy_openstack_release": "2026.1"}, playbook=UPGRADE)
     assert installed["release"] == "2026.2", installed
-    assert run["rc"] != 0, tail(run)
-    assert "Refused before any change: controller runs OpenStack 2026.2" in run["output"], tail(run)
-    assert "Nova migrates its databases forward only" in run["output"], tail(run)
-    assert all(changed == 0 for changed, dummy, dummy2 in recap(run["output"]).values()), tail(run)
+    assert run.rc != 0, run.why()
+    assert "Refused before any change: controller runs OpenStack 2026.2" in run.output, run.why()
+    assert "Nova migrates its databases forward only" in run.output, run.why()
+    assert run.changed() == 0, run.why()
 
 
 def test_no_online_data_migration_is_left():

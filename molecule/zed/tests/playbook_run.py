@@ -1,0 +1,1 @@
+../../default/tests/playbook_run.py
