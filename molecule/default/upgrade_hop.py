@@ -63,17 +63,11 @@ def playbook(path, timing, *args, interrupt_at_batch=None):
 
 
 def last_compute():
-    """(name, address) of the inventory's last compute host."""
-    hosts, group = [], None
-    with open(INVENTORY) as f:
-        for line in f:
-            line = line.strip()
-            if line.startswith("["):
-                group = line.strip("[]")
-            elif line and group == "compute":
-                name, *settings = line.split()
-                hosts.append((name, dict(s.split("=", 1) for s in settings if "=" in s).get("ansible_host", name)))
-    return hosts[-1]
+    """(name, address) of the inventory's last compute host, as Ansible reads the inventory."""
+    inventory = json.loads(subprocess.run(["ansible-inventory", "-i", INVENTORY, "--list"], capture_output=True,
+                                          text=True, check=True, env=ENV).stdout)
+    name = inventory["compute"]["hosts"][-1]
+    return name, inventory["_meta"]["hostvars"].get(name, {}).get("ansible_host", name)
 
 
 def cut_off(address, cut):
