@@ -219,3 +219,14 @@ def test_an_install_method_or_release_the_platform_cannot_run_is_refused_before_
     assert set(re.findall(r"changed=(\d+)", out.split("PLAY RECAP")[1])) == {"0"}, out
     assert "Install the packages of every host" not in out
     assert_no_secret(out)
+
+
+def test_upgrade_refuses_a_proof_switch_that_is_not_a_boolean(tmp_path):
+    """The upgrade command's osdeploy_upgrade_proof (a playbook variable, outside the roles' argument specs) is
+    refused before any change unless true or false."""
+    rc, out = play("playbooks/upgrade.yml", write_inventory(tmp_path, ["controller", "compute"]),
+                   {"osdeploy_upgrade_proof": "sometimes"})
+    assert rc != 0, out
+    assert "Refused before any change: osdeploy_upgrade_proof is sometimes; set it to true" in " ".join(out.split())
+    assert set(re.findall(r"changed=(\d+)", out.split("PLAY RECAP")[1])) == {"0"}, out
+    assert_no_secret(out)
