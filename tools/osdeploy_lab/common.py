@@ -166,21 +166,23 @@ def proc_cmdlines():
     return out
 
 
-def end_processes(pids, what):
-    """Kill the lab's disposable processes (SIGTERM, then SIGKILL) and wait until they are gone: a caller that
-    reports them gone must not race their exit (seen under load: the hub still alive after `down`)."""
+def end_processes(pids, what, first=signal.SIGTERM, more=None):
+    """Kill the lab's disposable processes (first SIGTERM, or `first`, then SIGKILL) and wait until they are gone:
+    a caller that reports them gone must not race their exit (seen under load: the hub still alive after `down`).
+    more: a callable giving pids found again at each attempt (a machine's namespace, where processes may still
+    appear)."""
     left = list(pids)
     for attempt in range(50):
-        left = [p for p in left if pid_alive(p)]
+        left = [p for p in dict.fromkeys(left + (more() if more else [])) if pid_alive(p)]
         if not left:
             return
         for p in left:
             try:
-                os.kill(p, signal.SIGKILL if attempt else signal.SIGTERM)
+                os.kill(p, signal.SIGKILL if attempt else first)
             except ProcessLookupError:
                 pass
         time.sleep(0.2)
-    raise LabError("%s survives SIGKILL: %s" % (what, left))
+    raise LabError("%s: still running after SIGKILL: %s" % (what, left))
 
 
 def pid_alive(pid):

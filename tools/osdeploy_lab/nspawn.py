@@ -63,8 +63,8 @@ import uuid
 from . import testimage
 from .base import Lab, cli
 from .common import (INSTANCES_DISK_BYTES, LABD, RELEASES, SUITE, LabError, cache_root, cached_build, check_release,
-                     content_key, log, mounts_under, pid_alive, proc_cmdlines, prune_cache, read_json, release_sources,
-                     rm_tree, rootfs_sources, run, umount_all_under, write_file)
+                     content_key, end_processes, log, mounts_under, pid_alive, proc_cmdlines, prune_cache, read_json,
+                     release_sources, rm_tree, rootfs_sources, run, umount_all_under, write_file)
 
 GLOBAL_RUN = "/run/osdeploy-lab"
 # The compute machines' second disk: a sparse image on a loop device, bound in as this device.
@@ -541,18 +541,8 @@ class NspawnLab(Lab):
                 time.sleep(0.3)
             else:
                 log("%s: no clean poweroff within %ss, killing it" % (host, timeout))
-        for _attempt in range(50):
-            left = [p for p in self.netns_pids(host) + [p for p, _k, _h in procs] if pid_alive(p)]
-            if not left:
-                break
-            for p in left:
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.2)
-        else:
-            raise LabError("%s: processes survive SIGKILL: %s" % (host, left))
+        end_processes([p for p, _k, _h in procs], "%s: processes" % host, first=signal.SIGKILL,
+                      more=lambda: self.netns_pids(host))
         return ["processes of %s" % host]
 
     def mount_root(self, host, lower):

@@ -1,4 +1,5 @@
 """osdeploy_lab.common.end_processes: the lab's disposable processes are gone when it returns."""
+import signal
 import subprocess
 import sys
 import time
@@ -30,3 +31,17 @@ def test_processes_that_end_on_sigterm_and_one_already_gone():
     gone.wait()
     end_processes([p.pid for p in procs] + [gone.pid], "test processes")
     assert [p.wait(1) for p in procs] == [-15, -15]
+
+
+def test_processes_found_again_at_each_attempt_are_killed_at_once_with_first_sigkill():
+    """A machine's stop (nspawn): SIGKILL from the first attempt, and what its namespace still holds found again."""
+    known, appears = started(IGNORES_SIGTERM), started(IGNORES_SIGTERM)
+    found = []
+
+    def more():
+        found.append(len(found))
+        return [appears.pid] if len(found) == 2 else []    # found only at the second look
+
+    end_processes([known.pid], "test machine", first=signal.SIGKILL, more=more)
+    assert known.wait(1) == -9 and appears.wait(1) == -9
+    assert len(found) >= 3      # looked again after it killed what it found
