@@ -141,6 +141,19 @@ def test_moving_a_server_in_the_proof_needs_two_computes(tmp_path):
     assert_no_secret(out)
 
 
+def test_a_proof_image_that_is_no_file_nor_url_fails_before_any_change(tmp_path):
+    # no image is fine (the proof then runs without a server); a path that is not there is a typo to refuse
+    extra = dict(PASSWORDS, osdeploy_verify_server=True, osdeploy_verify_image=str(tmp_path / "cirros.img"))
+    rc, out = play("site.yml", write_inventory(tmp_path, ["controller", "compute"]), extra)
+    assert rc != 0
+    said = " ".join(out.split())
+    assert "osdeploy_verify_image is \"%s\", which is neither a file on the Ansible controller nor an http(s) URL" \
+        % (tmp_path / "cirros.img") in said, out
+    assert "or leave it empty for the proof without a server" in said
+    assert "Install the packages of every host" not in out
+    assert_no_secret(out)
+
+
 @pytest.mark.parametrize("extra,expected", [
     ({"nova_firewall_sources": ["192.168.58.0/24", "compute-9"]},
      "sources: 'compute-9' is not an IPv4/IPv6 address or network"),

@@ -786,11 +786,7 @@ WantedBy=sysinit.target
                        "baseline_floating_range: {start: %s, end: %s}\n"
                        "osdeploy_verify_image: %s\n"
                        "# servers run emulated (TCG) inside the lab's machines\n"
-                       "osdeploy_verify_timeout: 600\n"
-                       "# the guide's demo project; the proof runs as its member\n"
-                       "baseline_demo: true\n"
-                       "# TLS: the deployment's CA, every host's certificate, MariaDB over TLS\n"
-                       "osdeploy_tls: true\n" % (self.pbridge, self.PROVIDER_CIDR, *self.FLOATING_RANGE,
+                       "osdeploy_verify_timeout: 600\n" % (self.pbridge, self.PROVIDER_CIDR, *self.FLOATING_RANGE,
                                                  json.dumps(testimage.ensure_image()))}
 
     def is_down(self, hosts):

@@ -47,14 +47,14 @@ def run(tmp_path, **extra):
 
 
 def test_without_the_demo_its_password_is_not_asked_and_clouds_yaml_holds_admin_alone(tmp_path):
-    rc, out = run(tmp_path)
+    rc, out = run(tmp_path, baseline_demo=False)
     assert rc == 0, out[-3000:]
     clouds = yaml.safe_load((tmp_path / "clouds.yaml").read_text())["clouds"]
     assert list(clouds) == ["osdeploy-admin"]
 
 
 def test_with_the_demo_a_missing_password_is_refused_by_name(tmp_path):
-    rc, out = run(tmp_path, baseline_demo=True)
+    rc, out = run(tmp_path)             # the demo is on by default
     assert rc != 0
     assert "baseline_demo_password is not set" in " ".join(out.split()), out[-3000:]
     assert not (tmp_path / "clouds.yaml").exists()
@@ -66,7 +66,8 @@ def test_the_demo_users_credentials_go_beside_admins(tmp_path):
     assert rc == 0, out[-3000:]
     clouds = yaml.safe_load((tmp_path / "clouds.yaml").read_text())["clouds"]
     assert list(clouds) == ["osdeploy-admin", "my-demo"]
-    assert clouds["my-demo"]["auth"] == dict(auth_url="http://127.0.0.1:5000/v3", username="myuser", password=DEMO_PW,
+    # TLS is on by default: Keystone's URL is HTTPS
+    assert clouds["my-demo"]["auth"] == dict(auth_url="https://127.0.0.1:5000/v3", username="myuser", password=DEMO_PW,
                                              project_name="proj 1", user_domain_name="Default",
                                              project_domain_name="Default")
     assert clouds["my-demo"]["region_name"] == "RegionOne"

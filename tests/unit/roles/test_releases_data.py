@@ -175,14 +175,18 @@ def test_each_distro_entry_is_a_platform_whose_release_it_is():
             assert platform in PLATFORMS and platform_data(platform)["release"] == name, (name, platform)
 
 
-def test_the_defaults_install_what_each_platform_ships():
-    """distro, the default, keeps every platform on its own packages (Debian 12 Zed, Debian 13 2025.1)."""
+def test_the_defaults_install_the_newest_maintained_release_from_source():
+    """source, the default, installs the newest maintained release on every platform; distro, an explicit
+    choice, keeps each platform on its own packages (Debian 12 Zed, Debian 13 2025.1)."""
     defaults = load("defaults", "main.yml")
-    assert defaults["osdeploy_install_method"] == "distro" and defaults["osdeploy_openstack_release"] == ""
+    assert defaults["osdeploy_install_method"] == "source" and defaults["osdeploy_openstack_release"] == ""
+    got = {platform: resolve(RELEASES, "source", "", platform, platform_data(platform))["name"]
+           for platform in PLATFORMS}
+    assert got == {"Debian-12": "2026.2", "Debian-13": "2026.2"}
+    assert newest_source_release(RELEASES) == "2026.2"
     got = {platform: resolve(RELEASES, "distro", "", platform, platform_data(platform))["name"]
            for platform in PLATFORMS}
     assert got == {"Debian-12": "zed", "Debian-13": "2025.1"}
-    assert newest_source_release(RELEASES) == "2026.2"
 
 
 def test_the_argument_spec_offers_exactly_the_known_methods_and_releases():

@@ -289,7 +289,9 @@ def test_the_apis_are_served_by_debians_uwsgi_from_the_environment_by_its_link(r
     # the plugin first: uWSGI knows virtualenv and module once it is loaded
     assert list(settings)[:3] == ["plugins", "virtualenv", "module"]
     assert settings["plugins"] == "python3" and settings["virtualenv"] == venv and settings["module"] == module
-    assert settings["http-socket"] == "10.0.0.11:%d" % port
+    # TLS is on by default: uWSGI serves HTTPS with the host's certificate and key
+    assert settings["https-socket"] == "10.0.0.11:%d,/etc/osdeploy/tls/host.crt,/etc/osdeploy/tls/host.key" % port
+    assert "http-socket" not in settings
     assert (settings["processes"], settings["threads"]) == ("2", "1")
     for key in ("master", "lazy-apps", "die-on-term", "enable-threads"):
         assert settings[key] == "true", key

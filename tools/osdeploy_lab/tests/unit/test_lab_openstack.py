@@ -78,7 +78,9 @@ def test_the_command_line_refuses_a_bad_choice_before_making_anything(tmp_path, 
 
 def test_a_lab_with_hosts_keeps_its_choice_and_says_how_to_change_it(lab, monkeypatch):
     monkeypatch.setattr(qemu.QemuLab, "found_hosts", lambda self: ["controller"])
-    lab.refuse_other_openstack("distro")            # made without a choice: the collection's default
+    # made without a choice: the collection's defaults (a source install), which Debian's packages would replace
+    with pytest.raises(LabError, match=r"hosts made for --openstack default; `tools/vmlab down` first to use distro"):
+        lab.refuse_other_openstack("distro")
     lab.state["openstack"] = "source:2026.1"
     lab.refuse_other_openstack("source:2026.1")
     for other in ("source:2026.2", "distro"):
