@@ -11,11 +11,12 @@ MODULES = sorted(os.path.splitext(os.path.basename(p))[0]
                  for p in glob.glob(os.path.join(ROOT, "plugins", "modules", "*.py")))
 
 # What the artifact may hold: what a user runs and reads, and the metadata galaxy writes.
-# No tools/, tests/, molecule/, requirements/, inventories/, dev/, Makefile, .ci or lint config;
+# Of inventories/ only the example operators copy; no tools/, tests/, molecule/, requirements/, dev/, Makefile, .ci
+# or lint config;
 # of changelogs/ only changelog.yaml (the release data), not the fragments or antsibull-changelog's config.
-ALLOWED_DIRS = ("plugins/", "roles/", "playbooks/", "docs/", "meta/")
+ALLOWED_DIRS = ("plugins/", "roles/", "playbooks/", "docs/", "meta/", "inventories/example/")
 ALLOWED_FILES = ("MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "LICENSE", "COPYING",
-                 "site.yml", "changelogs", "changelogs/changelog.yaml")
+                 "site.yml", "changelogs", "changelogs/changelog.yaml", "inventories")
 
 
 def run(cmd, **kw):
@@ -58,10 +59,10 @@ def test_tarball_holds_only_what_a_user_runs_and_reads(installed, tier_output):
 
 
 def test_tarball_holds_every_file_a_user_needs(installed):
-    """Everything git tracks under plugins/, roles/, playbooks/ and meta/ is in the artifact."""
+    """Everything git tracks under plugins/, roles/, playbooks/, meta/ and inventories/example is in the artifact."""
     dummy, dummy, tarball = installed
     names = set(n.rstrip("/") for n in run(["tar", "-tzf", tarball]).split())
-    tracked = run(["git", "-C", ROOT, "ls-files", "plugins", "roles", "playbooks", "meta"]).split()
+    tracked = run(["git", "-C", ROOT, "ls-files", "plugins", "roles", "playbooks", "meta", "inventories/example"]).split()
     missing = sorted(set(tracked) - names)
     assert missing == [], missing
 

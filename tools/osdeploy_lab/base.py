@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from .common import (HOST_RE, NAME_RE, LAB_SECRETS, RELEASES, SUITE, LabError, ca_sync_script, cache_root,
+from .common import (HOST_RE, NAME_RE, example_inventory_vars, LAB_SECRETS, RELEASES, SUITE, LabError, ca_sync_script, cache_root,
                      check_openstack, check_release, is_cached, lab_secret, local_ca_certificates, log,
                      mask_credentials, openstack_group_vars, read_json, rm_tree, run, write_file)
 
@@ -140,6 +140,12 @@ class Lab:
                        "# Debian's packages, TLS off. `--openstack` overrides the first (openstack.yml).\n"
                        "osdeploy_install_method: distro\n"
                        "osdeploy_tls: false\n"}
+
+    def example_values(self):
+        """{variable: value} of the example inventory's settings (inventories/example/group_vars/all/main.yml)
+        for this lab, which then deploys from that file as an operator's copy of it does; None: the lab's
+        hosts are not wired for them (no provider network), and it keeps the roles' defaults."""
+        return None
 
     def ssh_endpoint(self, host):
         """(address, port) where this machine reaches the host's sshd."""
@@ -329,6 +335,9 @@ class Lab:
             write_file(secrets_path, "\n".join(lines) + "\n", 0o600)
             self.changes.append("secrets %s (%s)" % (secrets_path, ", ".join(missing)))
         files = {group: {"lab.yml": text} for group, text in self.platform_group_vars().items()}
+        example = self.example_values()
+        if example is not None:
+            files.setdefault("all", {})["main.yml"] = example_inventory_vars(example, self.TOOL)
         if self.state.get("openstack"):
             files.setdefault("all", {})["openstack.yml"] = openstack_group_vars(self.state["openstack"])
         for group, named in files.items():

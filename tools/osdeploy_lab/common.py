@@ -252,6 +252,25 @@ def lab_password(length=24, specials=PASSWORD_SPECIALS):
             return pw
 
 
+# ---------------------------------------------------------------- the example inventory
+
+# The settings an operator edits in a copy of inventories/example (the collection ships it).
+EXAMPLE_VARS = os.path.join(ROOT, "inventories", "example", "group_vars", "all", "main.yml")
+
+
+def example_inventory_vars(values, tool):
+    """The example inventory's group_vars/all/main.yml with `values` in place of its own, comments kept: what an
+    operator's copy holds once edited. A variable the example does not set is refused, so that the lab deploys
+    from the example's settings and nothing beside them."""
+    with open(EXAMPLE_VARS) as f:
+        text = f.read()
+    for name, value in values.items():
+        text, count = re.subn(r"(?m)^%s: .*$" % re.escape(name), "%s: %s" % (name, json.dumps(value)), text)
+        if count != 1:
+            raise LabError("%s sets %s %d times, the lab expects it once" % (EXAMPLE_VARS, name, count))
+    return "# Written by `%s up`: %s with the lab's values.\n%s" % (tool, os.path.relpath(EXAMPLE_VARS, ROOT), text)
+
+
 # ---------------------------------------------------------------- releases and their apt sources
 
 def rootfs_sources():

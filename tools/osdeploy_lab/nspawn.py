@@ -776,18 +776,20 @@ WantedBy=sysinit.target
                 "controller": "# Written by `tools/lab up`: nova-conductor and nova-scheduler 33 sleep this long on\n"
                               "# every stop (the role's default is 60 s); the tests restart them idle\n"
                               "nova_controller_shutdown_timeout: 5\n",
-                "all": "# Written by `tools/lab up`: the lab's provider network (eth1 of every host, on the\n"
-                       "# bridge %s of this machine) and the image site.yml boots to prove Nova works.\n"
-                       "baseline_provider_interface: eth1\n"
-                       "# the overlay's wire (VXLAN between the hosts), its addresses per host\n"
+                "all": "# Written by `tools/lab up`: what the lab's hosts need beside the example inventory's\n"
+                       "# settings (main.yml, with the lab's values). The overlay's wire: VXLAN between the\n"
+                       "# hosts leaves on eth2 (userspace Open vSwitch), its addresses per host in the inventory.\n"
                        "baseline_overlay_interface: eth2\n"
-                       "baseline_provider_cidr: %s\n"
-                       "# routers' gateways and floating IPs (the subnet's allocation pool)\n"
-                       "baseline_floating_range: {start: %s, end: %s}\n"
-                       "osdeploy_verify_image: %s\n"
                        "# servers run emulated (TCG) inside the lab's machines\n"
-                       "osdeploy_verify_timeout: 600\n" % (self.pbridge, self.PROVIDER_CIDR, *self.FLOATING_RANGE,
-                                                 json.dumps(testimage.ensure_image()))}
+                       "osdeploy_verify_timeout: 600\n"}
+
+    def example_values(self):
+        # the provider network: eth1 of every host, on the bridge self.pbridge of this machine, which has no
+        # address there (so no gateway); the image site.yml boots to prove Nova works
+        return {"baseline_provider_interface": "eth1", "baseline_provider_cidr": self.PROVIDER_CIDR,
+                "baseline_provider_gateway": "",
+                "baseline_floating_range": {"start": self.FLOATING_RANGE[0], "end": self.FLOATING_RANGE[1]},
+                "osdeploy_verify_image": testimage.ensure_image()}
 
     def is_down(self, hosts):
         return not hosts and self.bridge not in self.lab_links()

@@ -40,16 +40,13 @@ def lab_openstack():
     interpreter that imports that Nova), environments ({service: its environment}, for a source install)}."""
     lab = os.environ["OSDEPLOY_LAB_DIR"]
     codename = lab_codename(lab)
-    path = os.path.join(lab, "group_vars", "all", "openstack.yml")
-    chosen = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            chosen = yaml.safe_load(f) or {}
     with open(RELEASES_FILE) as f:
         releases = yaml.safe_load(f)["__osdeploy_releases"]
-    method = chosen.get("osdeploy_install_method", "distro")
+    method = lab_setting("osdeploy_install_method")
     if method == "source":
-        release = str(chosen["osdeploy_openstack_release"])
+        # empty: the newest maintained release
+        release = str(lab_setting("osdeploy_openstack_release") or max(
+            name for name, data in releases.items() if "source" in data and data["status"] == "maintained"))
         packages = releases[release]["source"]["packages"]
         environments = {"nova": "%s/nova-%s" % (VENVS, packages["nova"]),
                         "placement": "%s/placement-%s" % (VENVS, packages["openstack-placement"])}
@@ -61,10 +58,20 @@ def lab_openstack():
             "nova_python": "/usr/bin/python3", "environments": {}}
 
 
+def role_defaults():
+    """The roles' own defaults (osdeploy, baseline, nova), as a host gets them where the inventory is silent."""
+    found = {}
+    for role in ("nova", "baseline", "osdeploy"):
+        with open(os.path.join(ROOT, "roles", role, "defaults", "main.yml")) as f:
+            found.update(yaml.safe_load(f))
+    return found
+
+
 def lab_setting(name, default=None):
-    """A variable of the lab's group_vars/all (tools/lab up writes them; later files win, as in Ansible)."""
+    """A variable of the lab's group_vars/all (tools/lab up writes them; later files win, as in Ansible), else the
+    roles' default (else `default`)."""
     folder = os.path.join(os.environ["OSDEPLOY_LAB_DIR"], "group_vars", "all")
-    value = default
+    value = role_defaults().get(name, default)
     for entry in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
         if entry.endswith((".yml", ".yaml")):
             with open(os.path.join(folder, entry)) as f:
@@ -75,7 +82,7 @@ def lab_setting(name, default=None):
 # What only a source install has is checked only there, TLS only where it is on; the upgrade where the side
 # effect made one (OSDEPLOY_LAB_UPGRADE_TO), else the compute host it added.
 collect_ignore = ([] if lab_openstack()["method"] == "source" else ["test_source.py"]) + (
-    [] if lab_setting("osdeploy_tls", False) else ["test_tls.py"]) + (
+    [] if lab_setting("osdeploy_tls") else ["test_tls.py"]) + (
     ["test_add_compute.py"] if os.environ.get("OSDEPLOY_LAB_UPGRADE_TO", "").split() else ["test_upgrade.py"])
 
 

@@ -39,7 +39,7 @@ COMPUTES = sorted(INV["compute"]["hosts"])
 EXPECTED_COMPUTES = os.environ.get("OSDEPLOY_EXPECT_COMPUTES", "compute1,compute2").split(",")
 HTTP_CLIENT = CONTROLLER_VARS.get("lab_http_client")
 # with osdeploy_tls every API is served over HTTPS, its certificate issued by the deployment's CA
-SCHEME = "https" if lab_setting("osdeploy_tls", False) else "http"
+SCHEME = "https" if lab_setting("osdeploy_tls") else "http"
 CA_FILE = "/etc/osdeploy/tls/ca.crt"
 LAB_ACCEL = CONTROLLER_VARS.get("lab_accel")
 

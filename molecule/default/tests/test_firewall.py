@@ -12,7 +12,7 @@ COMPUTES = os.environ.get("OSDEPLOY_EXPECT_COMPUTES", "compute1,compute2").split
 # what the computes connect to on the controller (nova_firewall_tcp_ports' defaults), and for a
 # source install the wheelhouse they install from (osdeploy_wheelhouse_port); RabbitMQ on AMQP over TLS's port
 # with osdeploy_tls
-AMQP = 5671 if lab_setting("osdeploy_tls", False) else 5672
+AMQP = 5671 if lab_setting("osdeploy_tls") else 5672
 OPEN = [AMQP, 5000, 8774, 8775, 6080, 8778, 9292, 9696] + ([8780] if lab_openstack()["method"] == "source" else [])
 # listening on the controller's management address, but not for the computes: MariaDB
 CLOSED = 3306

@@ -42,7 +42,7 @@ def test_live_migrations_go_over_ssh_to_the_hosts_own_address(name):
     assert re.search(r"^live_migration_inbound_addr = %s$" % re.escape(address(name)), conf, re.M), conf
     # with TLS, the guest's memory and disks over QEMU-native TLS (Nova then asks libvirt for it on every live
     # migration, which fails rather than go plain: the side effect's live migrations went so)
-    tls = "true" if lab_setting("osdeploy_tls", False) else "false"
+    tls = "true" if lab_setting("osdeploy_tls") else "false"
     assert re.search(r"^live_migration_with_native_tls = %s$" % tls, conf, re.M), conf
 
 

@@ -71,6 +71,8 @@ def test_a_lab_without_a_state_file_is_read_from_its_controller(tmp_path, monkey
     asked = []
     monkeypatch.setattr(testinfra, "get_host", lambda spec: asked.append(spec) or FakeController(asked))
     (tmp_path / "group_vars" / "all").mkdir(parents=True)
+    # what the VM labs write (tools/osdeploy_lab/base.py: platform_group_vars)
+    (tmp_path / "group_vars" / "all" / "lab.yml").write_text("osdeploy_install_method: distro\nosdeploy_tls: false\n")
     monkeypatch.delenv("OSDEPLOY_LAB_UPGRADE_TO", raising=False)
     module = load_conftest(tmp_path, monkeypatch)
     assert asked == ["ansible://controller?ansible_inventory=%s" % (tmp_path / "inventory.ini")]
@@ -78,6 +80,17 @@ def test_a_lab_without_a_state_file_is_read_from_its_controller(tmp_path, monkey
     assert module.lab_openstack()["nova_python"] == "/usr/bin/python3"
     # and no upgrade: the side effect added a compute host (the zed and vagrant scenarios)
     assert module.collect_ignore == ["test_source.py", "test_tls.py", "test_upgrade.py"]
+
+
+def test_a_lab_that_sets_nothing_gets_the_collections_defaults(tmp_path, monkeypatch):
+    (tmp_path / "group_vars" / "all").mkdir(parents=True)
+    (tmp_path / "state.json").write_text('{"release": "trixie"}')
+    monkeypatch.delenv("OSDEPLOY_LAB_UPGRADE_TO", raising=False)
+    module = load_conftest(tmp_path, monkeypatch)
+    # the newest maintained release from source, TLS on
+    assert module.lab_openstack()["method"] == "source" and module.lab_openstack()["release"] == "2026.2"
+    assert module.lab_setting("osdeploy_tls") is True
+    assert module.collect_ignore == ["test_upgrade.py"]
 
 
 def test_a_lab_with_a_state_file_and_its_settings(tmp_path, monkeypatch):

@@ -36,3 +36,32 @@ def test_the_nspawn_labs_group_vars_are_the_roles_public_ones(monkeypatch):
     for group, text in lab.platform_group_vars().items():
         for name in yaml.safe_load(text):
             assert name in known, "%s (group %s) is no role's default" % (name, group)
+
+
+def test_the_nspawn_lab_deploys_from_the_example_inventorys_settings(monkeypatch):
+    import yaml
+    from osdeploy_lab import nspawn
+    monkeypatch.setattr(nspawn.testimage, "ensure_image", lambda: "/cache/test-image/x/image")
+    lab = nspawn.NspawnLab.__new__(nspawn.NspawnLab)
+    with open(common.EXAMPLE_VARS) as f:
+        example = f.read()
+    text = common.example_inventory_vars(lab.example_values(), "tools/lab")
+    got = yaml.safe_load(text)
+    # every setting of the example, no other, with the lab's values; the example's comments kept
+    assert set(got) == set(yaml.safe_load(example))
+    assert got["baseline_provider_cidr"] == "203.0.113.0/24" and got["baseline_provider_gateway"] == ""
+    assert got["baseline_floating_range"] == {"start": "203.0.113.100", "end": "203.0.113.199"}
+    assert got["osdeploy_verify_image"] == "/cache/test-image/x/image"
+    for line in example.splitlines():
+        if line.startswith("#"):
+            assert line in text.splitlines()
+    # what the lab writes beside it sets none of them again (group_vars files would override each other by name)
+    lab.pbridge = "osdlabp"
+    for group, lab_text in lab.platform_group_vars().items():
+        assert not set(yaml.safe_load(lab_text)) & set(got), group
+
+
+def test_a_setting_the_example_inventory_lacks_is_refused():
+    import pytest
+    with pytest.raises(common.LabError, match="sets no_such_variable 0 times"):
+        common.example_inventory_vars({"no_such_variable": 1}, "tools/lab")
