@@ -59,10 +59,12 @@ def test_tarball_holds_only_what_a_user_runs_and_reads(installed, tier_output):
 
 
 def test_tarball_holds_every_file_a_user_needs(installed):
-    """Everything git tracks under plugins/, roles/, playbooks/, meta/ and inventories/example is in the artifact."""
+    """Everything git tracks under plugins/, roles/, playbooks/, meta/, docs/ and inventories/example is in the
+    artifact."""
     dummy, dummy, tarball = installed
     names = set(n.rstrip("/") for n in run(["tar", "-tzf", tarball]).split())
-    tracked = run(["git", "-C", ROOT, "ls-files", "plugins", "roles", "playbooks", "meta", "inventories/example"]).split()
+    tracked = run(["git", "-C", ROOT, "ls-files", "plugins", "roles", "playbooks", "meta", "docs",
+                   "inventories/example"]).split()
     missing = sorted(set(tracked) - names)
     assert missing == [], missing
 

@@ -1,4 +1,4 @@
-"""README's tag table lists exactly the tags the roles and playbooks use (the molecule scenario
+"""The tag table of docs/operations.md lists exactly the tags the roles and playbooks use (the molecule scenario
 runs each documented tag alone on a converged lab, so an undocumented tag would go untested)."""
 import glob
 import os
@@ -33,14 +33,14 @@ def used_tags():
     return found - {"always"}
 
 
-def readme_tags():
-    with open(os.path.join(ROOT, "README.md")) as f:
+def documented_tags():
+    with open(os.path.join(ROOT, "docs", "operations.md")) as f:
         table = f.read().split("<!-- tags -->")[1].split("<!-- /tags -->")[0]
     return re.findall(r"^\| `([\w-]+)` \|", table, re.M)
 
 
 def test_every_tag_is_documented_and_every_documented_tag_exists():
-    documented = readme_tags()
+    documented = documented_tags()
     used = used_tags()
     assert set(documented) == used
     assert len(documented) == len(set(documented))
@@ -48,4 +48,4 @@ def test_every_tag_is_documented_and_every_documented_tag_exists():
 
 def test_the_check_can_fail():
     assert "nova-config" in used_tags()
-    assert "no-such-tag" not in readme_tags()
+    assert "no-such-tag" not in documented_tags()
