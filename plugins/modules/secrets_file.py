@@ -34,6 +34,7 @@ options:
   path:
     description:
       - The secrets file, in YAML. A missing file is made; an existing one must be a mapping of names to strings.
+      - An absolute path (a module runs in a temporary folder, where a relative path would be lost).
     type: path
     required: true
   names:
@@ -50,7 +51,7 @@ options:
   vault_password_file:
     description:
       - The file is encrypted with ansible-vault, with the password in this file (or printed by it, when it is
-        an executable script, as ansible-vault does).
+        an executable script, as ansible-vault does). An absolute path.
       - An existing file must then be encrypted with that password; a plain one is refused (encrypt it first with
         C(ansible-vault encrypt), or leave this option out). Without this option, an encrypted file is refused.
       - Adding a secret encrypts the whole file again, under the vault ID C(osdeploy_secrets) (its first line is
@@ -163,6 +164,11 @@ class SecretsFile(base.OsdeployModule):
                 self.fail("names: %s %s not a secret of the roles; the secrets are %s"
                           % (", ".join(unknown), "is" if len(unknown) == 1 else "are",
                              ", ".join(secret.name for secret in secrets.CATALOGUE)))
+        for option in ("path", "vault_password_file"):
+            # a module runs in a temporary folder of its own: a relative path would land there and be lost
+            if p[option] is not None and not os.path.isabs(p[option]):
+                self.fail("%s: %s is a relative path; give an absolute one (the playbook osdeploy.nova.secrets "
+                          "makes it absolute for you)" % (option, p[option]))
         if os.path.isdir(p["path"]):
             self.fail("path: %s is a directory; give the secrets file itself, such as %s"
                       % (p["path"], os.path.join(p["path"], "secrets.yml")))

@@ -180,3 +180,8 @@ def test_vault(run_main, target, tmp_path):
     password.write_text("another password\n")
     rc, out = run_main(secrets_file, dict(path=str(target), vault_password_file=str(password)))
     assert rc == 1 and out["msg"].startswith("vault_password_file: ansible-vault could not decrypt")
+
+
+def test_a_relative_path_is_refused(run_main):
+    rc, out = run_main(secrets_file, dict(path="inv/secrets.yml"))
+    assert rc == 1 and out["msg"].startswith("path: inv/secrets.yml is a relative path")
