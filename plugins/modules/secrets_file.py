@@ -13,7 +13,7 @@ module: secrets_file
 short_description: A file of random values for every secret the collection's roles need
 version_added: 0.1.0
 description:
-  - Writes the inventory's secrets file, a YAML file of C(name: value) lines (such as
+  - Writes the inventory's secrets file, a YAML mapping of variable names to values (such as
     C(inventories/mycloud/group_vars/all/secrets.yml)), with a random value for each secret of the roles that the
     file lacks. What C(kolla-genpwd) is for kolla-ansible.
   - A value already in the file is never changed, whatever it holds, and lines the module does not know are kept.
@@ -260,7 +260,7 @@ class SecretsFile(base.OsdeployModule):
         try:
             if yaml_load(new) == secrets.merged(existing, added):
                 return new
-        except Exception:  # pylint: disable=broad-except
+        except Exception:  # not YAML once appended to: written anew below
             pass
         return HEADER + "".join(secrets.yaml_line(name, value) + "\n"
                                 for name, value in secrets.merged(existing, added).items())
