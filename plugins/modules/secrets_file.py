@@ -34,7 +34,8 @@ options:
   path:
     description:
       - The secrets file, in YAML. A missing file is made; an existing one must be a mapping of names to strings.
-      - An absolute path (a module runs in a temporary folder, where a relative path would be lost).
+      - An absolute path (a module does not run where ansible-playbook was started, so a relative path would
+        name another file).
     type: path
     required: true
   names:
@@ -165,7 +166,8 @@ class SecretsFile(base.OsdeployModule):
                           % (", ".join(unknown), "is" if len(unknown) == 1 else "are",
                              ", ".join(secret.name for secret in secrets.CATALOGUE)))
         for option in ("path", "vault_password_file"):
-            # a module runs in a temporary folder of its own: a relative path would land there and be lost
+            # a module does not run where ansible-playbook was started (locally it runs in the playbook's
+            # folder): a relative path would land somewhere the operator did not mean
             if p[option] is not None and not os.path.isabs(p[option]):
                 self.fail("%s: %s is a relative path; give an absolute one (the playbook osdeploy.nova.secrets "
                           "makes it absolute for you)" % (option, p[option]))
