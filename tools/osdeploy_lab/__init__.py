@@ -7,7 +7,8 @@
     vagrant.py    backend: Vagrant's libvirt VMs of the Molecule scenario vagrant, which Vagrant starts;
                   this writes their inventory, host keys and secrets (tools/vagrant.d/inventory)
     common.py     what the backends and the test image share: commands, files, cached builds, the
-                  Debian releases and their apt sources, the lab secrets, the accelerator decision
+                  Debian releases and their apt sources, the lab secrets (made by the collection's
+                  module_utils/secrets.py, which it imports from this checkout), the accelerator decision
     testimage.py  the guest test image (tools/test-image)
     hub.py        the qemu lab's private network, a script tools/vmlab starts
     tests/        the lab's own tests (unit/, integration/), run by tools/test in its unit and

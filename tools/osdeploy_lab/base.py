@@ -24,9 +24,9 @@ import subprocess
 import sys
 import time
 
-from .common import (HOST_RE, NAME_RE, example_inventory_vars, LAB_SECRETS, RELEASES, SUITE, LabError, ca_sync_script, cache_root,
-                     check_openstack, check_release, is_cached, lab_secret, local_ca_certificates, log,
-                     mask_credentials, openstack_group_vars, read_json, rm_tree, run, write_file)
+from .common import (HOST_RE, NAME_RE, RELEASES, SUITE, LabError, ca_sync_script, cache_root, check_openstack,
+                     check_release, example_inventory_vars, is_cached, local_ca_certificates, log, mask_credentials,
+                     missing_secrets, openstack_group_vars, read_json, rm_tree, run, secrets_lines, write_file)
 
 
 class Lab:
@@ -317,22 +317,18 @@ class Lab:
         gv = os.path.join(self.dir, "group_vars")
         secrets_path = os.path.join(gv, "all", "secrets.yml")
         # A secret is made once and kept; one that a newer version of the
-        # collection needs is added beside the existing ones.
-        values = {}
+        # collection needs is added after the existing ones, which stay byte for byte.
+        old = None
         if os.path.exists(secrets_path):
             with open(secrets_path) as f:
-                for line in f:
-                    key, sep, value = line.partition(": ")
-                    if sep and not line.startswith("#"):
-                        values[key] = json.loads(value)
-        missing = [name for name in LAB_SECRETS if name not in values]
+                old = f.read()
+        missing = missing_secrets(old)
         if missing:
-            values.update({name: lab_secret(name) for name in missing})
-            lines = ["# Random secrets of the osdeploy lab %s, made once by `%s`," % (self.name, self.TOOL),
-                     "# kept until the lab is removed. Mode 0600: do not share."]
-            lines += ["%s: %s" % (k, json.dumps(v)) for k, v in sorted(values.items())]
+            header = ["# Random secrets of the osdeploy lab %s, made once by `%s`," % (self.name, self.TOOL),
+                      "# kept until the lab is removed. Mode 0600: do not share."]
+            before = "\n".join(header) + "\n" if old is None else old + ("" if old.endswith("\n") else "\n")
             os.makedirs(os.path.dirname(secrets_path), mode=0o700, exist_ok=True)
-            write_file(secrets_path, "\n".join(lines) + "\n", 0o600)
+            write_file(secrets_path, before + "\n".join(secrets_lines(missing)) + "\n", 0o600)
             self.changes.append("secrets %s (%s)" % (secrets_path, ", ".join(missing)))
         files = {group: {"lab.yml": text} for group, text in self.platform_group_vars().items()}
         example = self.example_values()

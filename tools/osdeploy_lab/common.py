@@ -7,15 +7,16 @@ import fcntl
 import functools
 import glob
 import hashlib
-import importlib.util
+import importlib
 import json
 import os
 import re
-import secrets
 import shlex
 import signal
 import subprocess
+import sys
 import time
+import types
 
 PACKAGE = os.path.dirname(os.path.realpath(__file__))     # tools/osdeploy_lab
 TOOLS = os.path.dirname(PACKAGE)                          # tools/
@@ -62,19 +63,37 @@ def run(cmd, check=True, capture=True, timeout=120, input_text=None):
     return proc
 
 
+CHECKOUT_PACKAGE = "ansible_collections.osdeploy.nova"
+
+
 @functools.lru_cache(maxsize=None)
-def collection_module_utils(name):
-    """The collection's plugins/module_utils/NAME.py of this checkout, loaded from its file.
+def import_checkout():
+    """Make `import ansible_collections.osdeploy.nova...` import this checkout.
 
     The lab runs as root with the system's python3, also without tools/collection-env
-    (`sudo tools/lab up`), so the collection's import path (build/collections) may not
-    exist; the module_utils it uses (credentials, hw_accel) need the standard library
-    only, and are loaded by path under a private name instead."""
-    path = os.path.join(ROOT, "plugins", "module_utils", name + ".py")
-    spec = importlib.util.spec_from_file_location("osdeploy_lab_module_utils_" + name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    (`sudo tools/lab up`, Molecule's create.yml), so the collection's import path
+    (build/collections) may be missing, or another copy of the collection may be found.
+    Then this checkout is registered as the package itself: the collection's
+    module_utils import each other by that name (secrets.py imports inputs.py, which
+    imports credentials.py), and those the lab uses need the standard library only."""
+    try:
+        package = importlib.import_module(CHECKOUT_PACKAGE)
+        if ROOT in [os.path.realpath(path) for path in package.__path__]:
+            return
+    except ImportError:
+        pass
+    for name in [name for name in sys.modules if name.startswith(CHECKOUT_PACKAGE + ".")]:
+        del sys.modules[name]  # what came from another copy
+    for name, path in (("ansible_collections", []), ("ansible_collections.osdeploy", []), (CHECKOUT_PACKAGE, [ROOT])):
+        package = types.ModuleType(name)
+        package.__path__ = path  # a package: its modules are looked for there (plugins/ is found in ROOT)
+        sys.modules[name] = package
+
+
+def collection_module_utils(name):
+    """The collection's plugins/module_utils/NAME.py of this checkout."""
+    import_checkout()
+    return importlib.import_module(CHECKOUT_PACKAGE + ".plugins.module_utils." + name)
 
 
 def mask_credentials(text):
@@ -215,41 +234,22 @@ def accel_inventory_vars(accel):
 
 # ---------------------------------------------------------------- the lab's secrets
 
-# The secrets the roles need, generated per lab (site.yml has no default passwords).
-LAB_SECRETS = (
-    "baseline_admin_password", "osdeploy_rabbitmq_password", "baseline_keystone_db_password",
-    "baseline_placement_db_password", "baseline_placement_password", "baseline_glance_db_password",
-    "baseline_glance_password", "baseline_neutron_db_password", "baseline_neutron_password",
-    "nova_db_password", "nova_keystone_password", "osdeploy_metadata_secret", "baseline_demo_password",
-)
-# Keystone 22 (Zed) hands its [database] connection to alembic unescaped, so a
-# percent-encoded character in it breaks keystone-manage (the baseline role
-# refuses such a password): this one gets only characters URLs leave as they are.
-URL_SAFE_SECRETS = ("baseline_keystone_db_password",)
-# oslo.messaging of Zed cannot pass a '/' in RabbitMQ credentials to kombu (the
-# nova role refuses such a password): this one gets every special but '/'.
-NO_SLASH_SECRETS = ("osdeploy_rabbitmq_password",)
-# Special characters that break naive tools (URLs, shells, SQL, oslo.config's $),
-# but no braces: Ansible would read {{ or {% in a variable as a template.
-PASSWORD_SPECIALS = "@:/%$#'\"!&*()-_=+[];,.?~^"
+def missing_secrets(text):
+    """{name: new random value} of the secrets the roles need that a secrets file of `text` (None: no file)
+    lacks: the collection's own catalogue and generator (module_utils/secrets.py, which osdeploy.nova.secrets_file
+    uses), so that the lab's secrets follow the same rules as an operator's. Only the names are read (the
+    first word of each `name: value` line): a value there is never changed, whatever its form."""
+    names = set()
+    for line in (text or "").splitlines():
+        key, sep, dummy = line.partition(":")
+        if sep and key.strip() and not line.startswith(("#", " ", "\t")):
+            names.add(key.strip().strip("'\""))
+    return collection_module_utils("secrets").missing(dict.fromkeys(names))
 
 
-def lab_secret(name):
-    """A random password for the lab secret called name, of the characters its users accept."""
-    if name in URL_SAFE_SECRETS:
-        return lab_password(specials="-_.~")
-    if name in NO_SLASH_SECRETS:
-        return lab_password(specials=PASSWORD_SPECIALS.replace("/", ""))
-    return lab_password()
-
-
-def lab_password(length=24, specials=PASSWORD_SPECIALS):
-    """A random password: letters, digits and at least three of the special characters."""
-    alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789" + specials
-    while True:
-        pw = "".join(secrets.choice(alphabet) for dummy in range(length))
-        if sum(c in specials for c in pw) >= 3 and pw[0] not in specials and pw[-1] not in specials:
-            return pw
+def secrets_lines(values):
+    """The `name: "value"` lines of `values` (JSON strings: YAML reads them back exactly)."""
+    return [collection_module_utils("secrets").yaml_line(name, value) for name, value in values.items()]
 
 
 # ---------------------------------------------------------------- the example inventory

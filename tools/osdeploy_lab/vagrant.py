@@ -14,7 +14,7 @@ lab backend):
                         the private network (the VMs live in the network namespace NS)
   ssh/known_hosts       the VMs' ed25519 host keys, scanned now (then checked strictly)
   group_vars/all/secrets.yml  (0600) the random passwords the roles need, made
-                        once by the lab's own code (base.py) and kept until destroy
+                        once by the collection's generator (base.py) and kept until destroy
 Prints what it changed; never prints a secret.
 """
 
