@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every secret the collection's roles need, and random values for them.
 
-Pure functions, used by the secrets_file module and by the project's local lab
-(tools/osdeploy_lab), and unit-tested without Ansible. The catalogue lists each
+Pure functions, used by the secrets_file module and by the project's local lab (in its
+source repository), and unit-tested without Ansible. The catalogue lists each
 secret with the rules of module_utils/inputs.py that the roles apply to it
 (roles/*/vars/main.yml: __osdeploy_secrets, __baseline_*_secrets,
 __nova_secrets); a unit test keeps the two equal. A generated value is checked

@@ -96,7 +96,7 @@ def test_what_runs_names_no_file_that_is_not_shipped(installed):
     dest, dummy, dummy = installed
     root = os.path.join(str(dest), "ansible_collections", "osdeploy", "nova")
     found = []
-    for top in ("plugins", "roles", "playbooks", "meta"):
+    for top in ("plugins", "roles", "playbooks", "meta", "inventories"):
         for folder, dummy, files in os.walk(os.path.join(root, top)):
             for name in files:
                 path = os.path.join(folder, name)
