@@ -36,7 +36,7 @@ def render_markup(text):
         if kind == "U":
             return "<%s>" % body
         if kind == "L":
-            label, _, url = body.rpartition(",")
+            label, dummy, url = body.rpartition(",")
             return "[%s](%s)" % (label.strip(), url.strip())
         if kind in ("O", "RV"):
             # O(fqcn#role:entry:name=value): the option's own name (and value) is what a reader sets
@@ -133,8 +133,8 @@ def generate(root=ROOT):
         rendered = {}
         for entry, spec in entries.items():
             spec = spec or {}
-            out += ["### Entry point `%s`%s" % (entry, ": " + render_markup(spec["short_description"])
-                                               if spec.get("short_description") else ""), ""]
+            title = (": " + render_markup(spec["short_description"])) if spec.get("short_description") else ""
+            out += ["### Entry point `%s`%s" % (entry, title), ""]
             for p in paragraphs(spec.get("description")):
                 out += [render_markup(p), ""]
             options = spec.get("options") or {}

@@ -26,8 +26,10 @@ def run_role(tmp_path, host_vars="osdeploy_management_ip=127.0.0.1", **extra):
     inventory = tmp_path / "inventory.ini"
     # no facts are gathered: the inventory gives the address the defaults would take from them (the osdeploy
     # role reads the distribution facts itself, with the target's Python, as on a Debian host)
+    # and the install method of the Nova the integration tier leaves on this machine (Debian's packages): the
+    # osdeploy role reads what runs here, and would refuse the default source install over it
     inventory.write_text("[controller]\nlocalhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3 "
-                         "%s\n[compute]\ncompute9\n" % host_vars)
+                         "osdeploy_install_method=distro %s\n[compute]\ncompute9\n" % host_vars)
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_DEPRECATION_WARNINGS="1")
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
            str(play), "-e", json.dumps(extra)]

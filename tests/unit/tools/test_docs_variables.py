@@ -9,7 +9,8 @@ TOOL = os.path.join(ROOT, "tools", "docs_variables.py")  # what tools/docs-varia
 
 
 def load_tool():
-    import docs_variables  # pylint: disable=import-outside-toplevel  (tools/ is on pytest's path: pytest.ini)
+    # tools/ is on pytest's path (pytest.ini)
+    import docs_variables  # pylint: disable=import-outside-toplevel
     return docs_variables
 
 
