@@ -253,3 +253,16 @@ def test_upgrade_without_the_proof_switch_passes_its_check(tmp_path):
     rc, out = play("playbooks/upgrade.yml", write_inventory(tmp_path, ["controller", "compute"]))
     assert "Refused before any change: osdeploy_upgrade_proof" not in out, out
     assert "Ask every host to answer" in out, out
+
+
+def test_upgrade_says_what_it_leaves_to_the_operator_without_our_baseline(tmp_path):
+    """With osdeploy_baseline false the upgrade moves Nova alone and says so at its start; with ours it says nothing
+    of it. (No passwords: the preflight stops both runs before any change.)"""
+    said = "osdeploy_baseline is false, so this upgrade moves Nova alone. Upgrade Placement to the same release first"
+    rc, out = play("playbooks/upgrade.yml", write_inventory(tmp_path, ["controller", "compute"]),
+                   {"osdeploy_baseline": False})
+    assert said in " ".join(out.split()), out
+    assert "set osdeploy_upgrade_backups_kept: 0" in " ".join(out.split())
+    rc, out = play("playbooks/upgrade.yml", write_inventory(tmp_path, ["controller", "compute"]))
+    assert said not in " ".join(out.split())
+    assert "Ask every host to answer" in out, out
