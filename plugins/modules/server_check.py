@@ -16,7 +16,7 @@ description:
   - Boots one server on each of O(hosts) (pinned with the C(AZ:HOST) form of the availability zone, or as a
     project member through an anti-affinity server group, see O(admin_cloud)), waits
     for it to be C(ACTIVE) with its ports C(ACTIVE) on its host and its fixed addresses, reads its console log
-    until the guest prints each of O(markers) (none by default: what any cloud image offers is proven without
+    until the guest prints each of O(markers) (none by default, as what any cloud image offers is proven without
     them), pings its address from the network's DHCP namespace on this host (the guest answers there once it has
     its DHCP lease), logs into it over SSH where O(ssh_key_file) and O(ssh_user) are given and checks what the
     guest says (its uuid from the metadata service, its hostname as the metadata gives it, its addresses),
@@ -118,13 +118,13 @@ options:
       - Console lines the guest must print, in order, each a dict with C(stage) (named in the error when it
         does not appear, and in RV(servers[].seconds)) and C(regex). A line matching C(failed_regex) ends the wait
         at once with that stage's error.
-      - Empty (the default), the console is not waited for: a cloud image prints nothing this module knows. The
+      - Empty (the default), the console is not waited for, as a cloud image prints nothing this module knows. The
         server is then proven by what any cloud image offers, C(ACTIVE) with its ports, the ping (its DHCP lease),
         and with O(ssh_key_file) the login, whose checks prove the metadata service. The console's last lines
         are still shown when a ping or a login fails.
       - Markers make a failure say sooner and more exactly where a guest stopped. The osdeploy test image (a
-        14 MB Debian guest; its source repository builds it) prints C(osdeploy-test-image: dhcp ok ip=...),
-        C(... metadata ok uuid=...) and C(... ssh ok) (or C(... failed ...)), see the examples.
+        14 MB Debian guest; its source repository builds it) prints lines for its DHCP lease, its metadata and its
+        SSH server (C(dhcp ok), C(metadata ok), C(ssh ok), or C(failed)), which the examples match.
       - With O(floating_network), the floating IP is attached once the server is C(ACTIVE) and its markers seen.
     type: list
     elements: dict
