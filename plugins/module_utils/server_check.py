@@ -4,7 +4,9 @@
 """The proof that Nova works (the server_check module): its decisions, as plain functions.
 
 Which stage a failed server failed at (``classify_fault``), how far its console
-got (``scan_console``), what keeps a network from serving servers
+got (``scan_console``), whether its ports are ACTIVE where it runs
+(``port_problems``), what a login into it says is wrong (``ssh_problems``,
+its hostname: ``hostname_problem``), what keeps a network from serving servers
 (``network_blockers``), whether a member's servers went one to each host
 (``spread_problem``), which policy rule refused a call (``policy_rule``),
 whether Placement holds a moved server's resources where it runs
@@ -19,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import re
 import subprocess
 import time
@@ -60,6 +63,13 @@ def parse_params(p):
                          "ssh_key_file unset")
     if p.get("ssh_key_file") and not p.get("keypair"):
         raise ValueError("ssh_key_file needs keypair (the servers must boot with the key it logs in with)")
+    # no default user: each cloud image lets its own in (cloud-init's default user), none fits every image
+    if p.get("ssh_key_file") and not p.get("ssh_user"):
+        raise ValueError("ssh_key_file needs ssh_user, the user the image lets in with the keypair's key (cirros on "
+                         "CirrOS, debian on Debian's cloud images, ubuntu on Ubuntu's, root on the osdeploy test image)")
+    if p.get("ssh_user") and not p.get("ssh_key_file"):
+        raise ValueError("ssh_user %s logs in with ssh_key_file: give it too (and keypair), or leave ssh_user unset"
+                         % p["ssh_user"])
     if p.get("public_key") and not p.get("keypair"):
         raise ValueError("public_key needs keypair (the name of the keypair to create with it)")
     if p.get("second_network") and p.get("second_network") == p.get("network"):
@@ -136,12 +146,14 @@ def fixed_ipv4(addresses, network_name):
 
 
 # What the proof runs in a guest it logged into (busybox's or any shell's tools): the metadata the guest reads
-# (its uuid: the guest is the server it should be), its IPv4 addresses (each NIC's), and a ping of each target
-# (the router's gateway address: the way out; the other server's fixed address: east-west over the project
-# network), each answered by a line the proof reads back (ssh_problems).
+# (its uuid: the guest is the server it should be), its hostname (which a cloud image's init takes from that
+# metadata), its IPv4 addresses (each NIC's), and a ping of each target (the router's gateway address: the way
+# out; the other server's fixed address: east-west over the project network), each answered by a line the proof
+# reads back (ssh_problems).
 SSH_SCRIPT = """\
 url=http://169.254.169.254/openstack/latest/meta_data.json
 echo "osdeploy-metadata: $(wget -q -O - $url 2>/dev/null || curl -s $url)"
+echo "osdeploy-hostname: $(hostname 2>/dev/null || uname -n)"
 echo "osdeploy-addresses: $(ip -4 -o addr show | awk '{print $4}' | tr '\\n' ' ')"
 for target in %s; do
   if ping -c 1 -W 2 "$target" >/dev/null 2>&1 || ping -c 1 -W 2 "$target" >/dev/null 2>&1; then
@@ -158,15 +170,48 @@ def ssh_script(targets):
     return SSH_SCRIPT % " ".join(targets)
 
 
+def guest_hostname(output):
+    """The hostname the guest said in a login's output (ssh_script's), None when it said none."""
+    found = re.search(r"^osdeploy-hostname: (\S+)\s*$", output, re.M)
+    return found.group(1) if found else None
+
+
+def hostname_problem(said, metadata_hostname):
+    """What is wrong when the guest's hostname (said) is not the one its metadata gives, None when it is.
+
+    The expectation is the metadata the guest itself read, not the API's OS-EXT-SRV-ATTR:hostname: that field
+    is admin's (a member sees it from microversion 2.90 on), and the metadata's hostname adds Nova's
+    [api] dhcp_domain (novalocal by default), which this module cannot read. The metadata is what the guest's
+    init takes its name from. cloud-init (Debian's, Ubuntu's images) sets its first label, CirrOS and others the
+    whole name: either is right."""
+    if not metadata_hostname:
+        return "the metadata the guest read gives no hostname"
+    want = metadata_hostname.lower()
+    if (said or "").lower() in (want, want.split(".")[0]):
+        return None
+    return "its hostname is %s, not %s, the metadata's (its image did not take its name from the metadata)" % (
+        said or "not said", metadata_hostname)
+
+
 def ssh_problems(output, server_id, addresses, targets):
     """What a login's output (ssh_script's) says is wrong, as sentences ([] when nothing): the guest's metadata
-    is not the server's (server_id), an address Neutron gave one of its ports (addresses) is not on a NIC, a
-    target did not answer ping."""
+    is not the server's (server_id), its hostname is not the metadata's, an address Neutron gave one of its
+    ports (addresses) is not on a NIC, a target did not answer ping."""
     problems = []
     metadata = re.search(r"^osdeploy-metadata: (.*)$", output, re.M)
     if not metadata or '"%s"' % server_id not in metadata.group(1):
         problems.append("the metadata the guest read does not hold its uuid %s (got %r)" % (
             server_id, metadata.group(1)[:200] if metadata else None))
+    else:
+        try:
+            document = json.loads(metadata.group(1))
+        except ValueError:
+            document = None
+        # (metadata that is not Nova's JSON document is the uuid's problem above, or this one)
+        problem = hostname_problem(guest_hostname(output), document.get("hostname")) if isinstance(
+            document, dict) else "the metadata the guest read is not a JSON document"
+        if problem:
+            problems.append(problem)
     found = re.search(r"^osdeploy-addresses: (.*)$", output, re.M)
     have = set(a.split("/")[0] for a in found.group(1).split()) if found else set()
     for addr in addresses:
@@ -176,6 +221,19 @@ def ssh_problems(output, server_id, addresses, targets):
     for target in targets:
         if not re.search(r"^osdeploy-reached: %s$" % re.escape(target), output, re.M):
             problems.append("%s does not answer its ping" % target)
+    return problems
+
+
+def port_problems(ports, host, addresses):
+    """What is wrong with the ports of a server ACTIVE on host, as sentences ([] when nothing): each port
+    must be ACTIVE and bound to host, and each fixed address Nova reports for it (addresses) on one of them.
+    ports: plain dicts with id, status, host (its binding) and ips (its fixed addresses)."""
+    if not ports:
+        return ["it has no port"]
+    problems = ["port %s is %s, bound to %s" % (port["id"], port["status"], port["host"] or "no host")
+                for port in ports if port["status"] != "ACTIVE" or port["host"] != host]
+    have = set(ip for port in ports for ip in port["ips"])
+    problems += ["no port holds its address %s" % addr for addr in addresses if addr not in have]
     return problems
 
 
@@ -342,6 +400,8 @@ def summary(record):
         where = "%s (fixed %s)" % (record["address"], ", ".join(record.get("fixed_all") or [record["fixed"]]))
     if record.get("ssh"):
         ping += ", logged in over SSH"
+        if record.get("hostname"):
+            ping += " (hostname %s)" % record["hostname"]
     return "%s: %s at %s, %s; seconds from %s: %s%s; %s" % (
         record["host"], record["status"], where, ping, "this check (kept since an earlier run)"
         if record.get("reused") else "create", ", ".join("%s %s" % item for item in seconds.items()), moves,

@@ -7,7 +7,9 @@ One run: check the options, connect, look up the image and the network, make
 sure of the flavor and the security groups (module_utils: ``ensure_flavor``,
 ``ensure_security_groups``), delete the servers an earlier run left, wait until
 the network can serve servers, boot one server per compute host, wait for each
-to be ACTIVE, for its console markers and for its ping, check the API, move the
+to be ACTIVE with its ports ACTIVE, for its console markers (where given: a
+cloud image prints none the module knows), for its ping and, with a key, for an
+SSH login whose checks pass, check the API, move the
 first server and back (``ServerMoves``, module_utils/server_moves.py), delete
 them all and wait until they and their ports are gone. Every wait is bounded by
 the ``timeout`` option; a failure names its stage (the decisions are the plain
@@ -607,6 +609,28 @@ class ServerProof(ServerMoves, OpenStackModule):
         record["fixed"] = fixed[0][0]
         record["fixed_all"] = [addr for found in fixed for addr in found]
         record["address"] = record["fixed"]
+        self.wait_ports(record, start, net)
+
+    def wait_ports(self, record, start, net):
+        """The server's ports are ACTIVE, bound to its host, with its fixed addresses: what any image's server
+        needs before its guest can get a DHCP lease (admin's to read: the binding)."""
+        p = self.params
+        self.stage = "VIF plugging"
+        problems = []
+
+        def plugged():
+            nonlocal problems
+            ports = [dict(id=port.id, status=port.status, host=port.binding_host_id,
+                          ips=[ip.get("ip_address") for ip in port.fixed_ips or []])
+                     for port in self.listing(self.admin.network.ports, device_id=record["id"],
+                                              doing=self.by_admin("list the ports of %s" % record["name"]))]
+            problems = checks.port_problems(ports, record["host"], record["fixed_all"])
+            return not problems
+
+        poll_until(plugged, p["timeout"], p["poll_interval"], lambda: self.fail(
+            "VIF plugging: server %s is ACTIVE on %s, but %s after %d s\n%s" % (
+                record["name"], record["host"], "; ".join(problems), p["timeout"], self.network_report(record, net))))
+        record["seconds"]["port"] = self.elapsed(start)
 
     def read_states(self):
         """Every server's status and task state, for a failure report."""
@@ -618,6 +642,17 @@ class ServerProof(ServerMoves, OpenStackModule):
                 continue
             record["status"] = server.status
             record["task_state"] = getattr(server, "task_state", None)
+
+    def console_tail(self, record, lines=20):
+        """The last lines of the server's console, for a failure report (never raises: the failure being
+        reported is the run's). A cloud image prints its boot there: cloud-init's or CirrOS' network and
+        metadata lines explain a ping or a login that did not come."""
+        try:
+            out = self.conn.compute.get_server_console_output(record["id"])
+        except Exception as e:  # noqa: BLE001 - a report, not a step
+            return "console unreadable (%s)" % type(e).__name__
+        text = (out or {}).get("output", "") if isinstance(out, dict) else str(out or "")
+        return "last console lines:\n%s" % (tail(text, lines) or "(none)")
 
     def wait_console(self, record, start, net):
         p = self.params
@@ -669,9 +704,9 @@ class ServerProof(ServerMoves, OpenStackModule):
         def timed_out():
             record["ping"] = False
             self.fail("%s: %s (%s on %s) does not answer ping from %s within %d s (is ICMP allowed by its "
-                      "security groups?):\n%s\n%s" % (stage, record["address"], record["name"], host, namespace,
-                                                      p["timeout"], self.network_report(record, net),
-                                                      tail(proc.stdout, 5)))
+                      "security groups? did its guest get a DHCP lease?):\n%s\n%s\n%s" % (
+                          stage, record["address"], record["name"], host, namespace, p["timeout"],
+                          self.network_report(record, net), tail(proc.stdout, 5), self.console_tail(record)))
 
         poll_until(answers, p["timeout"], p["poll_interval"], timed_out)
         record["ping"] = True
@@ -680,7 +715,8 @@ class ServerProof(ServerMoves, OpenStackModule):
     # -- floating IPs and SSH ------------------------------------------------------
     def add_floating_ip(self, record, net):
         """A floating IP on floating_network for the server's port on network (created by cloud's user, as a
-        project's user would); from now on the server is reached at it."""
+        project's user would), once the server is ACTIVE (and its console markers seen, where given); from now
+        on the server is reached at it."""
         self.stage = "floating IP"
         network = self.conn.network
         ports = self.listing(network.ports, device_id=record["id"], network_id=net.id,
@@ -714,7 +750,8 @@ class ServerProof(ServerMoves, OpenStackModule):
 
     def wait_ssh(self, record, start, namespace, net, targets):
         """Log into the server with ssh_key_file from namespace until it answers, then check what it says
-        (ssh_script: its metadata, its NICs' addresses, a ping of each of targets)."""
+        (ssh_script: its metadata, its hostname, its NICs' addresses, a ping of each of targets). Without
+        console markers this is where the metadata service is proven: the guest reads its own uuid there."""
         p = self.params
         self.stage = "SSH"
         cmd = ["ip", "netns", "exec", namespace, "ssh", "-i", p["ssh_key_file"], "-o", "BatchMode=yes",
@@ -736,19 +773,22 @@ class ServerProof(ServerMoves, OpenStackModule):
 
         def timed_out():
             record["ssh"] = False
-            self.fail("SSH: %s@%s (%s on %s) lets no login in with %s from %s within %d s (does its image "
-                      "take the keypair's key from the metadata, and its security group let TCP 22 in?):\n%s\n%s" % (
+            self.fail("SSH: %s@%s (%s on %s) lets no login in with %s from %s within %d s (is %s the image's "
+                      "user, does its image take the keypair's key from the metadata, and its security group let "
+                      "TCP 22 in?):\n%s\n%s\n%s" % (
                           p["ssh_user"], record["address"], record["name"], record.get("current_host", record["host"]),
-                          p["ssh_key_file"], namespace, p["timeout"], self.network_report(record, net),
-                          tail(proc.stdout, 5)))
+                          p["ssh_key_file"], namespace, p["timeout"], p["ssh_user"], self.network_report(record, net),
+                          tail(proc.stdout, 5), self.console_tail(record)))
 
         poll_until(answers, p["timeout"], p["poll_interval"], timed_out)
         record["seconds"]["ssh"] = self.elapsed(start)
+        record["hostname"] = checks.guest_hostname(proc.stdout)
         problems = checks.ssh_problems(proc.stdout, record["id"], record["fixed_all"], targets)
         if problems:
             record["ssh"] = False
-            self.fail("SSH: logged into %s (%s on %s), but %s\n%s" % (
-                record["name"], record["address"], record["host"], "; ".join(problems), tail(proc.stdout, 10)))
+            self.fail("SSH: logged into %s (%s on %s), but %s\n%s\n%s" % (
+                record["name"], record["address"], record["host"], "; ".join(problems), tail(proc.stdout, 10),
+                self.console_tail(record)))
         record["ssh"] = True
 
     def check_api(self, by_host):

@@ -15,16 +15,19 @@ version_added: 0.1.0
 description:
   - Boots one server on each of O(hosts) (pinned with the C(AZ:HOST) form of the availability zone, or as a
     project member through an anti-affinity server group, see O(admin_cloud)), waits
-    for it to be C(ACTIVE), reads its console log until the guest says it got its DHCP address and reached the
-    metadata service (O(markers)), pings its address from the network's DHCP namespace on this host,
+    for it to be C(ACTIVE) with its ports C(ACTIVE) on its host and its fixed addresses, reads its console log
+    until the guest prints each of O(markers) (none by default, as what any cloud image offers is proven without
+    them), pings its address from the network's DHCP namespace on this host (the guest answers there once it has
+    its DHCP lease), logs into it over SSH where O(ssh_key_file) and O(ssh_user) are given and checks what the
+    guest says (its uuid from the metadata service, its hostname as the metadata gives it, its addresses),
     checks that C(server show) and C(server list) answer, deletes it and waits until its port is gone.
   - Boots only once the network can serve the servers (waits, bounded by O(timeout), until an L2 agent is alive
     on each of O(hosts), a live DHCP agent hosts O(network) and its DHCP ports are C(ACTIVE)), because a guest gives up
     DHCP after a while, and agents that were just restarted may not have wired their ports yet.
   - The servers of all hosts boot at the same time; every wait is bounded by O(timeout).
-  - A failure names the stage (C(scheduling), C(spawn), C(VIF plugging), C(DHCP), C(metadata), C(SSH server),
-    C(floating IP), C(ping), C(SSH), C(API), C(delete)) with the fault or the console lines that explain it (for DHCP, metadata and ping also
-    the server's port, the network's DHCP ports and the agents involved), and deletes what this run
+  - A failure names the stage (C(scheduling), C(spawn), C(VIF plugging), each marker's, e.g. C(DHCP) or C(metadata),
+    C(floating IP), C(ping), C(SSH), C(API), C(delete)) with the fault or the console lines that explain it (for
+    ports, markers, ping and SSH also the server's port, the network's DHCP ports and the agents involved), and deletes what this run
     created. Servers left by an earlier failed run (same names) are deleted first.
   - With O(flavor_spec) the flavor O(flavor) is created when absent, and with O(open_icmp) each of
     O(security_groups) is created when absent and given a rule letting ping in when it has none; both are
@@ -107,22 +110,25 @@ options:
     type: str
     default: osdeploy-check-
   timeout:
-    description: Seconds each stage may take per server (boot, each console marker, ping, delete).
+    description: Seconds each stage may take per server (boot, its ports, each console marker, ping, SSH, delete).
     type: int
     default: 300
   markers:
     description:
       - Console lines the guest must print, in order, each a dict with C(stage) (named in the error when it
-        does not appear) and C(regex). The defaults are those of the osdeploy test image (a 14 MB
-        Debian guest that prints its DHCP lease, its metadata and its SSH server on the console; its source repository
-        builds it). An empty list skips the console check (an image that prints nothing known).
-      - A line matching C(failed_regex) ends the wait at once with that stage's error.
+        does not appear, and in RV(servers[].seconds)) and C(regex). A line matching C(failed_regex) ends the wait
+        at once with that stage's error.
+      - Empty (the default), the console is not waited for, as a cloud image prints nothing this module knows. The
+        server is then proven by what any cloud image offers, C(ACTIVE) with its ports, the ping (its DHCP lease),
+        and with O(ssh_key_file) the login, whose checks prove the metadata service. The console's last lines
+        are still shown when a ping or a login fails.
+      - Markers make a failure say sooner and more exactly where a guest stopped. The osdeploy test image (a
+        14 MB Debian guest; its source repository builds it) prints lines for its DHCP lease, its metadata and its
+        SSH server (C(dhcp ok), C(metadata ok), C(ssh ok), or C(failed)), which the examples match.
+      - With O(floating_network), the floating IP is attached once the server is C(ACTIVE) and its markers seen.
     type: list
     elements: dict
-    default:
-      - {stage: DHCP, regex: '^osdeploy-test-image: dhcp ok ip=', failed_regex: '^osdeploy-test-image: dhcp failed'}
-      - {stage: metadata, regex: '^osdeploy-test-image: metadata ok uuid=', failed_regex: '^osdeploy-test-image: metadata failed'}
-      - {stage: SSH server, regex: '^osdeploy-test-image: ssh ok', failed_regex: '^osdeploy-test-image: ssh failed'}
+    default: []
   ping:
     description:
       - Ping each server from the network's DHCP namespace (C(qdhcp-NETWORK_ID)) on this host; with
@@ -136,7 +142,7 @@ options:
     type: str
   floating_network:
     description:
-      - Name or id of an external network. Each server, once its console markers are seen, gets a floating IP
+      - Name or id of an external network. Each server, once C(ACTIVE) (and its O(markers) seen), gets a floating IP
         on it for its port on O(network) (made by the user of O(cloud), as a project's user makes one), and is
         pinged (O(ping)) and logged into (O(ssh_key_file)) at that address from the external network's DHCP
         namespace on this host, through the router between O(network) and the external network, as a user
@@ -157,16 +163,19 @@ options:
       - The private key (a path on this host) of O(keypair). Set, each server is logged into over SSH as
         O(ssh_user) from the namespace the pings come from, until it lets the login in (bounded by O(timeout)),
         and runs a short script whose answers are checked. The guest must read its own uuid from the metadata
-        service, have the address of each of its ports on a NIC, and answer ping from both the gateways of
+        service, have the hostname that metadata gives (its first label, as cloud-init sets it, or all of it, as
+        CirrOS does), have the address of each of its ports on a NIC, and ping both the gateways of
         O(network)'s subnets (the router, the way out) and the server on the next host in O(hosts) (east-west).
         The seconds from create to that login are reported (C(ssh)).
       - With O(open_icmp), each of O(security_groups) also gets an ingress rule for TCP port 22 when it has none.
-      - Needs O(keypair) and O(ping).
+      - Needs O(keypair), O(ssh_user) and O(ping).
     type: path
   ssh_user:
-    description: The user O(ssh_key_file) logs in as.
+    description:
+      - The user O(ssh_key_file) logs in as, the image's own (cloud-init's default user), C(cirros) on CirrOS,
+        C(debian) on Debian's cloud images, C(ubuntu) on Ubuntu's, C(root) on the osdeploy test image.
+      - No default, since no user fits every image; needs O(ssh_key_file), which needs it.
     type: str
-    default: root
   migrate:
     description:
       - Before the delete, move the server of the first of O(hosts) to the second and back. First a cold migration
@@ -203,7 +212,7 @@ options:
   poll_interval:
     description:
       - Seconds between two reads of a server's state, console or ping. Each read is one API call or one ping;
-        each stage of a server (active, console markers, ping, deleted) is seen at most this long after it is
+        each stage of a server (active, ports, console markers, ping, deleted) is seen at most this long after it is
         reached.
     type: float
     default: 0.5
@@ -272,14 +281,30 @@ EXAMPLES = r"""
     security_groups: [osdeploy-check]
     open_icmp: true
 
-- name: A CirrOS image prints other lines, so check the boot and the ping only
+- name: A CirrOS image, logged into as its user cirros (ACTIVE, ports, ping, login; no console markers)
   osdeploy.nova.server_check:
     cloud: osdeploy-admin
     hosts: [compute1]
     image: cirros
     flavor: m1.tiny
     network: provider
-    markers: []
+    security_groups: [osdeploy-check]
+    open_icmp: true
+    keypair: osdeploy-proof
+    ssh_key_file: /root/.ssh/osdeploy-proof_ed25519
+    ssh_user: cirros
+
+- name: The osdeploy test image, whose console lines say sooner where a guest stopped
+  osdeploy.nova.server_check:
+    cloud: osdeploy-admin
+    hosts: [compute1]
+    image: osdeploy-test-image
+    flavor: osdeploy-check
+    network: provider
+    markers:
+      - {stage: DHCP, regex: '^osdeploy-test-image: dhcp ok ip=', failed_regex: '^osdeploy-test-image: dhcp failed'}
+      - {stage: metadata, regex: '^osdeploy-test-image: metadata ok uuid=', failed_regex: '^osdeploy-test-image: metadata failed'}
+      - {stage: SSH server, regex: '^osdeploy-test-image: ssh ok', failed_regex: '^osdeploy-test-image: ssh failed'}
 """
 
 RETURN = r"""
@@ -314,16 +339,21 @@ servers:
     ssh:
       description: Whether the login over SSH and its checks passed (null without O(ssh_key_file)).
       type: bool
+    hostname:
+      description: The hostname the guest said when logged into (it must be the one its metadata gives).
+      returned: when the login got that far
+      type: str
+      sample: osdeploy-check-compute1
     task_state:
       description: The server's task state when a server was still building at the timeout (e.g. spawning).
       returned: when a server did not become ACTIVE in time
       type: str
       sample: spawning
     seconds:
-      description: Seconds from the create request to ACTIVE, to each console marker (by stage), to the first
-        ping reply, and for the delete.
+      description: Seconds from the create request to ACTIVE, to its ports ACTIVE, to each console marker (by
+        stage), to the first ping reply, to the first SSH login, and for the delete.
       type: dict
-      sample: {active: 21.3, DHCP: 30.1, metadata: 33.9, SSH server: 36.0, ping: 38.5, ssh: 39.2, delete: 6.2}
+      sample: {active: 21.3, port: 21.5, ping: 38.5, ssh: 39.2, delete: 6.2}
     moves:
       description: With O(migrate), for the server that moved, each move in order.
       returned: when O(migrate) is on, for the first of O(hosts)
@@ -338,7 +368,7 @@ summary:
   type: list
   elements: str
   sample:
-    - "compute1: ACTIVE at 203.0.113.23, ping ok; seconds from create: active 21.3, DHCP 30.1, metadata 33.9, ping 34.5;
+    - "compute1: ACTIVE at 203.0.113.23, ping ok; seconds from create: active 21.3, port 21.5, ping 34.5;
       moved cold to compute2 in 41.2 (ping 12.3 later), live to compute1 in 18.9 (ping 0.4 later); deleted in 6.2"
 kept:
   description: With O(keep), the servers left running, in the order of O(hosts).
@@ -395,14 +425,7 @@ class ServerCheck(ServerProof):
         availability_zone=dict(type="str", default="nova"),
         name_prefix=dict(type="str", default="osdeploy-check-"),
         timeout=dict(type="int", default=300),
-        markers=dict(type="list", elements="dict", default=[
-            {"stage": "DHCP", "regex": "^osdeploy-test-image: dhcp ok ip=",
-             "failed_regex": "^osdeploy-test-image: dhcp failed"},
-            {"stage": "metadata", "regex": "^osdeploy-test-image: metadata ok uuid=",
-             "failed_regex": "^osdeploy-test-image: metadata failed"},
-            {"stage": "SSH server", "regex": "^osdeploy-test-image: ssh ok",
-             "failed_regex": "^osdeploy-test-image: ssh failed"},
-        ]),
+        markers=dict(type="list", elements="dict", default=[]),
         ping=dict(type="bool", default=True),
         migrate=dict(type="bool", default=False),
         poll_interval=dict(type="float", default=0.5),
@@ -413,7 +436,7 @@ class ServerCheck(ServerProof):
         keypair=dict(type="str", no_log=False),
         public_key=dict(type="str", no_log=False),
         ssh_key_file=dict(type="path", no_log=False),
-        ssh_user=dict(type="str", default="root"),
+        ssh_user=dict(type="str"),
         keep=dict(type="bool", default=False),
         reuse=dict(type="bool", default=False),
     )

@@ -144,6 +144,24 @@ def test_moving_a_server_in_the_proof_needs_two_computes(tmp_path):
     assert_no_secret(out)
 
 
+@pytest.mark.parametrize("extra,expected", [
+    # osdeploy_verify_ssh, replaced by the user: a login asked for without a user, or refused with one
+    (dict(osdeploy_verify_ssh=True), 'It is empty, while osdeploy_verify_ssh, which it replaces, is true'),
+    (dict(osdeploy_verify_ssh=False, osdeploy_verify_ssh_user="cirros"),
+     'It is "cirros", while osdeploy_verify_ssh, which it replaces, is false'),
+    (dict(osdeploy_verify_ssh_user="cirros@host"), 'It is "cirros@host", a user name has no space or @'),
+])
+def test_a_contradictory_ssh_login_of_the_proof_fails_before_any_change(tmp_path, extra, expected):
+    extra = dict(PASSWORDS, osdeploy_verify_server=True, **extra)
+    rc, out = play("site.yml", write_inventory(tmp_path, ["controller", "compute"]), extra)
+    assert rc != 0
+    said = " ".join(out.split())
+    assert "Refused before any change: the proof logs into its servers over SSH as osdeploy_verify_ssh_user" in said
+    assert expected in said, out
+    assert "Install the packages of every host" not in out
+    assert_no_secret(out)
+
+
 def test_a_proof_image_that_is_no_file_nor_url_fails_before_any_change(tmp_path):
     # no image is fine (the proof then runs without a server); a path that is not there is a typo to refuse
     extra = dict(PASSWORDS, osdeploy_verify_server=True, osdeploy_verify_image=str(tmp_path / "cirros.img"))

@@ -781,7 +781,9 @@ WantedBy=sysinit.target
                        "# hosts leaves on eth2 (userspace Open vSwitch), its addresses per host in the inventory.\n"
                        "baseline_overlay_interface: eth2\n"
                        "# servers run emulated (TCG) inside the lab's machines\n"
-                       "osdeploy_verify_timeout: 600\n"}
+                       "osdeploy_verify_timeout: 600\n"
+                       "# the proof logs into the test image's servers as its user\n"
+                       "osdeploy_verify_ssh_user: root\n"}
 
     def example_values(self):
         # the provider network: eth1 of every host, on the bridge self.pbridge of this machine, which has no

@@ -10,9 +10,9 @@ apt-get download, plus Debian's dropbear SSH server with the shared libraries it
 needs. At boot the guest prints MARKERS on its serial console and tty0: that it
 booted, the address DHCP gave each of its NICs (only the first NIC's lease sets
 the default route and option 121's routes), the uuid and name it read from the
-metadata service, and that it serves SSH on port 22 to root with the public key
-the server was booted with (Nova's keypair, from the metadata; no password
-logins), as a cloud image does. Then it stays up answering ping and SSH:
+metadata service, the hostname it took from there (as cloud-init does), and that
+it serves SSH on port 22 to root with the public key the server was booted with
+(Nova's keypair, from the metadata; no password logins), as a cloud image does. Then it stays up answering ping and SSH:
 
     ssh root@ADDRESS 'cat /run/osdeploy/uuid; ip -4 -o addr; ping -c1 ...'
 
@@ -65,6 +65,8 @@ MARKERS = {
     "metadata": re.compile(r"^osdeploy-test-image: metadata ok uuid=(?P<uuid>\S+) name=(?P<name>.*?)\s*$", re.M),
     "dhcp_failed": re.compile(r"^osdeploy-test-image: dhcp failed.*$", re.M),
     "metadata_failed": re.compile(r"^osdeploy-test-image: metadata failed.*$", re.M),
+    "hostname": re.compile(r"^osdeploy-test-image: hostname ok name=(?P<hostname>[A-Za-z0-9-]+)\s*$", re.M),
+    "hostname_failed": re.compile(r"^osdeploy-test-image: hostname failed.*$", re.M),
     "ssh": re.compile(r"^osdeploy-test-image: ssh ok key=(?P<key_type>\S+)\s*$", re.M),
     "ssh_failed": re.compile(r"^osdeploy-test-image: ssh failed.*$", re.M),
 }

@@ -112,8 +112,8 @@ def test_the_canaries_lost_no_ping_and_the_api_answered_through_the_hop(index):
     assert GOAL in output
     # a canary on every compute host, each watched
     for name in COMPUTES:
-        assert re.search(r'"%s: ACTIVE at \S+ .*ping ok, logged in over SSH; seconds from this check \(kept since '
-                         r'an earlier run\)' % name, output), (name, output[-4000:])
+        assert re.search(r'"%s: ACTIVE at \S+ .*ping ok, logged in over SSH \(hostname osdeploy-canary-member-\d+\); '
+                         r'seconds from this check \(kept since an earlier run\)' % name, output), (name, output[-4000:])
     assert re.search(r'"%s: ACTIVE .* moved cold to %s in [\d.]+ \(ping [\d.]+ later\), live to %s in [\d.]+'
                      % (COMPUTES[0], COMPUTES[1], COMPUTES[0]), output), output[-4000:]
 

@@ -47,6 +47,24 @@ def test_the_summary_says_status_address_ping_and_times():
                        "seconds": {"active": 20.0, "DHCP": 25.5, "ping": 27.0, "delete": 5.1}})
     assert line == ("compute1: ACTIVE at 203.0.113.5, ping ok; seconds from create: active 20.0, DHCP 25.5, "
                     "ping 27.0; deleted in 5.1")
+    # logged in: with the hostname the guest said (the metadata's)
+    line = sc.summary({"host": "compute1", "status": "ACTIVE", "address": "203.0.113.5", "ping": True, "ssh": True,
+                       "hostname": "osdeploy-check-compute1",
+                       "seconds": {"active": 20.0, "port": 20.2, "ping": 27.0, "ssh": 30.1, "delete": 5.1}})
+    assert line == ("compute1: ACTIVE at 203.0.113.5, ping ok, logged in over SSH (hostname osdeploy-check-compute1); "
+                    "seconds from create: active 20.0, port 20.2, ping 27.0, ssh 30.1; deleted in 5.1")
+
+
+def test_a_servers_ports_must_be_active_where_it_runs_with_its_addresses():
+    port = dict(id="p1", status="ACTIVE", host="compute1", ips=["172.16.1.5"])
+    second = dict(id="p2", status="ACTIVE", host="compute1", ips=["172.16.2.9"])
+    assert sc.port_problems([port, second], "compute1", ["172.16.1.5", "172.16.2.9"]) == []
+    assert sc.port_problems([], "compute1", ["172.16.1.5"]) == ["it has no port"]
+    assert sc.port_problems([dict(port, status="DOWN"), dict(second, host=None)], "compute1",
+                            ["172.16.1.5", "172.16.2.10"]) == [
+        "port p1 is DOWN, bound to compute1", "port p2 is ACTIVE, bound to no host",
+        "no port holds its address 172.16.2.10"]
+    assert sc.port_problems([port], "compute2", ["172.16.1.5"]) == ["port p1 is ACTIVE, bound to compute1"]
 
 
 class _Clock(object):
@@ -187,7 +205,9 @@ def test_the_addresses_are_the_fixed_ipv4_ones_on_the_network():
 
 
 SERVER = "3f0c2b8e-5d1a-4c9e-9a57-0d2f4e6b8a11"
-GUEST_SAYS = ('osdeploy-metadata: {"uuid": "%s", "name": "osdeploy-check-member-1"}\n'
+GUEST_SAYS = ('osdeploy-metadata: {"uuid": "%s", "name": "osdeploy-check-member-1", '
+              '"hostname": "osdeploy-check-member-1.novalocal"}\n'
+              "osdeploy-hostname: osdeploy-check-member-1\n"
               "osdeploy-addresses: 127.0.0.1/8 172.16.1.5/24 172.16.2.9/24 \n"
               "osdeploy-reached: 172.16.1.1\n" % SERVER)
 
@@ -209,11 +229,37 @@ def test_a_login_names_each_thing_the_guest_got_wrong():
     assert len(sc.ssh_problems("", SERVER, ["172.16.1.5"], ["172.16.1.1"])) == 3
 
 
+def test_the_guests_hostname_is_the_metadatas_first_label_or_all_of_it():
+    assert sc.guest_hostname(GUEST_SAYS) == "osdeploy-check-member-1"
+    assert sc.guest_hostname("osdeploy-hostname: \n") is None      # said nothing
+    # cloud-init (Debian, Ubuntu) sets the first label, CirrOS the whole name; names are not case-sensitive
+    for said in ("osdeploy-check-member-1", "osdeploy-check-member-1.novalocal", "OSDEPLOY-check-member-1"):
+        assert sc.hostname_problem(said, "osdeploy-check-member-1.novalocal") is None, said
+    assert sc.hostname_problem("vm-1", "vm-1") is None      # Nova without a dhcp_domain
+    assert sc.hostname_problem("(none)", "osdeploy-check-member-1.novalocal") == (
+        "its hostname is (none), not osdeploy-check-member-1.novalocal, the metadata's (its image did not take "
+        "its name from the metadata)")
+    assert sc.hostname_problem(None, "vm-1").startswith("its hostname is not said, not vm-1")
+    assert sc.hostname_problem("vm-1", None) == "the metadata the guest read gives no hostname"
+    assert sc.hostname_problem("osdeploy-check", "osdeploy-check-member-1") is not None   # a prefix is not it
+
+
+def test_a_login_whose_guest_kept_another_hostname_fails():
+    says = GUEST_SAYS.replace("osdeploy-hostname: osdeploy-check-member-1", "osdeploy-hostname: debian")
+    assert sc.ssh_problems(says, SERVER, ["172.16.1.5"], ["172.16.1.1"]) == [
+        "its hostname is debian, not osdeploy-check-member-1.novalocal, the metadata's (its image did not take its "
+        "name from the metadata)"]
+    # metadata that holds the uuid but is not JSON (a proxy's page): said, once
+    says = 'osdeploy-metadata: <html>"%s"</html>\nosdeploy-hostname: vm\nosdeploy-addresses: 172.16.1.5/24\n' % SERVER
+    assert sc.ssh_problems(says, SERVER, ["172.16.1.5"], []) == ["the metadata the guest read is not a JSON document"]
+
+
 def test_the_guest_script_pings_each_target_and_reports_what_it_read():
     script = sc.ssh_script(["172.16.1.1", "172.16.1.7"])
     assert "for target in 172.16.1.1 172.16.1.7; do" in script
     assert "http://169.254.169.254/openstack/latest/meta_data.json" in script
     assert "tr '\\n' ' '" in script    # the addresses on one line
+    assert 'echo "osdeploy-hostname: $(hostname 2>/dev/null || uname -n)"' in script
     assert sc.ssh_script([]).count("for target in ; do") == 1    # nothing to ping: the loop runs zero times
 
 
@@ -230,6 +276,10 @@ def test_the_dhcp_namespace_is_found_in_ip_netns_list():
     (dict(markers=[{"stage": "DHCP"}]), "markers[0] needs a stage and a regex"),
     (dict(markers=[{"stage": "DHCP", "regex": "ok", "failed_regex": "("}]),
      "markers[0].failed_regex is not a valid regular expression: "),
+    # no user fits every image: a key without one, or a user without a key, is refused
+    (dict(ping=True, keypair="k", ssh_key_file="/root/.ssh/k"),
+     "ssh_key_file needs ssh_user, the user the image lets in with the keypair's key (cirros on CirrOS, debian on"),
+    (dict(ssh_user="cirros"), "ssh_user cirros logs in with ssh_key_file: give it too (and keypair), or leave"),
 ])
 def test_options_are_checked_in_order_with_the_sentence_to_show(params, says):
     p = dict(hosts=["compute1"], migrate=False, timeout=300, markers=MARKERS, flavor_spec=None)
@@ -242,6 +292,8 @@ def test_options_are_checked_in_order_with_the_sentence_to_show(params, says):
 def test_good_options_give_the_parsed_flavor_spec():
     p = dict(hosts=["compute1"], migrate=False, timeout=300, markers=MARKERS, flavor_spec=None)
     assert sc.parse_params(p) is None
+    assert sc.parse_params(dict(p, markers=[])) is None     # the default: no console markers
+    assert sc.parse_params(dict(p, ping=True, keypair="k", ssh_key_file="/k", ssh_user="cirros")) is None
     p["flavor_spec"] = {"vcpus": "1", "ram": 128, "disk": 1}
     assert sc.parse_params(p) == {"vcpus": 1, "ram": 128, "disk": 1}
 

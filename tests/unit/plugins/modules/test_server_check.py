@@ -2,6 +2,8 @@
 
 Its decisions (plain functions) are tested in tests/unit/plugins/module_utils/test_server_check_decisions.py.
 """
+import re
+
 import pytest
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import server_check as checks
@@ -609,7 +611,14 @@ class _Connection(object):
     def ports(self, **query):
         if query.get("device_owner") == "network:dhcp":
             return [_Obj(id="d1", status="ACTIVE", binding_host_id="controller")]
-        return []
+        # a server's port: ACTIVE where it runs, with the address get_server reports
+        found = self.cloud.servers.get(query.get("device_id"))
+        if found is None or found["gone"]:
+            return []
+        sid = query["device_id"]
+        return [_Obj(id="p" + sid, status=found.get("port_status", "ACTIVE"), binding_host_id=found["host"],
+                     binding_vif_type="ovs", mac_address="fa:16:3e:00:00:0%s" % sid[1:],
+                     fixed_ips=[{"subnet_id": "sub", "ip_address": "203.0.113.%s" % sid[1:]}])]
 
     # compute, raw
     def post(self, url, json=None, microversion=None):
@@ -701,7 +710,8 @@ def test_as_a_member_one_request_into_an_anti_affinity_group_puts_a_server_on_ea
     # reported in the order of hosts, each with the host admin read and the member's project
     assert [(s["host"], s["name"], s["project_id"]) for s in result["servers"]] == [
         ("compute1", "osdeploy-check-member-2", "p-demo"), ("compute2", "osdeploy-check-member-1", "p-demo")]
-    assert result["summary"][0].startswith("compute1: ACTIVE at 203.0.113.2, not pinged; seconds from create: active ")
+    assert re.match(r"compute1: ACTIVE at 203\.0\.113\.2, not pinged; seconds from create: active [\d.]+, port [\d.]+; ",
+                    result["summary"][0]), result["summary"][0]
     # the member made, listed (its project's own) and deleted its servers and its group; admin only read
     assert ("member", "list servers") in cloud.log and ("member", "list servers:all_projects") not in cloud.log
     assert ("member", "delete /os-server-groups/g1") in cloud.log and cloud.groups == {}
@@ -722,6 +732,50 @@ def test_as_admin_each_server_is_pinned_to_its_host_as_before():
     assert [(s["host"], s["name"]) for s in result["servers"]] == [
         ("compute1", "osdeploy-check-compute1"), ("compute2", "osdeploy-check-compute2")]
     assert ("admin", "list servers:all_projects") in cloud.log
+
+
+def test_a_port_that_stays_down_fails_vif_plugging_naming_it_and_leaves_nothing():
+    """ACTIVE is not enough: the port must be ACTIVE where the server runs, what any image needs for DHCP."""
+    cloud = _Nova()
+    check = _run_check(cloud, as_member=False, hosts=["compute1"], timeout=1)
+    real_create = _Connection.create_server
+
+    def create_server(self, **attrs):
+        server = real_create(self, **attrs)
+        cloud.servers[server.id]["port_status"] = "DOWN"
+        return server
+
+    _Connection.create_server = create_server
+    try:
+        with pytest.raises(Failure) as failed:
+            check.run()
+    finally:
+        _Connection.create_server = real_create
+    assert failed.value.msg.startswith(
+        "VIF plugging: server osdeploy-check-compute1 is ACTIVE on compute1, but port ps1 is DOWN, bound to compute1 "
+        "after 1 s\n"), failed.value.msg
+    check.cleanup()
+    assert all(s["gone"] for s in cloud.servers.values())
+
+
+def test_the_console_of_a_failure_report_never_hides_the_failure():
+    check = sc.ServerCheck.__new__(sc.ServerCheck)
+
+    class Console(object):
+        def __init__(self, out):
+            self.out = out
+
+        def get_server_console_output(self, server_id):
+            if isinstance(self.out, Exception):
+                raise self.out
+            return self.out
+
+    check.conn = _Obj(compute=Console({"output": "a\ncloud-init: hostname set\n"}))
+    assert check.console_tail({"id": "s1"}) == "last console lines:\na\ncloud-init: hostname set"
+    check.conn = _Obj(compute=Console({"output": ""}))
+    assert check.console_tail({"id": "s1"}) == "last console lines:\n(none)"
+    check.conn = _Obj(compute=Console(RuntimeError("409")))
+    assert check.console_tail({"id": "s1"}) == "console unreadable (RuntimeError)"
 
 
 def test_two_servers_of_the_group_on_one_host_fail_the_proof_and_leave_nothing():

@@ -140,7 +140,7 @@ class GuestNetwork:
             with open(os.path.join(docroot, "openstack", "latest", "meta_data.json"), "w") as f:
                 # The shape of Nova's answer, a keypair's "name" included: the
                 # guest must print the server's name, not the key's.
-                json.dump({"uuid": self.uuid, "name": self.name, "hostname": self.name,
+                json.dump({"uuid": self.uuid, "name": self.name, "hostname": self.name + ".novalocal",
                            "keys": [{"name": "a-keypair", "type": "ssh", "data": "ssh-ed25519 AAAA"}],
                            "public_keys": {"a-keypair": "ssh-ed25519 AAAA"}, "launch_index": 0,
                            "availability_zone": "nova", "meta": {}, "devices": []}, f)
@@ -276,6 +276,8 @@ def test_boot_dhcp_metadata_ping(image, guest_network, record_property):
     assert (dhcp["ip"], dhcp["iface"]) == (GUEST_IP, "eth0")
     metadata = MARKERS["metadata"].search(text)
     assert (metadata["uuid"], metadata["name"]) == (net.uuid, net.name)
+    # named as cloud-init names a guest: the first label of the metadata's hostname
+    assert MARKERS["hostname"].search(text)["hostname"] == net.name
     # Option 121 won over the router option (RFC 3442), as Neutron needs.
     assert "route %s via %s" % (METADATA_IP, HOST_IP) in text
     assert "route default via %s" % NO_ROUTER in text

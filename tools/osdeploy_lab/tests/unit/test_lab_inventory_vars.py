@@ -59,6 +59,11 @@ def test_the_nspawn_lab_deploys_from_the_example_inventorys_settings(monkeypatch
     lab.pbridge = "osdlabp"
     for group, lab_text in lab.platform_group_vars().items():
         assert not set(yaml.safe_load(lab_text)) & set(got), group
+    # the example only suggests the proof's login (commented out: an operator's image has its own user), the lab
+    # logs into its test image as root, and needs no console markers for it
+    assert "\n# osdeploy_verify_ssh_user: cirros\n" in text
+    lab_all = yaml.safe_load(lab.platform_group_vars()["all"])
+    assert lab_all["osdeploy_verify_ssh_user"] == "root" and "osdeploy_verify_markers" not in lab_all
 
 
 def test_a_setting_the_example_inventory_lacks_is_refused():

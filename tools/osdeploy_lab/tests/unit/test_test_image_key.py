@@ -134,7 +134,7 @@ def test_markers_match_what_the_guest_prints():
     assert sum(r.startswith("metadata failed ") for r in results) >= 2
     assert sum(r.startswith("ssh failed ") for r in results) >= 2
     sample = {"$ip": "192.0.2.50", "$interface": "eth0", "$uuid": "0c6d0a4e-7b9e-4c53-9f5e-2a4d1f0b8e11",
-              "$name": "vm 1", "$key_type": "ssh-ed25519", "$1": "eth1"}
+              "$name": "vm 1", "$key_type": "ssh-ed25519", "$1": "eth1", "$host_name": "vm-1"}
     rendered = []
     for line in [p for p in printed if p != "$result"] + results:
         for var, value in sample.items():
@@ -145,6 +145,8 @@ def test_markers_match_what_the_guest_prints():
         assert testimage.MARKERS[name].search(text), (name, rendered)
     assert testimage.MARKERS["metadata"].search(text)["name"] == "vm 1"
     assert testimage.MARKERS["ssh"].search(text)["key_type"] == "ssh-ed25519"
+    assert testimage.MARKERS["hostname"].search(text)["hostname"] == "vm-1"
+    assert sum(line.startswith(testimage.MARKER_PREFIX + "hostname failed ") for line in rendered) >= 3
     assert [m["iface"] for m in testimage.MARKERS["dhcp"].finditer(text)] == ["eth0"]
     # every line the guest prints about ssh is one marker or the other
     ssh_lines = [line for line in rendered if line.startswith(testimage.MARKER_PREFIX + "ssh ")]
