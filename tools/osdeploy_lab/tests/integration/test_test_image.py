@@ -192,7 +192,8 @@ class GuestNetwork:
         return round(time.monotonic() - pressed, 1)
 
     def wait_for_markers(self):
-        """{marker: seconds after qemu started} until a metadata marker (ok or failed) appears."""
+        """{marker: seconds after qemu started} until a hostname marker (ok or failed) appears: the guest prints
+        one after its metadata marker, whether the metadata came or not."""
         seen = {}
         deadline = self.started + BOOT_TIMEOUT
         while time.monotonic() < deadline:
@@ -200,12 +201,12 @@ class GuestNetwork:
             for name, pattern in MARKERS.items():
                 if name not in seen and pattern.search(text):
                     seen[name] = round(time.monotonic() - self.started, 1)
-            if "metadata" in seen or "metadata_failed" in seen:
+            if "hostname" in seen or "hostname_failed" in seen:
                 return seen
             assert "Kernel panic" not in text, "the guest's kernel panicked:\n%s" % self.logs()
             assert self.qemu.poll() is None, "qemu exited:\n%s" % self.logs()
             time.sleep(0.1)
-        raise AssertionError("no metadata marker within %s s (seen: %s)\n%s" % (BOOT_TIMEOUT, seen, self.logs()))
+        raise AssertionError("no hostname marker within %s s (seen: %s)\n%s" % (BOOT_TIMEOUT, seen, self.logs()))
 
     def console_text(self):
         return open(self.console, errors="replace").read() if os.path.exists(self.console) else ""
