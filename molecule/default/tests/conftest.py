@@ -1,4 +1,5 @@
 """What the scenario's test files share."""
+import functools
 import json
 import os
 from urllib.parse import quote
@@ -58,8 +59,10 @@ def lab_openstack():
             "nova_python": "/usr/bin/python3", "environments": {}}
 
 
+@functools.lru_cache(maxsize=None)
 def role_defaults():
-    """The roles' own defaults (osdeploy, baseline, nova), as a host gets them where the inventory is silent."""
+    """The roles' own defaults (osdeploy, baseline, nova), as a host gets them where the inventory is silent (read
+    once: every lab_setting asks)."""
     found = {}
     for role in ("nova", "baseline", "osdeploy"):
         with open(os.path.join(ROOT, "roles", role, "defaults", "main.yml")) as f:
