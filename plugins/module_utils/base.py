@@ -23,6 +23,13 @@ Inside it there is one way to stop and one way to warn:
 - ``self.warn(msg)`` collects a warning (``self.warnings``), issued when the run
   ends, successfully or not;
 
+and one way each to touch the host:
+
+- ``self.run(argv, ...)`` runs a command and stops the run, its output masked,
+  when it exits with a code the caller did not allow;
+- ``self.write_file(path, data, mode, owner, group)`` replaces a file
+  atomically, its mode and owner set before its first byte;
+
 and everything that leaves the module (message, warnings, result, the
 traceback of an unexpected error) has the secrets masked: the values of no_log
 options, what ``add_secrets()`` registered, and the password of any URL.
@@ -32,6 +39,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import grp
+import os
+import pwd
+import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -117,6 +128,92 @@ class OsdeployModule(object):
     def require_library(self, importable, name, error):
         if not importable:
             self.fail(missing_required_lib(name), exception=error)
+
+    # -- the one way to run a command and to write a file -------------------------
+    def run_command(self, argv, data=None, allowed=(0,), what=None, **kwargs):
+        """Run ``argv`` (its first item looked up on PATH unless absolute); return ``(rc, out, err)``.
+
+        An exit code outside ``allowed`` stops the run naming ``what`` (default: the command line) with
+        the end of its error output, secrets masked. Other keyword arguments go to ``run_command``.
+        """
+        argv = [str(arg) for arg in argv]
+        if not os.path.isabs(argv[0]):
+            argv[0] = self.module.get_bin_path(argv[0], required=True)
+        rc, out, err = self.module.run_command(argv, data=data, **kwargs)
+        if rc not in allowed:
+            said = (err or out or "").strip()[-2000:]
+            self.fail("%s failed (exit code %d): %s" % (what or " ".join(argv), rc, self.mask(said) or "no output"),
+                      rc=rc)
+        return rc, out, err
+
+    @staticmethod
+    def read_file(path):
+        """The bytes of ``path``, or None when there is no such file."""
+        try:
+            with open(path, "rb") as handle:
+                return handle.read()
+        except (IOError, OSError) as e:
+            if e.errno == 2:  # ENOENT
+                return None
+            raise
+
+    def make_folders(self, folder, mode=0o755):
+        """Make ``folder`` and the missing folders above it with ``mode``; return those made."""
+        missing = []
+        while folder and not os.path.isdir(folder):
+            missing.append(folder)
+            folder = os.path.dirname(folder)
+        for path in reversed(missing):
+            try:
+                os.mkdir(path, mode)
+                os.chmod(path, mode)  # the umask applies to mkdir
+            except EnvironmentError as e:
+                self.fail("cannot make the folder %s: %s" % (path, e.strerror or e))
+        return list(reversed(missing))
+
+    def write_file(self, path, data, mode, owner=None, group=None, folder_mode=0o755):
+        """Replace ``path`` with ``data`` (bytes, or text written as UTF-8) atomically.
+
+        A temporary file in the same folder gets ``mode``, ``owner`` and ``group`` (names; None keeps the
+        writer's) before its first byte, then is synced and renamed over ``path``, and the folder synced: a
+        reader sees the old file or the new one, never a part, and never a looser mode. Missing folders are
+        made with ``folder_mode``. A failure names the path, never the data, and leaves the old file as it was.
+        """
+        if not isinstance(data, bytes):
+            data = data.encode("utf-8", "surrogateescape")
+        path = os.path.abspath(path)
+        folder = os.path.dirname(path)
+        uid = gid = -1
+        try:
+            if owner is not None:
+                uid = pwd.getpwnam(owner).pw_uid
+            if group is not None:
+                gid = grp.getgrnam(group).gr_gid
+        except KeyError:
+            self.fail("cannot write %s: the owner %r or group %r does not exist on this host" % (path, owner, group))
+        self.make_folders(folder, folder_mode)
+        tmp = None
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=folder)  # mode 0600
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(handle.fileno(), mode)
+                if uid != -1 or gid != -1:
+                    os.fchown(handle.fileno(), uid, gid)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+            tmp = None
+            folder_fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(folder_fd)
+            finally:
+                os.close(folder_fd)
+        except EnvironmentError as e:
+            self.fail("could not write %s (the old file, if any, is unchanged): %s" % (path, e.strerror or e))
+        finally:
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
 
     # -- the run -----------------------------------------------------------------
     def run(self):  # pragma: no cover - abstract
