@@ -25,10 +25,13 @@ Inside it there is one way to stop and one way to warn:
 
 and one way each to touch the host:
 
-- ``self.run(argv, ...)`` runs a command and stops the run, its output masked,
-  when it exits with a code the caller did not allow;
+- ``self.run_command(argv, ...)`` runs a command and stops the run, its output
+  masked, when it exits with a code the caller did not allow;
 - ``self.write_file(path, data, mode, owner, group)`` replaces a file
-  atomically, its mode and owner set before its first byte;
+  atomically, its mode and owner set before its first byte, and leaves it
+  untouched when it holds the data already (``read_file``, ``make_folders``
+  beside it); code outside a module uses the functions they wrap
+  (``write_atomically``, ``read_file``, ``make_missing_folders``);
 
 and everything that leaves the module (message, warnings, result, the
 traceback of an unexpected error) has the secrets masked: the values of no_log
@@ -39,15 +42,116 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import grp
 import os
 import pwd
+import re
+import shlex
+import stat
 import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import mask_text, mask_values, secret_variants
+
+
+# -- files: what the skeleton's methods and the code outside a module (module_utils/nova_options.py) share --
+def read_file(path):
+    """The bytes of ``path``, or None when there is no such file."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (IOError, OSError) as e:
+        if e.errno == errno.ENOENT:
+            return None
+        raise
+
+
+def octal_mode(mode):
+    """A file mode given as a number or as octal digits (``0640``) -> int; None for a symbolic one (``u=rw``)."""
+    if isinstance(mode, int):
+        return mode
+    if isinstance(mode, str) and re.match(r"^0?[0-7]{3,4}$", mode.strip()):
+        return int(mode.strip(), 8)
+    return None
+
+
+def make_missing_folders(folder, mode=0o755):
+    """Make ``folder`` and the missing folders above it with ``mode`` (not the umask's); return those made.
+
+    Raises EnvironmentError, its ``filename`` the folder that could not be made.
+    """
+    missing = []
+    while folder and not os.path.isdir(folder):
+        missing.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    for path in reversed(missing):
+        os.mkdir(path, mode)
+        os.chmod(path, mode)  # the umask applies to mkdir
+    return list(reversed(missing))
+
+
+def write_atomically(path, data, mode=None, uid=-1, gid=-1, folder_mode=0o755):
+    """Replace ``path`` with ``data`` (bytes, or text written as UTF-8); return whether anything changed.
+
+    A file that holds ``data`` already is not rewritten (its mtime, which tells a service to restart, stays):
+    only a wrong mode or owner is set in place. Otherwise a temporary file in the same folder gets ``mode``
+    (None: the old file's, 0600 for a new one), ``uid`` and ``gid`` (-1: the writer's; a file that holds
+    ``data`` keeps its own) before its first byte, then is synced and renamed over ``path``, and the folder
+    synced: a reader sees the old file or the new one, never a part, and never a looser mode. Missing
+    folders are made with ``folder_mode``. Raises EnvironmentError, the old file left as it was.
+    """
+    if not isinstance(data, bytes):
+        data = data.encode("utf-8", "surrogateescape")
+    path = os.path.abspath(path)
+    folder = os.path.dirname(path)
+    try:
+        old = os.stat(path)
+    except FileNotFoundError:
+        old = None
+    if old is not None and stat.S_ISREG(old.st_mode):
+        if mode is None:
+            mode = stat.S_IMODE(old.st_mode)
+        if read_file(path) == data:
+            changed = False
+            if (uid != -1 and old.st_uid != uid) or (gid != -1 and old.st_gid != gid):
+                os.chown(path, uid, gid)
+                changed = True
+            if stat.S_IMODE(old.st_mode) != mode:
+                os.chmod(path, mode)
+                changed = True
+            return changed
+    mode = 0o600 if mode is None else mode
+    make_missing_folders(folder, folder_mode)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=folder)  # mode 0600
+        with os.fdopen(fd, "wb") as handle:
+            if uid != -1 or gid != -1:
+                os.fchown(handle.fileno(), uid, gid)
+            os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+    try:  # the rename itself on disk; best effort, the file is in place either way
+        folder_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(folder_fd)
+        finally:
+            os.close(folder_fd)
+    except EnvironmentError:
+        pass
+    return True
 
 
 class Failure(Exception):
@@ -130,90 +234,56 @@ class OsdeployModule(object):
             self.fail(missing_required_lib(name), exception=error)
 
     # -- the one way to run a command and to write a file -------------------------
-    def run_command(self, argv, data=None, allowed=(0,), what=None, **kwargs):
-        """Run ``argv`` (its first item looked up on PATH unless absolute); return ``(rc, out, err)``.
+    def run_command(self, argv, data=None, allowed=(0,), what=None, missing=None, show_input=False, **kwargs):
+        """Run ``argv`` (its first item looked up on PATH when it is a bare name); return ``(rc, out, err)``.
 
-        An exit code outside ``allowed`` stops the run naming ``what`` (default: the command line) with
-        the end of its error output, secrets masked. Other keyword arguments go to ``run_command``.
+        An exit code outside ``allowed`` (None: any) stops the run naming ``what`` (default: the command
+        line) with the end of its error output, secrets masked, and with ``show_input`` the ``data`` it read
+        (a script whose errors cite its lines). A command not on this host stops the run with ``missing``
+        (default: that it is not installed). Other keyword arguments go to AnsibleModule's ``run_command``.
         """
-        argv = [str(arg) for arg in argv]
-        if not os.path.isabs(argv[0]):
-            argv[0] = self.module.get_bin_path(argv[0], required=True)
+        given = [str(arg) for arg in argv]
+        argv = list(given)
+        if os.sep not in argv[0]:
+            argv[0] = self.module.get_bin_path(argv[0])
+            if argv[0] is None:
+                self.fail(missing or "%s is not installed on this host (it is not on the PATH)" % given[0])
         rc, out, err = self.module.run_command(argv, data=data, **kwargs)
-        if rc not in allowed:
+        if allowed is not None and rc not in allowed:
             said = (err or out or "").strip()[-2000:]
-            self.fail("%s failed (exit code %d): %s" % (what or " ".join(argv), rc, self.mask(said) or "no output"),
-                      rc=rc)
+            msg = "%s failed (exit code %d): %s" % (what or " ".join(shlex.quote(arg) for arg in given), rc,
+                                                    said or "no output")
+            if show_input and data:
+                msg += "\nits input was:\n%s" % (data if isinstance(data, str) else data.decode("utf-8", "replace"))
+            self.fail(self.mask(msg.rstrip()), rc=rc)
         return rc, out, err
 
-    @staticmethod
-    def read_file(path):
-        """The bytes of ``path``, or None when there is no such file."""
-        try:
-            with open(path, "rb") as handle:
-                return handle.read()
-        except (IOError, OSError) as e:
-            if e.errno == 2:  # ENOENT
-                return None
-            raise
+    read_file = staticmethod(read_file)
 
     def make_folders(self, folder, mode=0o755):
         """Make ``folder`` and the missing folders above it with ``mode``; return those made."""
-        missing = []
-        while folder and not os.path.isdir(folder):
-            missing.append(folder)
-            folder = os.path.dirname(folder)
-        for path in reversed(missing):
-            try:
-                os.mkdir(path, mode)
-                os.chmod(path, mode)  # the umask applies to mkdir
-            except EnvironmentError as e:
-                self.fail("cannot make the folder %s: %s" % (path, e.strerror or e))
-        return list(reversed(missing))
-
-    def write_file(self, path, data, mode, owner=None, group=None, folder_mode=0o755):
-        """Replace ``path`` with ``data`` (bytes, or text written as UTF-8) atomically.
-
-        A temporary file in the same folder gets ``mode``, ``owner`` and ``group`` (names; None keeps the
-        writer's) before its first byte, then is synced and renamed over ``path``, and the folder synced: a
-        reader sees the old file or the new one, never a part, and never a looser mode. Missing folders are
-        made with ``folder_mode``. A failure names the path, never the data, and leaves the old file as it was.
-        """
-        if not isinstance(data, bytes):
-            data = data.encode("utf-8", "surrogateescape")
-        path = os.path.abspath(path)
-        folder = os.path.dirname(path)
-        uid = gid = -1
         try:
-            if owner is not None:
-                uid = pwd.getpwnam(owner).pw_uid
-            if group is not None:
-                gid = grp.getgrnam(group).gr_gid
+            return make_missing_folders(folder, mode)
+        except EnvironmentError as e:
+            self.fail("cannot make the folder %s: %s" % (e.filename or folder, e.strerror or e))
+
+    def write_file(self, path, data, mode=None, owner=None, group=None, folder_mode=0o755):
+        """Replace ``path`` with ``data`` atomically (``write_atomically``); return whether anything changed.
+
+        ``owner`` and ``group`` are names or numeric ids (None: the writer's). A failure names the path, never
+        the data, and leaves the old file as it was.
+        """
+        path = os.path.abspath(path)
+        try:
+            uid = owner if isinstance(owner, int) else -1 if owner is None else pwd.getpwnam(owner).pw_uid
+            gid = group if isinstance(group, int) else -1 if group is None else grp.getgrnam(group).gr_gid
         except KeyError:
             self.fail("cannot write %s: the owner %r or group %r does not exist on this host" % (path, owner, group))
-        self.make_folders(folder, folder_mode)
-        tmp = None
+        self.make_folders(os.path.dirname(path), folder_mode)
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=folder)  # mode 0600
-            with os.fdopen(fd, "wb") as handle:
-                os.fchmod(handle.fileno(), mode)
-                if uid != -1 or gid != -1:
-                    os.fchown(handle.fileno(), uid, gid)
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-            tmp = None
-            folder_fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(folder_fd)
-            finally:
-                os.close(folder_fd)
+            return write_atomically(path, data, mode, uid, gid)
         except EnvironmentError as e:
             self.fail("could not write %s (the old file, if any, is unchanged): %s" % (path, e.strerror or e))
-        finally:
-            if tmp is not None and os.path.exists(tmp):
-                os.unlink(tmp)
 
     # -- the run -----------------------------------------------------------------
     def run(self):  # pragma: no cover - abstract
