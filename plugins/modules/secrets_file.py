@@ -128,7 +128,6 @@ encrypted:
 import os
 import stat
 import sys
-import tempfile
 
 from ansible.module_utils.common.yaml import HAS_YAML, yaml_load
 
@@ -198,23 +197,19 @@ class SecretsFile(base.OsdeployModule):
             args += ["--encrypt-vault-id", VAULT_ID]
         if target != "-":
             args.append(target)
-        rc, out, err = self.module.run_command(args, data=data, binary_data=True)
-        if rc != 0:
-            self.fail("vault_password_file: ansible-vault could not %s %s with the password in %s: %s"
-                      % (command, self.params["path"], self.params["vault_password_file"],
-                         self.mask(err.strip() or out.strip())))
-        return out
+        return self.run_command(args, data=data, binary_data=True,
+                                what="vault_password_file: ansible-vault %s of %s with the password in %s"
+                                % (command, self.params["path"], self.params["vault_password_file"]))[1]
 
     def read(self, vault):
         """(the file's plain text or None when it is missing, whether it is encrypted)."""
         path = self.params["path"]
         try:
-            with open(path, "rb") as handle:
-                raw = handle.read()
-        except FileNotFoundError:
-            return None, vault is not None
+            raw = self.read_file(path)
         except EnvironmentError as e:
             self.fail("path: cannot read %s: %s" % (path, e.strerror or e))
+        if raw is None:
+            return None, vault is not None
         encrypted = raw.startswith(VAULT_HEADER.encode("ascii"))
         if encrypted and vault is None:
             self.fail("path: %s is encrypted with ansible-vault; give its password file in vault_password_file "
@@ -267,38 +262,6 @@ class SecretsFile(base.OsdeployModule):
         return HEADER + "".join(secrets.yaml_line(name, value) + "\n"
                                 for name, value in secrets.merged(existing, added).items())
 
-    def make_parents(self, directory):
-        missing = []
-        while directory and not os.path.isdir(directory):
-            missing.append(directory)
-            directory = os.path.dirname(directory)
-        for folder in reversed(missing):
-            try:
-                os.mkdir(folder, 0o700)
-            except EnvironmentError as e:
-                self.fail("path: cannot make the folder %s: %s" % (folder, e.strerror or e))
-
-    def write(self, data):
-        """Atomically, mode 0600 from the first byte: a temporary file in the same folder, then a rename."""
-        path = self.params["path"]
-        directory = os.path.dirname(os.path.abspath(path))
-        self.make_parents(directory)
-        tmp = None
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)  # mode 0600
-            with os.fdopen(fd, "wb") as handle:
-                os.fchmod(handle.fileno(), 0o600)
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-            tmp = None
-        except EnvironmentError as e:
-            self.fail("path: could not write %s (the old file, if any, is unchanged): %s" % (path, e.strerror or e))
-        finally:
-            if tmp is not None and os.path.exists(tmp):
-                os.unlink(tmp)
-
     # -- the run -------------------------------------------------------------------
     def run(self):
         p = self.params
@@ -329,7 +292,9 @@ class SecretsFile(base.OsdeployModule):
             return result
         if added:
             new = self.render(text, existing, added).encode("utf-8")
-            self.write(self.vault(vault, "encrypt", data=new).encode("ascii") if encrypted else new)
+            # mode 0600 from the first byte, in folders only its owner can enter
+            self.write_file(p["path"], self.vault(vault, "encrypt", data=new) if encrypted else new, 0o600,
+                            folder_mode=0o700)
         elif fix_mode:
             try:
                 os.chmod(p["path"], 0o600)

@@ -59,9 +59,10 @@ def test_a_new_file_gets_every_secret_with_mode_0600_in_a_0700_folder(run_main, 
     assert mode_of(target.parent) == mode_of(target.parent.parent) == 0o700
     assert_no_value_in(out, values.values())
 
+    os.utime(str(target), (1000000000, 1000000000))
     rc, again = run_main(secrets_file, dict(path=str(target)))
     assert rc == 0 and not again["changed"] and again["added"] == [] and again["kept"] == ALL
-    assert values_of(target) == values
+    assert values_of(target) == values and os.stat(str(target)).st_mtime == 1000000000, "the file is not rewritten"
 
 
 def test_check_mode_predicts_and_writes_nothing(run_main, target):
@@ -179,7 +180,8 @@ def test_vault(run_main, target, tmp_path):
 
     password.write_text("another password\n")
     rc, out = run_main(secrets_file, dict(path=str(target), vault_password_file=str(password)))
-    assert rc == 1 and out["msg"].startswith("vault_password_file: ansible-vault could not decrypt")
+    assert rc == 1 and out["msg"].startswith("vault_password_file: ansible-vault decrypt of %s with the password in %s "
+                                             "failed (exit code 1): " % (target, password)), out["msg"]
 
 
 def test_a_relative_path_is_refused(run_main):
