@@ -69,13 +69,13 @@ def read_file(path):
         raise
 
 
-def octal_mode(mode):
-    """A file mode given as a number or as octal digits (``0640``) -> int; None for a symbolic one (``u=rw``)."""
+def octal_mode(mode, symbolic=None):
+    """A file mode given as a number or as octal digits (``0640``) -> int; ``symbolic`` for one like ``u=rw``."""
     if isinstance(mode, int):
         return mode
     if isinstance(mode, str) and re.match(r"^0?[0-7]{3,4}$", mode.strip()):
         return int(mode.strip(), 8)
-    return None
+    return symbolic
 
 
 def make_missing_folders(folder, mode=0o755):

@@ -262,10 +262,7 @@ problems:
       type: str
 """
 
-import errno
 import os
-import re
-import tempfile
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import base
 from ansible_collections.osdeploy.nova.plugins.module_utils import pki
@@ -364,11 +361,8 @@ class TlsCertificate(base.OsdeployModule):
     def read(self, path, what):
         """The file's bytes, None when it does not exist; fails when it cannot be read."""
         try:
-            with open(path, "rb") as handle:
-                return handle.read()
+            return self.read_file(path)
         except EnvironmentError as e:
-            if e.errno == errno.ENOENT:
-                return None
             self.fail("cannot read %s at %s: %s" % (what, path, e.strerror or e))
 
     def account(self):
@@ -394,59 +388,6 @@ class TlsCertificate(base.OsdeployModule):
         return tuple(ids)
 
     # -- writing -------------------------------------------------------------------
-    @staticmethod
-    def octal(mode):
-        """The mode to create a file with: an octal mode as given; 0600 for a symbolic one (set after the rename)."""
-        if isinstance(mode, int):
-            return mode
-        if isinstance(mode, str) and re.match(r"^0?[0-7]{3,4}$", mode.strip()):
-            return int(mode.strip(), 8)
-        return 0o600
-
-    def make_parents(self, directory):
-        missing = []
-        while directory and not os.path.isdir(directory):
-            missing.append(directory)
-            parent = os.path.dirname(directory)
-            if parent == directory:
-                break
-            directory = parent
-        for folder in reversed(missing):
-            try:
-                os.mkdir(folder, 0o755)
-                os.chmod(folder, 0o755)
-            except EnvironmentError as e:
-                self.fail("cannot make the folder %s: %s" % (folder, e.strerror or e))
-
-    def write(self, path, text, mode, uid, gid):
-        """Atomically: a temporary file in the same folder, owner and mode set before any byte, then a rename."""
-        directory = os.path.dirname(os.path.abspath(path))
-        self.make_parents(directory)
-        tmp = None
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)  # 0600
-            with os.fdopen(fd, "wb") as handle:
-                os.fchown(handle.fileno(), uid, gid)
-                os.fchmod(handle.fileno(), self.octal(mode))
-                handle.write(text if isinstance(text, bytes) else text.encode("ascii"))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-            tmp = None
-        except EnvironmentError as e:
-            self.fail("could not write %s (the old file, if any, is unchanged): %s" % (path, e.strerror or e))
-        finally:
-            if tmp is not None and os.path.exists(tmp):
-                os.unlink(tmp)
-        try:  # the rename itself on disk; best effort, the file is in place either way
-            dir_fd = os.open(directory, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except EnvironmentError:
-            pass
-
     def set_attributes(self, path, mode, changed, known):
         module, p = self.module, self.params
         if known[0] is not None:
@@ -518,10 +459,11 @@ class TlsCertificate(base.OsdeployModule):
         if changed and not self.check_mode:
             # the key first: a run interrupted between the two leaves a certificate that does not match
             # its key, which the next run finds and issues again for the key
+            # owner and mode before the first byte (0600 for a symbolic mode, which is set below)
             if decided["write_key"]:
-                self.write(p["key_path"], key_pem, p["key_mode"], uid, gid)
+                self.write_file(p["key_path"], key_pem, base.octal_mode(p["key_mode"], 0o600), uid, gid)
             if decided["write_cert"]:
-                self.write(p["path"], cert_pem, p["mode"], uid, gid)
+                self.write_file(p["path"], cert_pem, base.octal_mode(p["mode"], 0o600), uid, gid)
         for path, mode in ((p["key_path"], p["key_mode"]), (p["path"], p["mode"])):
             if os.path.exists(path):
                 changed = self.set_attributes(path, mode, changed, (uid, gid))

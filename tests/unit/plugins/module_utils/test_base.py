@@ -109,6 +109,7 @@ def test_make_folders_names_the_folder_it_cannot_make(probe, tmp_path):
 @pytest.mark.parametrize("given,expected", [(0o640, 0o640), ("0640", 0o640), ("640", 0o640), ("u=rw,g=r", None)])
 def test_octal_mode(given, expected):
     assert octal_mode(given) == expected
+    assert octal_mode(given, 0o600) == (0o600 if expected is None else expected)
 
 
 def test_run_command_allows_any_code_with_none_and_names_a_missing_command(probe):

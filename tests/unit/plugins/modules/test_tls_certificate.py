@@ -34,12 +34,14 @@ def mode_of(path):
 
 
 def tree(folder):
-    """Every file under folder with its content and mode: what 'nothing was written' compares."""
+    """Every file under folder with its content, mode and mtime: what 'nothing was written' compares (a service
+    restarts when the mtime of its certificate changes)."""
     found = {}
     for root, dirs, files in os.walk(str(folder)):
         for name in dirs + files:
             path = os.path.join(root, name)
-            found[path] = (mode_of(path), read(path) if name in files else None)
+            found[path] = (mode_of(path), read(path) if name in files else None,
+                           os.stat(path).st_mtime_ns if name in files else None)
     return found
 
 
@@ -148,10 +150,12 @@ def test_host_certificate_is_issued_from_the_ca_then_kept(run_main, made_ca, tmp
                         ["10.0.0.11"], min_days=30) == []
     assert_no_key_in(out, args["key_path"], made_ca["key_path"])
 
+    before = tree(tmp_path)
     rc, again = run_main(tls_certificate, args)
     assert rc == 0, again
     assert again["changed"] is False and again["action"] == "kept"
     assert again["fingerprint_sha256"] == out["fingerprint_sha256"]
+    assert tree(tmp_path) == before
 
 
 def test_changed_names_issue_again_with_the_reason_and_the_same_key(run_main, made_ca, tmp_path):
