@@ -19,7 +19,6 @@ __metaclass__ = type
 
 import os
 import sys
-import tempfile
 
 from ansible_collections.osdeploy.nova.plugins.module_utils import base
 from ansible_collections.osdeploy.nova.plugins.module_utils import ini_edit
@@ -75,7 +74,7 @@ class ConfIniModule(base.OsdeployModule):
 
     def run(self):
         schema, schema_meta, validated, why = self.load_schema()
-        exists, text, problem = self.read_file()
+        exists, text, problem = self.read_current()
         doc = None
         if problem is None:
             try:
@@ -130,21 +129,21 @@ class ConfIniModule(base.OsdeployModule):
             why += "; not installed (optional): %s" % ", ".join(data["absent"])
         return schema, schema_meta, True, why
 
-    def read_file(self):
+    def read_current(self):
         """(exists, text, problem): the current file, or why it cannot be edited."""
         path = self.params["path"]
-        if not os.path.exists(path):
+        if os.path.isdir(path):
+            return True, "", "path %s is a directory, not an INI file" % path
+        try:
+            data = self.read_file(path)
+        except (IOError, OSError) as exc:
+            return True, "", "cannot read %s: %s" % (path, exc)
+        if data is None:
             if not os.path.isdir(os.path.dirname(path) or "."):
                 return False, "", ("the folder of %s does not exist: install the package that creates it first"
                                    % path)
             return False, "", None
-        if os.path.isdir(path):
-            return True, "", "path %s is a directory, not an INI file" % path
-        try:
-            with open(path, "rb") as handle:
-                return True, handle.read().decode("utf-8", "surrogateescape"), None
-        except (IOError, OSError) as exc:
-            return True, "", "cannot read %s: %s" % (path, exc)
+        return True, data.decode("utf-8", "surrogateescape"), None
 
     # -- plan ---------------------------------------------------------------------
     def plan(self, schema, doc):
@@ -211,12 +210,15 @@ class ConfIniModule(base.OsdeployModule):
         attr_diff = dict(before={}, after={})
         changed = content_changed
         if exists:
-            # tighten the old file first: atomic_move gives the new file the old file's attributes
+            # the old file's attributes first: a new file made with a symbolic mode starts from its mode
             changed = self.set_attributes(changed, attr_diff)
         if content_changed and not self.check_mode:
             if params["backup"] and exists:
                 result["backup_file"] = self.module.backup_local(path)
-            self.write(new_text)
+            # owner, group and mode before the first byte (a symbolic mode: the old file's, or 0600, until
+            # set_attributes): a new file is never world-readable unless mode says so
+            self.write_file(path, new_text, base.octal_mode(params["mode"]), params["owner"] or None,
+                            params["group"] or None)
             changed = self.set_attributes(changed, attr_diff)
         if attr_diff["before"] or attr_diff["after"]:
             attr_diff["before_header"] = attr_diff["after_header"] = path + " (attributes)"
@@ -266,23 +268,3 @@ class ConfIniModule(base.OsdeployModule):
         changed = module.set_owner_if_different(path, self.params["owner"], changed, diff)
         changed = module.set_group_if_different(path, self.params["group"], changed, diff)
         return module.set_mode_if_different(path, self.params["mode"], changed, diff)
-
-    def write(self, text):
-        """Write atomically: a temporary file in the same folder, then a rename over the old file."""
-        path = self.params["path"]
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(text.encode("utf-8", "surrogateescape"))
-                handle.flush()
-                os.fsync(handle.fileno())
-            old_umask = os.umask(0o077)  # a new file must not be world-readable, not even for a moment
-            try:
-                self.module.atomic_move(tmp, path)
-            finally:
-                os.umask(old_umask)
-        except Exception as exc:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            self.fail("could not write %s (the old file is unchanged): %s" % (path, exc))

@@ -83,6 +83,22 @@ def test_service_conf_ini_writes_what_it_is_given_without_nova(conf, schema_load
     assert conf.read_text().endswith("[keystone_authstoken]\nusername = nova\npassword = s3cr3t$$pw\n")
 
 
+def test_a_new_file_gets_its_mode_and_a_converged_run_leaves_the_file_untouched(tmp_path, schema_loads, run):
+    """Services restart by the mtime of their configuration: a run that changes nothing must not rewrite it."""
+    path = tmp_path / "new.conf"
+    settings = {"DEFAULT": {"debug": "true"}}
+    rc, out = run(service_conf_ini, dict(path=str(path), settings=settings, mode="0640"))
+    assert rc == 0 and out["changed"] is True, out
+    assert path.read_text() == "[DEFAULT]\ndebug = true\n" and os.stat(str(path)).st_mode & 0o7777 == 0o640
+    os.utime(str(path), (1000000000, 1000000000))
+    rc, out = run(service_conf_ini, dict(path=str(path), settings=settings, mode="0640"))
+    assert rc == 0 and out["changed"] is False, out
+    assert os.stat(str(path)).st_mtime == 1000000000
+    rc, out = run(service_conf_ini, dict(path=str(path), settings=settings, mode="u=rw,g=,o="))
+    assert rc == 0 and out["changed"] is True and os.stat(str(path)).st_mode & 0o7777 == 0o600
+    assert os.stat(str(path)).st_mtime == 1000000000, "a mode alone is set in place"
+
+
 def test_service_conf_ini_has_no_validate_option(conf, schema_loads, run):
     rc, out = run(service_conf_ini, dict(path=str(conf), settings={}, validate=True))
     assert rc == 1 and "Unsupported parameters" in out["msg"] and "validate" in out["msg"]
