@@ -26,8 +26,6 @@ import ipaddress
 import json
 import os
 import re
-import shlex
-import tempfile
 
 from ansible_collections.osdeploy.nova.plugins.module_utils.base import OsdeployModule
 
@@ -188,40 +186,22 @@ class FirewallModule(OsdeployModule):
         return self.module.get_bin_path(command) is not None
 
     def command(self, argv, data=None, allowed=(0,)):
-        path = self.module.get_bin_path(argv[0])
-        if path is None:
-            self.fail("%s is not installed on this host: install it (Debian package %s), or choose another backend" % (
-                argv[0], PACKAGES.get(argv[0], "iptables")))
-        rc, out, err = self.module.run_command([path] + argv[1:], data=data, binary_data=data is not None)
-        if allowed is not None and rc not in allowed:
-            msg = "%s failed (rc %s): %s" % (" ".join(shlex.quote(arg) for arg in argv), rc, (err or out).strip())
-            if data is not None:
-                msg += "\nits input was:\n%s" % data.rstrip()
-            self.fail(msg)
-        return rc, out, err
+        """base.py's run_command: a missing command names its Debian package, a failing script is shown."""
+        return self.run_command(argv, data=data, allowed=allowed, binary_data=data is not None, show_input=True,
+                                missing="%s is not installed on this host: install it (Debian package %s), or "
+                                "choose another backend" % (argv[0], PACKAGES.get(argv[0], "iptables")))
 
     def read_files(self, paths):
-        found = {}
-        for path in paths:
-            if os.path.exists(path):
-                with open(path, "rb") as f:
-                    found[path] = f.read()
-            else:
-                found[path] = None
-        return found
+        return dict((path, self.read_file(path)) for path in paths)
 
-    def write_file(self, path, content, mode=None):
-        """Write content (bytes) atomically, or remove the file when content is None."""
+    def set_file(self, path, content, mode=None):
+        """Write content (bytes) with base.py's write_file (mode None: the old file's), or remove the file when
+        content is None."""
         if content is None:
             if os.path.exists(path):
                 os.unlink(path)
             return
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".%s." % os.path.basename(path))
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-        self.module.atomic_move(tmp, path)
-        if mode is not None:
-            os.chmod(path, mode)
+        self.write_file(path, content, mode)
 
     def finish(self, present):
         if self.diff_mode:

@@ -158,7 +158,7 @@ class Iptables(Backend):
                 m.result["changed"] = True
                 if not m.check_mode:
                     out = m.command(["%s-save" % command])[1]
-                    m.write_file(path, out.encode("utf-8"))
+                    m.set_file(path, out.encode("utf-8"))
             if present and p["persist"]:
                 persisted.append(path)
         if present and p["persist"]:

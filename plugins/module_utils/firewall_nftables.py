@@ -226,15 +226,12 @@ class Nftables(Backend):
         m.result["changed"] = True
         if m.check_mode:
             return
-        if not os.path.isdir(NFTABLES_D):
-            os.makedirs(NFTABLES_D)
-            os.chmod(NFTABLES_D, 0o755)
-        for file in changed:
-            m.write_file(file, new[file], mode=0o644 if file == path else None)
+        for file in changed:  # (NFTABLES_D, when missing, made 0755)
+            m.set_file(file, new[file], mode=0o644 if file == path else None)
         rc, out, err = m.command(["nft", "-c", "-f", NFTABLES_CONF], allowed=None)
         if rc != 0:
             for file in changed:
-                m.write_file(file, old[file])
+                m.set_file(file, old[file])
             m.result["persisted"] = False
             m.fail("persist: nft -c -f %s failed with the rules included (%s), so %s was restored as it was; "
                    "the rules are in place until the next reboot. Make %s define the input chains the rules go "
@@ -253,4 +250,4 @@ class Nftables(Backend):
             m.result["changed"] = True
             if not m.check_mode:
                 for file in changed:
-                    m.write_file(file, new[file])
+                    m.set_file(file, new[file])

@@ -492,7 +492,7 @@ def test_a_failing_nft_names_the_command_and_its_message(host, capsys, monkeypat
     monkeypatch.setattr(AnsibleModule, "run_command", failing)
     rc, out = run_main(capsys, dict(sources=[B], tcp_ports=[5000], persist=False))
     assert rc == 1
-    assert out["msg"].startswith("nft -f - failed (rc 1): Error: Could not process rule")
+    assert out["msg"].startswith("nft -f - failed (exit code 1): Error: Could not process rule")
     assert "its input was:\ninsert rule inet filter input" in out["msg"]
 
 
@@ -611,9 +611,11 @@ def test_nftables_persistence_writes_the_file_and_the_include_once(host, capsys,
     # the next run, the rule being there: nothing changes, nothing is written
     host.nft = inet_drop(rule("inet", "filter", "input", 5, comment=out["rules"][0].split('"')[1]))
     host.calls = []
+    mtimes = [os.stat(str(file)).st_mtime_ns for file in (path, conf)]
     rc, again = run_main(capsys, dict(sources=[B], tcp_ports=[5000]))
     assert rc == 0 and again["changed"] is False, again
     assert host.writes() == [] and conf.read_bytes().count(b"include") == 1
+    assert [os.stat(str(file)).st_mtime_ns for file in (path, conf)] == mtimes
 
     rc, gone = run_main(capsys, dict(state="absent"))
     assert rc == 0 and gone["changed"] is True and gone["persisted"] is False
@@ -647,7 +649,9 @@ def test_iptables_rules_are_saved_where_iptables_persistent_keeps_them(host, cap
     host.ipt["ip6tables"] = ["-P INPUT ACCEPT"]
     saved = tmp_path / "rules.v4"
     saved.write_bytes(b"*filter\n:INPUT DROP [0:0]\nCOMMIT\n")
+    os.chmod(str(saved), 0o640)
     rc, out = run_main(capsys, dict(sources=[B], tcp_ports=[5000]))
     assert rc == 0 and out["changed"] is True and out["persisted"] == [str(saved)], out
     assert ["iptables-save"] in [argv for argv, data in host.calls]
     assert b"--comment" in saved.read_bytes()
+    assert oct(saved.stat().st_mode & 0o777) == "0o640", "the saved rules keep their mode"
