@@ -39,10 +39,9 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 
-from ansible_collections.osdeploy.nova.plugins.module_utils import ini_edit
+from ansible_collections.osdeploy.nova.plugins.module_utils import base, ini_edit
 from ansible_collections.osdeploy.nova.plugins.module_utils.credentials import MASK, mask_url
 
 SCHEMA_FORMAT = 1
@@ -361,27 +360,11 @@ def load_schema(cache_dir=None):
     meta.update(source="enumerated", seconds=round(time.time() - started, 3))
     if path and not schema["errors"]:
         try:
-            _write_cache(path, schema)
+            base.write_atomically(path, json.dumps(schema, sort_keys=True), 0o644)
             meta["cache"] = path
         except (IOError, OSError) as exc:
             meta["cache_error"] = "%s: %s" % (type(exc).__name__, exc)
     return schema, meta
-
-
-def _write_cache(path, schema):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, tmp = tempfile.mkstemp(prefix=".nova-options-", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(schema, handle, sort_keys=True)
-        os.chmod(tmp, 0o644)
-        os.rename(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # --------------------------------------------------------------------------- lookups

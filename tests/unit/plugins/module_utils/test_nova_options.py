@@ -338,8 +338,12 @@ def test_load_schema_uses_and_refreshes_the_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(nova_options, "enumerate_schema", fake_enumerate)
     data, meta = nova_options.load_schema(str(tmp_path / "cache"))
     assert meta["source"] == "enumerated" and os.path.isfile(meta["cache"]) and len(calls) == 1
+    assert os.stat(meta["cache"]).st_mode & 0o777 == 0o644 and os.listdir(str(tmp_path / "cache")) == [
+        os.path.basename(meta["cache"])], "readable by all, no temporary file left"
+    mtime = os.stat(meta["cache"]).st_mtime_ns
     data2, meta2 = nova_options.load_schema(str(tmp_path / "cache"))
     assert meta2["source"] == "cache" and data2["groups"] == data["groups"] and len(calls) == 1
+    assert os.stat(meta["cache"]).st_mtime_ns == mtime
     # a corrupt cache is rebuilt, a new version gets a new file
     with open(meta["cache"], "w") as handle:
         handle.write("{not json")
