@@ -149,13 +149,8 @@ class InstanceStorageModule(OsdeployModule):
     """Probes the device, plans, runs mkfs where the plan says (the options: the instance_storage module's)."""
 
     def command(self, argv, allowed=(0,)):
-        path = self.module.get_bin_path(argv[0])
-        if path is None:
-            self.fail("%s is not installed on this host (needed to inspect or format %s)" % (
-                argv[0], self.params["device"]))
-        rc, out, err = self.module.run_command([path] + argv[1:])
-        if rc not in allowed:
-            self.fail("%s failed (rc %s): %s" % (" ".join(argv), rc, (err or out).strip()))
+        rc, out, _err = self.run_command(argv, allowed=allowed, missing="%s is not installed on this host (needed "
+                                         "to inspect or format %s)" % (argv[0], self.params["device"]))
         return rc, out
 
     def probe(self, device):
@@ -190,6 +185,7 @@ class InstanceStorageModule(OsdeployModule):
                     p["fstype"], device, made.get("TYPE") or "no filesystem"))
             self.result["uuid"] = made.get("UUID")
             if os.path.exists(UDEV_CONTROL):
-                wait_for_udev(self.module.run_command, self.module.get_bin_path("udevadm"), device)
+                wait_for_udev(lambda argv: self.run_command(argv, allowed=None), self.module.get_bin_path("udevadm"),
+                              device)
         self.result["mount_source"] = mount_source(given, self.result["uuid"])
         return self.result

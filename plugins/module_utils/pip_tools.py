@@ -324,8 +324,8 @@ class PipModule(OsdeployModule):
     defer_invocation_log = True
 
     def command(self, argv):
-        """Run argv: (rc, its stdout and stderr)."""
-        rc, out, err = self.module.run_command(argv)
+        """Run argv, whatever its exit code: (rc, its stdout and stderr)."""
+        rc, out, err = self.run_command(argv, allowed=None)
         return rc, (out or "") + (err or "")
 
     def pip(self, python, args):

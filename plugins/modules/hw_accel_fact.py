@@ -175,11 +175,10 @@ class HwAccelFact(base.OsdeployModule):
     module_kwargs = dict(supports_check_mode=True)
 
     def command(self, argv):
-        path = self.module.get_bin_path(argv[0])
-        if path is None:
+        """(rc, out, err) of argv, whatever its exit code; rc None when the command is not installed."""
+        if self.module.get_bin_path(argv[0]) is None:
             return None, "", ""
-        rc, out, err = self.module.run_command([path] + argv[1:])
-        return rc, out, err
+        return self.run_command(argv, allowed=None)
 
     def run(self):
         root = self.params["root"]
