@@ -376,18 +376,43 @@ def _quote(text):
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
-def test_a_user_libvirt_setting_reaches_the_running_nova_compute():
-    compute1 = host("compute1")
-    assert running_libvirt_options(compute1) == "none"
+# The operator's own playbook of docs/inclusion.md: their group names, the services Nova needs deployed by plays of
+# their own (here the collection's baseline), then the controller and compute roles with osdeploy_baseline: false.
+EXAMPLE = os.path.join(ROOT, "docs", "examples", "nova-in-my-playbook.yml")
+OWN_GROUPS = {"all": {"children": {"nova_control": {"children": {"controller": None}},
+                                   "hypervisors": {"children": {"compute": None}}},
+                      "vars": {"osdeploy_controller_group": "nova_control", "osdeploy_compute_group": "hypervisors"}}}
+
+
+def test_a_user_libvirt_setting_in_an_own_playbook_reaches_the_running_nova_compute_and_changes_nothing_else(
+        tmp_path):
+    """The cloud site.yml made, run by the inclusion example under the operator's own group names with a libvirt
+    setting for the hypervisors: every role composes to the same cloud (nothing changes but that setting and the
+    restart it needs on each compute host), and the setting reaches the running nova-compute."""
+    inventory = json.loads(subprocess.run(["ansible-inventory", "-i", INVENTORY, "--list"], capture_output=True,
+                                          text=True, check=True).stdout)
+    names = sorted(inventory["compute"]["hosts"])
+    computes = [host(name) for name in names]
+    assert all(running_libvirt_options(h) == "none" for h in computes)
+    groups = tmp_path / "groups.yml"
+    groups.write_text(yaml.safe_dump(OWN_GROUPS))
     custom = {"nova_conf_extra": {"libvirt": {"cpu_mode": "custom", "cpu_models": "qemu64"}}}
-    run = Run("--limit", "compute1", "-t", "nova-config,nova-services", extra=custom)
+    run = Run("-i", str(groups), extra=custom, playbook=EXAMPLE)
     assert run.rc == 0, run.why()
-    assert ("compute1", "Restart nova-compute") in run.changes, run.why()
-    assert running_libvirt_options(compute1) == "custom qemu64"
-    assert "cpu_mode" not in compute1.check_output("grep -A20 '^\\[libvirt\\]' /etc/nova/nova.conf || true")
+    assert set(run.recap) >= {"controller"} | set(names), run.why()
+    assert {host for host, _ in run.changes} == set(names), "only the compute hosts change: %s" % run.why()
+    for name in names:
+        assert (name, "Restart nova-compute") in run.changes, run.why()
+        assert {task for host, task in run.changes if host == name} <= {
+            "Write nova.conf and nova-compute.conf (validated against the installed Nova)",
+            "Restart nova-compute"}, run.why()
+    assert "Read the compute services, the hypervisors, the cell mappings and nova-status" in run.output
+    for h in computes:
+        assert running_libvirt_options(h) == "custom qemu64"
+        assert "cpu_mode" not in h.check_output("grep -A20 '^\\[libvirt\\]' /etc/nova/nova.conf || true")
     # as documented, null removes an option: without it cpu_models would stay, and
     # Nova refuses cpu_models with another cpu_mode than custom
-    back = Run("--limit", "compute1", "-t", "nova-config,nova-services",
+    back = Run("--limit", ",".join(names), "-t", "nova-config,nova-services",
                extra={"nova_conf_extra": {"libvirt": {"cpu_models": None}}})
     assert back.rc == 0, back.why()
-    assert running_libvirt_options(compute1) == "none"
+    assert all(running_libvirt_options(h) == "none" for h in computes)
