@@ -14,13 +14,17 @@ import yaml
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
 ROLES = ("osdeploy", "baseline", "nova", "controller", "compute", "source")
-# where the defaults of a role are documented
+# where the defaults of a role are documented (the controller and compute roles have none of their own: their
+# settings are the nova role's)
 DOCUMENTED_IN = {"osdeploy": ("osdeploy",), "baseline": ("baseline",), "nova": ("nova", "controller", "compute"),
-                 "controller": ("controller",), "compute": ("compute",), "source": ("source",)}
+                 "source": ("source",)}
 
 
 def load(role, *parts):
-    with open(os.path.join(ROOT, "roles", role, *parts)) as f:
+    path = os.path.join(ROOT, "roles", role, *parts)
+    if parts[0] == "defaults" and not os.path.exists(path):
+        return {}
+    with open(path) as f:
         return yaml.safe_load(f) or {}
 
 
