@@ -347,11 +347,7 @@ class SourceServiceModule(OsdeployModule):
 
     # -- folders ----------------------------------------------------------------------------------------------------
     def folders(self):
-        wanted = [dict(folder, mode=int(folder["mode"], 8)) for folder in self.params["directories"] or []]
-        if self.params["environment_files"]:
-            wanted.append(dict(path=os.path.join(self.config_dir(), FILTERS), owner="root", group="root",
-                               mode=0o755))
-        return wanted
+        return [dict(folder, mode=int(folder["mode"], 8)) for folder in self.params["directories"] or []]
 
     def folder_plan(self, entry):
         plan = plan_folder(entry["path"], entry["mode"], entry["owner"], entry["group"], self.lstat(entry["path"]))

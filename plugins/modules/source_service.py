@@ -79,7 +79,7 @@ options:
     description:
       - Copy nova's files from the environment into O(config_dir) - C(api-paste.ini) (C(root:<service>) C(0640)),
         C(rootwrap.conf) with C(exec_dirs) led by C(<venv>/bin) and C(rootwrap.d/*.filters) (C(root:root) C(0644),
-        the folder C(0755)). A missing source fails the run.
+        a missing folder made C(0755) by the user the module runs as). A missing source fails the run.
       - The source role leaves it off in check mode while the environment is not made yet.
     type: bool
     default: false

@@ -32,7 +32,7 @@ class Host(object):
         self.debian = {}      # Debian's unit: (ActiveState, UnitFileState)
         self.ran = []
 
-    def __call__(self, module, argv, data=None, allowed=(0,), what=None, **kwargs):
+    def run_command(self, argv, data=None, allowed=(0,), what=None, **kwargs):
         argv = [str(arg) for arg in argv]
         self.ran.append(argv)
         if argv[:2] == ["systemctl", "show"]:
@@ -61,14 +61,14 @@ class Host(object):
 
     def changing(self):
         """The commands that changed something."""
-        return [argv for argv in self.ran if argv[:2] not in (["systemctl", "show"], ["dpkg-query", "-W"],
-                                                                ["dpkg-query", "-L"]) and argv[0] != "ps"]
+        reads = (["systemctl", "show"], ["dpkg-query", "-W"], ["dpkg-query", "-L"])
+        return [argv for argv in self.ran if argv[:2] not in reads and argv[0] != "ps"]
 
 
 @pytest.fixture
 def host(monkeypatch):
     fake = Host()
-    monkeypatch.setattr(OsdeployModule, "run_command", lambda self, argv, **kw: fake(self, argv, **kw))
+    monkeypatch.setattr(OsdeployModule, "run_command", fake.run_command)
     return fake
 
 
@@ -103,7 +103,8 @@ def args(tree, **more):
     out = dict(service="nova", units=UNITS, ports={"nova-api": 8774}, venv=str(tree / "venvs" / "nova-34.0.0"),
                environment_files=True, config_dir=str(tree / "etc"), commands=["nova-manage", "nova-status"],
                command_dir=str(tree / "bin"), unit_dir=units_dir, files=files,
-               directories=[dict(path=str(tree / "lib" / "nova"), owner=ME, group=GROUP, mode="0750")])
+               directories=[dict(path=str(tree / "lib" / "nova"), owner=ME, group=GROUP, mode="0750"),
+                            dict(path=str(tree / "etc" / "rootwrap.d"), owner=ME, group=GROUP, mode="0755")])
     out.update(more)
     return out
 
