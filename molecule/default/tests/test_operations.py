@@ -33,7 +33,8 @@ METADATA_API_FILE = {"distro": "/etc/default/nova-api-metadata",
 METADATA_API_CHANGES = {
     "distro": {("controller", "Serve the Nova APIs on the management address only, with a lab-sized uWSGI"),
                ("controller", "Restart the controller's nova services")},
-    "source": {("controller", "Write the uWSGI configuration of this host's APIs of nova"),
+    "source": {("controller", "Write the service's links, files and systemd units and hold Debian's packages of it, of "
+                              "nova"),
                ("controller", "Restart at the next handler flush the units that ran with what changed, and reload "
                               "the APIs on new code"),
                ("controller", "Restart the source units whose code or configuration changed")},

@@ -3,8 +3,10 @@ data: the systemd units, the uWSGI inis, the wheelhouse's unit, sudoers, logrota
 get; and the paths the osdeploy role derives for the other roles (__osdeploy_venv, __osdeploy_bin,
 __osdeploy_python, __osdeploy_wheelhouse_url).
 
-The play loads the vars files the role runs with and renders its templates, as service.yml and wheelhouse.yml do,
-into a temporary folder; nothing is installed.
+The play loads the vars files the role runs with and renders its templates, as the template module wrote them
+before service.yml became one source_service call and as service.yml and environment.yml now pass them to that
+module (they must be the same to the byte: a deployed host converges without a rewrite), into a temporary folder;
+nothing is installed. What restarts is the module's (tests/unit/plugins/modules/test_source_service.py).
 """
 import configparser
 import json
@@ -72,65 +74,19 @@ PLAY = """
         source_service: placement
         source_units: [placement-api]
 
-    - name: What restarts, from results of service.yml's tasks as given (restart.json)
-      ansible.builtin.copy:
-        dest: "{{ out }}/restart-{{ index }}.json"
-        mode: "0644"
-        content: "{{ {'restart': __source_restart_now, 'reload': __source_reload_now} | to_json }}"
-      loop: "{{ restart_cases }}"
-      loop_control:
-        index_var: index
-      vars:
-        source_service: nova
-        source_units: [nova-api, nova-api-metadata, nova-conductor]
-        __source_units_before: {results: "{{ item.before }}"}
-        __source_venv_result: {changed: "{{ item.venv }}"}
-        __source_api_paste: {changed: "{{ item.paste }}"}
-        __source_unit_files: {results: "{{ item.units }}"}
-        __source_ini_files: {results: "{{ item.inis }}"}
-        __source_venv_link_result: {changed: "{{ item.link | default(false) }}"}
-        __source_stale: {stdout_lines: "{{ item.stale | default([]) }}"}
-      when: inventory_hostname == 'ctl'
-
     - name: The wheelhouse's unit and the constraints
       ansible.builtin.template:
         src: "{{ templates }}/{{ item }}.j2"
         dest: "{{ out }}/{{ item }}"
         mode: "0644"
       loop: [osdeploy-wheelhouse.service, constraints.txt]
+
+    - name: The constraints as environment.yml passes them to the source_service module
+      ansible.builtin.copy:
+        dest: "{{ out }}/constraints.txt-lookup"
+        mode: "0644"
+        content: "{{ lookup('ansible.builtin.template', 'constraints.txt.j2') }}"
 """
-# Results of service.yml's tasks (a unit's state before, the environment, api-paste.ini, unit files, inis, the APIs'
-# environment link, the units found running since before what they run with changed) and the units that restart or
-# reload at the next flush: those that ran before, with something they run with changed; an API whose code or
-# pipelines changed under its link reloads worker by worker instead (unless it restarts anyway).
-BEFORE = [{"item": "nova-api", "status": {"ActiveState": "active"}},
-          {"item": "nova-api-metadata", "status": {"ActiveState": "inactive"}},
-          {"item": "nova-conductor", "status": {"ActiveState": "active"}}]
-UNCHANGED = [{"item": unit, "changed": False} for unit in ("nova-api", "nova-api-metadata", "nova-conductor")]
-RESTART_CASES = [
-    (dict(before=BEFORE, venv=False, paste=False, units=UNCHANGED, inis=UNCHANGED[:2]), ([], [])),
-    (dict(before=BEFORE, venv=True, paste=False, units=UNCHANGED, inis=UNCHANGED[:2]),
-     (["nova-api", "nova-conductor"], [])),
-    (dict(before=BEFORE, venv=False, paste=True, units=UNCHANGED, inis=UNCHANGED[:2]), ([], ["nova-api"])),
-    (dict(before=BEFORE, venv=False, paste=False, units=UNCHANGED[:2] + [{"item": "nova-conductor", "changed": True}],
-          inis=[{"item": "nova-api", "changed": False}, {"item": "nova-api-metadata", "changed": True}]),
-     (["nova-conductor"], [])),
-    (dict(before=[dict(b, status={"ActiveState": "inactive"}) for b in BEFORE], venv=True, paste=True, link=True,
-          units=UNCHANGED, inis=UNCHANGED[:2]), ([], [])),
-    # the upgrade command's controller phase: the new release's environment was made earlier, the conductor's unit
-    # names it, the APIs' link moves to it
-    (dict(before=BEFORE, venv=False, paste=False, link=True,
-          units=UNCHANGED[:2] + [{"item": "nova-conductor", "changed": True}], inis=UNCHANGED[:2]),
-     (["nova-conductor"], ["nova-api"])),
-    # an API's ini changed too: it restarts, and does not reload as well
-    (dict(before=BEFORE, venv=False, paste=True, link=True, units=UNCHANGED,
-          inis=[{"item": "nova-api", "changed": True}, {"item": "nova-api-metadata", "changed": False}]),
-     (["nova-api"], [])),
-    # an earlier run stopped before its handlers: the conductor runs since before its unit file, an API's worker
-    # since before the link moved
-    (dict(before=BEFORE, venv=False, paste=False, units=UNCHANGED, inis=UNCHANGED[:2],
-          stale=["nova-conductor", "nova-api reload"]), (["nova-conductor"], ["nova-api"])),
-]
 RENDER = """
 - name: Units of {{ source_service }}
   ansible.builtin.template:
@@ -152,6 +108,12 @@ RENDER = """
     dest: "{{ out }}/{{ item }}-{{ source_service }}"
     mode: "0644"
   loop: [sudoers, logrotate]
+
+- name: The folders and files service.yml passes to the source_service module, of {{ source_service }}
+  ansible.builtin.copy:
+    dest: "{{ out }}/module-{{ source_service }}.json"
+    mode: "0644"
+    content: "{{ {'files': __source_service_files, 'directories': __source_service_directories} | to_json }}"
 """
 # what the controller and compute roles pass as the role's parameters: host variables here, above the defaults
 INVENTORY = """
@@ -167,6 +129,8 @@ def rendered(tmp_path_factory):
     out = tmp_path_factory.mktemp("source")
     (out / "play.yml").write_text(PLAY % {"root": ROOT, "out": out, "release": RELEASE})
     (out / "render.yml").write_text(RENDER)
+    # the play's own templates folder, where the role's lookups (relative names) find them
+    os.symlink(os.path.join(ROLE, "templates"), str(out / "templates"))
     inventory = out / "inventory"
     (inventory / "group_vars" / "all").mkdir(parents=True)
     (inventory / "hosts.ini").write_text(INVENTORY.format(python=sys.executable,
@@ -176,8 +140,7 @@ def rendered(tmp_path_factory):
                     str(inventory / "group_vars" / "all" / (role + ".yml")))
     env = dict(os.environ, ANSIBLE_NOCOLOR="1")
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
-           str(out / "play.yml"), "-e", "osdeploy_install_method=source",
-           "-e", json.dumps({"restart_cases": [case for case, dummy in RESTART_CASES]})]
+           str(out / "play.yml"), "-e", "osdeploy_install_method=source"]
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
     return out
@@ -351,8 +314,30 @@ def test_every_unit_has_its_data():
         assert isinstance(entry["stop_timeout"], int), name
 
 
-@pytest.mark.parametrize("index", range(len(RESTART_CASES)))
-def test_a_unit_restarts_or_an_api_reloads_when_it_ran_before_and_what_it_runs_with_changed(rendered, index):
-    case, (restart, reload) = RESTART_CASES[index]
-    found = json.loads(read(rendered, "ctl", "restart-%d.json" % index))
-    assert (sorted(found["restart"]), sorted(found["reload"])) == (restart, reload), case
+@pytest.mark.parametrize("host, service", [("ctl", "nova"), ("ctl", "placement"), ("cmp", "nova")])
+def test_the_module_gets_byte_for_byte_what_the_template_module_wrote(rendered, host, service):
+    """A deployed host converges: the files service.yml passes to source_service are what the template tasks it
+    replaces wrote, to the byte (each template rendered with its unit as item), with their owners and modes."""
+    data = json.loads(read(rendered, host, "module-%s.json" % service))
+    units = {"ctl": {"nova": CONTROLLER_UNITS, "placement": ["placement-api"]}, "cmp": {"nova": ["nova-compute"]}}
+    wanted = {}
+    for name in units[host][service]:
+        wanted["/etc/systemd/system/%s.service" % name] = (name + ".service", "root", "0644", name)
+        if name in ("nova-api", "nova-api-metadata", "placement-api"):
+            wanted["/etc/%s/%s-uwsgi.ini" % (service, name)] = (name + "-uwsgi.ini", service, "0640", name)
+    if service == "nova":
+        wanted["/etc/sudoers.d/nova"] = ("sudoers-nova", "root", "0440", None)
+    wanted["/etc/logrotate.d/" + service] = ("logrotate-" + service, "root", "0644", None)
+    assert sorted(entry["path"] for entry in data["files"]) == sorted(wanted)
+    for entry in data["files"]:
+        name, group, mode, unit = wanted[entry["path"]]
+        assert entry["content"] == read(rendered, host, name), entry["path"]
+        assert (entry["owner"], entry["group"], entry["mode"], entry.get("unit")) == ("root", group, mode, unit)
+    assert [entry.get("validate") for entry in data["files"] if entry["path"] == "/etc/sudoers.d/nova"] == (
+        ["/usr/sbin/visudo -cf %s"] if service == "nova" else [])
+    assert data["directories"] == ([{"path": "/etc/nova/rootwrap.d", "owner": "root", "group": "root",
+                                     "mode": "0755"}] if service == "nova" else [])
+
+
+def test_the_constraints_as_the_module_gets_them_are_what_the_template_wrote(rendered):
+    assert read(rendered, "ctl", "constraints.txt-lookup") == read(rendered, "ctl", "constraints.txt")
