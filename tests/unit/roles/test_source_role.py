@@ -1,7 +1,6 @@
 """The source role's files as Ansible renders them from the role's data (roles/source/vars/main.yml) and the release
 data: the systemd units, the uWSGI inis, the wheelhouse's unit, sudoers, logrotate and the constraints the hosts
-get; and the paths the osdeploy role derives for the other roles (__osdeploy_venv, __osdeploy_bin,
-__osdeploy_python, __osdeploy_wheelhouse_url).
+get; and the paths the osdeploy role derives for the other roles (osdeploy_host's services and wheelhouse_url).
 
 The play loads the vars files the role runs with and renders its templates, as the template module wrote them
 before service.yml became one source_service call and as service.yml and environment.yml now pass them to that
@@ -33,6 +32,7 @@ PLAY = """
   vars_files:
     - %(root)s/roles/osdeploy/vars/main.yml
     - %(root)s/roles/osdeploy/vars/releases.yml
+    - %(root)s/roles/osdeploy/vars/platforms/Debian-13.yml
     - %(root)s/roles/source/vars/main.yml
   vars:
     # what Ansible sets for the role's tasks
@@ -40,9 +40,14 @@ PLAY = """
     templates: %(root)s/roles/source/templates
     out: "%(out)s/{{ inventory_hostname }}"
   tasks:
-    - name: The release, as the platform step resolves it
+    - name: The release, as the platform step resolves it, on hosts that run nothing yet
       ansible.builtin.set_fact:
         __osdeploy_release: "{{ __osdeploy_releases['%(release)s'] | combine({'name': '%(release)s'}) }}"
+        __osdeploy_deployed: {units: {}, releases: []}
+
+    - name: The fact the platform step sets for the other roles, as it sets it
+      ansible.builtin.set_fact:
+        osdeploy_host: "{{ __osdeploy_host }}"
 
     - name: A folder per host
       ansible.builtin.file:
@@ -55,8 +60,8 @@ PLAY = """
         dest: "{{ out }}/paths.json"
         mode: "0644"
         content: >-
-          {{ {'venv': __osdeploy_venv, 'bin': __osdeploy_bin, 'python': __osdeploy_python,
-              'url': __osdeploy_wheelhouse_url, 'wheelhouse_requirements': __source_wheelhouse_requirements,
+          {{ {'services': osdeploy_host.services,
+              'url': osdeploy_host.wheelhouse_url, 'wheelhouse_requirements': __source_wheelhouse_requirements,
               'nova_packages': __source_packages, 'nova_requirements': __source_requirements,
               'nova_links_libvirt': __source_links_libvirt, 'nova_wsgi_units': __source_wsgi_units}
              | to_json }}
@@ -172,9 +177,12 @@ def ini(rendered, host, name):
 
 def test_the_derived_paths_name_each_services_versioned_environment(rendered):
     paths = json.loads(read(rendered, "ctl", "paths.json"))
-    assert paths["venv"] == {"nova": NOVA_VENV, "placement": PLACEMENT_VENV}
-    assert paths["bin"] == {"nova": NOVA_VENV + "/bin", "placement": PLACEMENT_VENV + "/bin"}
-    assert paths["python"] == {"nova": NOVA_VENV + "/bin/python", "placement": PLACEMENT_VENV + "/bin/python"}
+    assert paths["services"] == {
+        "nova": {"distribution": "nova", "venv": NOVA_VENV, "bin": NOVA_VENV + "/bin",
+                 "python": NOVA_VENV + "/bin/python", "site_packages": NOVA_VENV + "/lib/python3.13/site-packages"},
+        "placement": {"distribution": "openstack-placement", "venv": PLACEMENT_VENV, "bin": PLACEMENT_VENV + "/bin",
+                      "python": PLACEMENT_VENV + "/bin/python",
+                      "site_packages": PLACEMENT_VENV + "/lib/python3.13/site-packages"}}
     # every host installs from the controller's address, the release's folder
     assert paths["url"] == "http://10.0.0.11:8780/2026.2/"
     assert json.loads(read(rendered, "cmp", "paths.json"))["url"] == paths["url"]

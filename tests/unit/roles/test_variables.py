@@ -20,6 +20,9 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
 # own), with nova_ for the nova role, whose defaults hold the controller's and compute's settings; source_ are the
 # parameters the roles pass to the source role they include.
 PUBLIC = re.compile(r"^(osdeploy|baseline|nova|controller|compute|source)_[a-z0-9_]+$")
+# The public facts a role sets for the roles that run with it: no spec option (nobody sets them), documented in the
+# description of the role's main entry point, with their keys.
+OUTPUTS = {"osdeploy": {"osdeploy_host"}}
 # Task keywords whose strings are bare Jinja expressions.
 EXPRESSIONS = {"when", "changed_when", "failed_when", "until", "that"}
 # Jinja decodes the roles' regular expressions ('\S') as Python string literals, which warns.
@@ -138,7 +141,7 @@ def reads(role):
 @pytest.mark.parametrize("role", roles())
 def test_every_variable_the_role_reads_is_documented_where_the_role_runs(role):
     where = chain(role)
-    documented_there = set().union(*[documented(r) for r in where])
+    documented_there = set().union(*[documented(r) | OUTPUTS.get(r, set()) for r in where])
     missing = {name: files for name, files in reads(role).items() if name not in documented_there}
     assert not missing, "read by roles/%s, documented in no argument spec of %s: %s" % (
         role, sorted(where), missing)
@@ -160,6 +163,35 @@ def test_each_variable_is_documented_in_one_role_and_defined_in_one_defaults_fil
                 homes.setdefault(name, []).append(role)
         twice = {name: where for name, where in homes.items() if len(where) > 1}
         assert not twice, "%s in more than one role: %s" % (kind, twice)
+
+
+def facts_set(role):
+    """Names the role's tasks set with set_fact."""
+    found = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key in ("ansible.builtin.set_fact", "set_fact"):
+                if isinstance(node.get(key), dict):
+                    found.update(node[key])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+    for path in glob.glob(os.path.join(ROOT, "roles", role, "tasks", "**", "*.yml"), recursive=True):
+        walk(load(path))
+    return found
+
+
+@pytest.mark.parametrize("role, fact", sorted((r, f) for r, facts in OUTPUTS.items() for f in facts))
+def test_each_output_is_set_by_its_role_documented_in_its_main_entry_point_and_read(role, fact):
+    assert fact in facts_set(role), "%s is listed as roles/%s's output, which sets no such fact" % (fact, role)
+    description = role_file(role, "meta", "argument_specs.yml")["argument_specs"]["main"]["description"]
+    assert any(fact in paragraph for paragraph in description), (
+        "roles/%s/meta/argument_specs.yml's main does not describe %s" % (role, fact))
+    assert fact not in documented(role) and fact not in defaults(role), "%s is an output, not an input" % fact
+    assert any(fact in reads(other) for other in roles() if other != role), "no other role reads %s" % fact
 
 
 def test_vars_files_hold_no_public_variable():
