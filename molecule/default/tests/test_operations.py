@@ -388,17 +388,21 @@ OWN_GROUPS = {"all": {"children": {"nova_control": {"children": {"controller": N
 def test_a_user_libvirt_setting_in_an_own_playbook_reaches_the_running_nova_compute_and_changes_nothing_else(
         tmp_path):
     """The cloud site.yml made, run by the inclusion example under the operator's own group names with a libvirt
-    setting for the hypervisors: every role composes to the same cloud (nothing changes but that setting and the
-    restart it needs on each compute host), and the setting reaches the running nova-compute."""
+    setting in their inventory's group of hypervisors: every role composes to the same cloud (nothing changes but
+    that setting and the restart it needs on each compute host), and the setting reaches the running
+    nova-compute."""
     inventory = json.loads(subprocess.run(["ansible-inventory", "-i", INVENTORY, "--list"], capture_output=True,
                                           text=True, check=True).stdout)
     names = sorted(inventory["compute"]["hosts"])
     computes = [host(name) for name in names]
     assert all(running_libvirt_options(h) == "none" for h in computes)
+    # the operator's setting for their hypervisors, in their inventory's group
+    own = json.loads(json.dumps(OWN_GROUPS))
+    own["all"]["children"]["hypervisors"]["vars"] = {
+        "nova_conf_extra": {"libvirt": {"cpu_mode": "custom", "cpu_models": "qemu64"}}}
     groups = tmp_path / "groups.yml"
-    groups.write_text(yaml.safe_dump(OWN_GROUPS))
-    custom = {"nova_conf_extra": {"libvirt": {"cpu_mode": "custom", "cpu_models": "qemu64"}}}
-    run = Run("-i", str(groups), extra=custom, playbook=EXAMPLE)
+    groups.write_text(yaml.safe_dump(own))
+    run = Run("-i", str(groups), playbook=EXAMPLE)
     assert run.rc == 0, run.why()
     assert set(run.recap) >= {"controller"} | set(names), run.why()
     assert {change[0] for change in run.changes} == set(names), "only the compute hosts change: %s" % run.why()
