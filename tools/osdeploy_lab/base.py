@@ -14,6 +14,7 @@ NotImplementedError here, and the hooks it overrides).
 """
 
 import argparse
+import concurrent.futures
 import fcntl
 import ipaddress
 import json
@@ -26,7 +27,8 @@ import time
 
 from .common import (HOST_RE, NAME_RE, RELEASES, SUITE, LabError, ca_sync_script, cache_root, check_openstack,
                      check_release, example_inventory_vars, is_cached, local_ca_certificates, log, mask_credentials,
-                     missing_secrets, openstack_group_vars, read_json, rm_tree, run, secrets_lines, write_file)
+                     missing_secrets, mounts_under, openstack_group_vars, read_json, rm_tree, run, secrets_lines,
+                     write_file)
 
 
 class Lab:
@@ -493,7 +495,8 @@ class Lab:
         if not now:
             self.begin_power_off(hosts)
         for h in hosts:
-            done += self.remove_machine(h)
+            done += self.remove_machine(h, keep_disk=True)
+        done += self.remove_disks(hosts)
         done += self.remove_network()
         if os.path.lexists(self.dir):
             rm_tree(self.dir)
@@ -503,6 +506,18 @@ class Lab:
         except FileNotFoundError:
             pass
         log("down: %s (%.1fs)" % ("; ".join(done) if done else "nothing to remove", time.monotonic() - start))
+
+    def remove_disks(self, hosts):
+        """Remove the disks of stopped hosts, all at once: a disk is tens of thousands of files (the
+        environments, the packages), and one rm alone leaves the machine's I/O mostly idle (a lab of
+        two hosts: 33 s one after the other)."""
+        disks = [h for h in hosts if os.path.lexists(self.mdir(h))]
+        for h in disks:
+            if mounts_under(self.mdir(h)):
+                raise LabError("%s still has mounts: %s" % (self.mdir(h), mounts_under(self.mdir(h))))
+        with concurrent.futures.ThreadPoolExecutor(max(1, len(disks))) as pool:
+            list(pool.map(lambda h: rm_tree(self.mdir(h)), disks))
+        return ["disk of %s" % h for h in disks]
 
     def status(self):
         hosts = self.found_hosts()
