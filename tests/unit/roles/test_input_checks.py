@@ -12,8 +12,11 @@ PLAY = """
 - hosts: controller
   connection: local
   gather_facts: false
-  roles:
-    - role: osdeploy.nova.nova
+  tasks:
+    - name: The Nova inputs
+      ansible.builtin.import_role:
+        name: osdeploy.nova.nova
+        tasks_from: validate
 """
 GOOD = {"osdeploy_rabbitmq_password": "p@ss:w%rd$#?", "nova_keystone_password": "k-pw-7y",
         "osdeploy_metadata_secret": "m-s3cr-8q", "osdeploy_verify_server": False,
