@@ -64,7 +64,7 @@ from . import testimage
 from .base import Lab, cli
 from .common import (INSTANCES_DISK_BYTES, LABD, RELEASES, SUITE, LabError, cache_root, cached_build, check_release,
                      content_key, end_processes, log, mounts_under, pid_alive, proc_cmdlines, prune_cache, read_json,
-                     release_sources, rm_tree, rootfs_sources, run, umount_all_under, write_file)
+                     release_sources, rootfs_sources, run, umount_all_under, write_file)
 
 GLOBAL_RUN = "/run/osdeploy-lab"
 # The compute machines' second disk: a sparse image on a loop device, bound in as this device.
@@ -733,11 +733,8 @@ WantedBy=sysinit.target
             done.append("mount %s" % self.mroot(host))
         done += self.release_instances_disk(host)
         done += self.remove_netns(host)
-        if not keep_disk and os.path.lexists(self.mdir(host)):
-            if mounts_under(self.mdir(host)):
-                raise LabError("%s still has mounts: %s" % (self.mdir(host), mounts_under(self.mdir(host))))
-            rm_tree(self.mdir(host))
-            done.append("disk of %s" % host)
+        if not keep_disk:
+            done += self.remove_disk(host)
         return done
 
     def write_known_hosts(self, hosts):

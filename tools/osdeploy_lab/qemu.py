@@ -63,7 +63,7 @@ import uuid
 from .base import Lab, cli
 from .common import (INSTANCES_DISK_BYTES, PACKAGE, RELEASES, SUITE, TOOLS, VMD, LabError, accel_inventory_vars,
                      cached_build, check_release, choose_accel, content_key, end_processes, log, proc_cmdlines,
-                     prune_cache, read_json, release_sources, rm_tree, rootfs_sources, run, write_file)
+                     prune_cache, read_json, release_sources, rootfs_sources, run, write_file)
 
 # The files of tools/ that make every image; each release's package lists come on top.
 IMAGE_INPUTS = (("vm.d", "build-image"), ("vm.d", "customize-image"), ("vm.d", "osdeploy-vm-config"),
@@ -328,9 +328,8 @@ class QemuLab(Lab):
         sock = os.path.join(self.netdir, "%s.sock" % host)
         if os.path.exists(sock):
             os.unlink(sock)
-        if not keep_disk and os.path.lexists(self.mdir(host)):
-            rm_tree(self.mdir(host))
-            done.append("disk of %s" % host)
+        if not keep_disk:
+            done += self.remove_disk(host)
         return done
 
     def write_known_hosts(self, hosts):
