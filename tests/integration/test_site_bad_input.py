@@ -113,6 +113,23 @@ def test_a_bad_instances_device_fails_before_any_change(tmp_path, device, expect
     assert_no_secret(out)
 
 
+def test_a_refusal_on_one_host_stops_every_host_before_the_packages(tmp_path):
+    """site.yml's preflight checks each host at its own pace (strategy free); the compute host's refused device
+    stops the controller too, whose own checks passed: no host reaches the package installs."""
+    extra = dict(PASSWORDS, osdeploy_baseline=False, nova_instances_device="/dev/osdeploy-no-such-disk")
+    rc, out = play("site.yml", write_inventory(tmp_path, ["controller", "compute"]), extra)
+    assert rc != 0, out
+    flat = " ".join(out.split())
+    assert "device: /dev/osdeploy-no-such-disk does not exist on this host" in flat, out
+    assert ("Refused before any change: the inputs of compute-host did not pass (the failure above says why and "
+            "what to set), so no host goes on.") in flat, out
+    # the later plays are announced with no host left in them
+    assert "TASK [" not in out.split("PLAY [Install the packages of every host]")[1], out
+    recap = dict(re.findall(r"^(\S+)\s*: ok=\d+\s+changed=(\d+)", out.split("PLAY RECAP")[1], re.M))
+    assert recap.keys() >= {"controller-host", "compute-host"} and set(recap.values()) == {"0"}, out
+    assert_no_secret(out)
+
+
 def network_this_machine_is_not_on():
     """A documentation network (RFC 5737) that none of this machine's addresses is in (CI machines have used
     192.0.2.0/24 for their own address)."""
