@@ -5,7 +5,9 @@
 
 A project, a user of it with a password, and the user's roles on the project,
 as the install guides make their demo project (``openstack project create``,
-``user create``, ``role create``, ``role add``). The module reads Keystone into
+``user create``, ``role create``, ``role add``); without a user, the project and
+the roles, as they make the service project and the roles of the services'
+users. The module reads Keystone into
 a snapshot (plain dicts), ``plan()`` turns it into the operations to run, and
 the module runs them (in check mode: only reports them). The password is
 checked by a login, never reset when it logs in. The module file is this class
@@ -25,14 +27,17 @@ def plan(snapshot, want):
 
     snapshot: project ({id} or None), user ({id, enabled} or None), password_ok (whether the user logged in with
     the wanted password; None when not checked), roles ({name: id or None when Keystone lacks it}) and role_ids
-    (the ids the user has on the project). want: project, project_domain, user, user_domain, roles (names).
+    (the ids the user has on the project). want: project, project_domain, user (None: the project and the roles
+    only), user_domain, roles (names).
     """
     ops = []
     if snapshot["project"] is None:
         ops.append(dict(op="create_project", msg="create project %s in domain %s" % (
             want["project"], want["project_domain"])))
     user = snapshot["user"]
-    if user is None:
+    if want["user"] is None:
+        pass
+    elif user is None:
         ops.append(dict(op="create_user", msg="create user %s in domain %s" % (want["user"], want["user_domain"])))
     elif not user["enabled"]:
         # a disabled user cannot log in, so its password cannot be checked: it is set with the enabling
@@ -43,7 +48,7 @@ def plan(snapshot, want):
         role_id = snapshot["roles"].get(name)
         if role_id is None:
             ops.append(dict(op="create_role", role=name, msg="create role %s" % name))
-        if role_id is None or role_id not in snapshot["role_ids"]:
+        if want["user"] is not None and (role_id is None or role_id not in snapshot["role_ids"]):
             ops.append(dict(op="add_role", role=name, msg="add role %s to user %s on project %s" % (
                 name, want["user"], want["project"])))
     return ops
@@ -52,18 +57,19 @@ def plan(snapshot, want):
 class ProjectUserModule(OpenStackModule):
     """A project, its user and the user's roles on it (the options: the keystone_project_user module's)."""
 
-    module_kwargs = dict(supports_check_mode=True)
-
     def read(self):
         """(snapshot, ids): what Keystone holds, for plan(); ids holds the domains', project's and user's ids."""
         p = self.params
         ident = self.conn.identity
-        user_domain = self.find_domain(p["user_domain"], "user_domain")
-        project_domain = (user_domain if p["project_domain"] == p["user_domain"]
-                          else self.find_domain(p["project_domain"], "project_domain"))
+        project_domain = self.find_domain(p["project_domain"], "project_domain")
+        user_domain = user = None
+        if p["user"] is not None:
+            user_domain = (project_domain if p["user_domain"] == p["project_domain"]
+                           else self.find_domain(p["user_domain"], "user_domain"))
+            user = ks.user_dict(self.lookup(ident.users, ident.get_user, p["user"], "user",
+                                            domain_id=user_domain.id))
         project = self.lookup(ident.projects, ident.get_project, p["project"], "project",
                               domain_id=project_domain.id)
-        user = ks.user_dict(self.lookup(ident.users, ident.get_user, p["user"], "user", domain_id=user_domain.id))
         roles = {}
         for name in p["roles"]:
             role = self.lookup(ident.roles, ident.get_role, name, "role")
@@ -78,7 +84,7 @@ class ProjectUserModule(OpenStackModule):
             password_ok = self.password_logs_in(p["user"], user_domain.id, p["password"])
         snapshot = dict(project=dict(id=project.id) if project is not None else None, user=user,
                         password_ok=password_ok, roles=roles, role_ids=role_ids)
-        ids = dict(user_domain=user_domain.id, project_domain=project_domain.id,
+        ids = dict(user_domain=user_domain.id if user_domain is not None else None, project_domain=project_domain.id,
                    project=project.id if project is not None else None, user=user["id"] if user else None)
         return snapshot, ids
 
@@ -88,7 +94,7 @@ class ProjectUserModule(OpenStackModule):
         snapshot, ids = self.read()
         ops = plan(snapshot, dict(p))
         result = dict(changed=bool(ops), actions=[op["msg"] for op in ops], project_id=ids["project"],
-                      user_id=ids["user"], password_action="unchanged")
+                      user_id=ids["user"], password_action="unchanged" if p["user"] is not None else "none")
         if any(op["op"] in ("create_user", "update_user") for op in ops):
             result["password_action"] = "set"
         if not self.check_mode:

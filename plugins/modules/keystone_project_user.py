@@ -22,6 +22,9 @@ description:
     its password set.
   - The user's roles on the project. A role Keystone does not have is created (as the guide creates C(myrole)).
     Roles the user has beyond those are left alone.
+  - Without O(user), the project and the roles alone (created when absent), as the install guides make the
+    C(service) project and the roles the services' users get on it (C(openstack project create service),
+    C(role create)).
 author:
   - osdeploy.nova developers (@osdeploy)
 extends_documentation_fragment:
@@ -39,21 +42,22 @@ options:
     description: The description of the project when it is created (an existing project keeps its own).
     type: str
   user:
-    description: Name or id of the user.
+    description:
+      - Name or id of the user.
+      - Without it, only the project and the roles (which then need no assignment) are ensured; O(password) goes
+        with it.
     type: str
-    required: true
   user_domain:
     description: Domain (name or id) of O(user).
     type: str
     default: Default
   password:
-    description: The user's password. Never logged or returned.
+    description: The user's password. Never logged or returned. Required with O(user).
     type: str
-    required: true
   roles:
     description:
       - Roles (names or ids) the user must have on O(project). Missing assignments are added, a role Keystone does
-        not have is created; other roles of the user are kept.
+        not have is created; other roles of the user are kept. Without O(user), the roles Keystone must have.
       - C(member) is what the default policies of Nova, Neutron, Glance and Placement ask of a project's user
         for everyday work (create, list, reboot, delete servers; ports, images of the project).
     type: list
@@ -93,6 +97,13 @@ EXAMPLES = r"""
     user: myuser
     password: "{{ demo_password }}"
     roles: [member, myrole]
+
+- name: The service project and the roles the services' users get on it
+  osdeploy.nova.keystone_project_user:
+    cloud: osdeploy-admin
+    project: service
+    project_description: Service Project
+    roles: [admin, service]
 """
 
 RETURN = r"""
@@ -102,7 +113,7 @@ project_id:
   type: str
   sample: 7c4d2a6f0e5b4f4c9d1e2f3a4b5c6d7e
 user_id:
-  description: Id of the user; null in check mode when it would be created.
+  description: Id of the user; null in check mode when it would be created, and without O(user).
   returned: always
   type: str
   sample: 5d3b0c1e8b2f4c0e9e1c9a1f0b6a2d11
@@ -118,7 +129,7 @@ actions:
     - add role member to user myuser on project myproject
 password_action:
   description: What happened to the password (never the password itself). V(unchanged) the user logged in with it;
-    V(set) it was (or in check mode would be) set.
+    V(set) it was (or in check mode would be) set; V(none) without O(user).
   returned: always
   type: str
   sample: unchanged
@@ -140,11 +151,12 @@ class KeystoneProjectUser(ProjectUserModule):
         project=dict(type="str", required=True),
         project_domain=dict(type="str", default="Default"),
         project_description=dict(type="str"),
-        user=dict(type="str", required=True),
+        user=dict(type="str"),
         user_domain=dict(type="str", default="Default"),
-        password=dict(type="str", required=True, no_log=True),
+        password=dict(type="str", no_log=True),
         roles=dict(type="list", elements="str", default=["member"]),
     )
+    module_kwargs = dict(supports_check_mode=True, required_together=[("user", "password")])
 
 
 def main():

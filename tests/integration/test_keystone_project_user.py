@@ -111,3 +111,45 @@ def test_a_disabled_user_is_enabled_with_its_password(ansible_module, keystone):
     assert result["changed"] is True, result.output
     assert result["actions"] == ["enable user demo-off-user and set its password"]
     assert ks.authenticates("demo-off-user", PW1, project="demo-off")
+
+
+def test_without_a_user_the_project_and_the_roles_alone(ansible_module, keystone):
+    """The baseline's service project and the roles of the services' users: check mode, run, re-run; a user
+    without its password is refused before any change, naming both."""
+    ks = keystone
+    a = dict(ks.module_auth(), project="svc-alone", project_description="Service Project",
+             roles=["admin", "svc-alone-role"])
+    refused = ansible_module(MODULE, dict(a, user="svc-alone-user"))
+    assert refused.failed and "user, password" in refused["msg"], refused.output
+
+    expected = ["create project svc-alone in domain Default", "create role svc-alone-role"]
+    check = ansible_module(MODULE, a, check=True)
+    assert not check.failed, check.output
+    assert check["changed"] is True and check["actions"] == expected
+    assert (check["user_id"], check["password_action"]) == (None, "none")
+
+    conn = ks.connect()
+    try:
+        domain = conn.identity.find_domain("default")
+        assert conn.identity.find_project("svc-alone", domain_id=domain.id) is None
+        assert conn.identity.find_role("svc-alone-role") is None
+    finally:
+        conn.close()
+
+    first = ansible_module(MODULE, a)
+    assert not first.failed, first.output
+    assert first["changed"] is True and first["actions"] == expected
+    conn = ks.connect()
+    try:
+        domain = conn.identity.find_domain("default")
+        project = conn.identity.find_project("svc-alone", domain_id=domain.id)
+        assert project is not None and project.id == first["project_id"]
+        assert project.description == "Service Project"
+        assert conn.identity.find_role("svc-alone-role") is not None
+    finally:
+        conn.close()
+
+    again = ansible_module(MODULE, a)
+    assert not again.failed, again.output
+    assert again["changed"] is False and again["actions"] == []
+    assert again["project_id"] == first["project_id"]

@@ -47,3 +47,12 @@ def test_a_disabled_user_is_enabled_with_its_password():
 def test_a_missing_assignment_is_added_and_a_role_named_twice_once():
     ops = plan(snapshot(role_ids=set()), dict(WANT, roles=["member", "member"]))
     assert msgs(ops) == ["add role member to user myuser on project myproject"]
+
+
+def test_without_a_user_only_the_project_and_the_roles():
+    fresh = dict(project=None, user=None, password_ok=None, roles={"admin": "r-admin", "service": None},
+                 role_ids=set())
+    want = dict(WANT, project="service", user=None, roles=["admin", "service"])
+    assert msgs(plan(fresh, want)) == ["create project service in domain Default", "create role service"]
+    assert plan(snapshot(user=None, password_ok=None, roles={"admin": "r-admin", "service": "r-service"},
+                         role_ids=set()), want) == []
