@@ -160,7 +160,7 @@ def test_nova_status_upgrade_check(controller):
 
 @pytest.mark.parametrize("service", [
     "mariadb", "rabbitmq-server", "memcached", "keystone", "placement-api", "glance-api",
-    "nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy",
+    "nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy", "logrotate.timer",
 ])
 def test_controller_services_enabled_and_active(controller, service):
     unit = controller.service(service)
