@@ -13,23 +13,21 @@ import re
 import subprocess
 
 import pytest
-import testinfra
 import yaml
 
+import unchanging_runs
 from conftest import lab_openstack
 from playbook_run import INVENTORY, ROOT, SITE, Run
+from unchanging_runs import (DRIFT_TAGS, HOSTS, METADATA_API_FILE, REFUSED, REFUSED_IDS, UNION_TAGS, documented_tags,
+                             fingerprint, host, tags_run_alone)
 
 LAB = os.environ["OSDEPLOY_LAB_DIR"]
-TAG_TABLE = os.path.join(ROOT, "docs", "operations.md")
 CONTROLLER_SERVICES = ["nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy"]
 # The proof's server boot is what test_network.py and the tag verify-server prove; the runs that
 # prove something else leave it out.
 NO_PROOF = {"osdeploy_verify_server": False}
-# How the metadata API is started, a file the controller role owns: Debian's defaults file of the
-# package's init script, or the uWSGI ini of the source install's unit.
-METADATA_API_FILE = {"distro": "/etc/default/nova-api-metadata",
-                     "source": "/etc/nova/nova-api-metadata-uwsgi.ini"}[lab_openstack()["method"]]
-# What site.yml changes to repair that file, and the restart it causes.
+# What site.yml changes to repair the metadata API's file (unchanging_runs.METADATA_API_FILE), and the restart it
+# causes.
 METADATA_API_CHANGES = {
     "distro": {("controller", "Serve the Nova APIs on the management address only, with a lab-sized uWSGI"),
                ("controller", "Restart the controller's nova services")},
@@ -39,51 +37,6 @@ METADATA_API_CHANGES = {
                               "the APIs on new code"),
                ("controller", "Restart the source units whose code or configuration changed")},
 }[lab_openstack()["method"]]
-# The tags of the steps that repair the drift (fixture_drift), in the order they run: the metadata API's file (a
-# source install writes its uWSGI ini in the package step), nova.conf, the controller's services, Glance's password.
-DRIFT_TAGS = (["nova-packages"] if lab_openstack()["method"] == "source" else []) + [
-    "nova-config", "nova-services", "glance"]
-# The files a refused input must leave as they were, per host.
-CONFIG_FILES = {
-    "controller": ["/etc/nova/nova.conf", "/etc/keystone/keystone.conf", "/etc/glance/glance-api.conf",
-                   "/etc/placement/placement.conf", "/etc/rabbitmq/rabbitmq.conf", METADATA_API_FILE],
-    "compute": ["/etc/nova/nova.conf", "/etc/nova/nova-compute.conf", "/etc/libvirt/qemu.conf"],
-}
-
-
-def host(name):
-    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
-
-
-def inventory_hosts():
-    out = subprocess.run(["ansible-inventory", "-i", INVENTORY, "--list"], capture_output=True, text=True,
-                         check=True).stdout
-    inv = json.loads(out)
-    return ["controller"] + sorted(inv["compute"]["hosts"])
-
-
-HOSTS = inventory_hosts()
-
-
-def lab_network():
-    out = subprocess.run(["ansible-inventory", "-i", INVENTORY, "--host", "controller"], capture_output=True,
-                         text=True, check=True).stdout
-    return json.loads(out)["lab_network"]
-
-
-LAB_NETWORK = lab_network()
-
-
-def fingerprint():
-    """Checksums of the configuration files of every host, and the database accounts."""
-    state = {}
-    for name in HOSTS:
-        h = host(name)
-        for path in CONFIG_FILES["controller" if name == "controller" else "compute"]:
-            state[(name, path)] = h.check_output("sha256sum %s 2>/dev/null || echo missing" % path)
-    state["db users"] = host("controller").check_output(
-        "mariadb -N -e 'SELECT user, host, authentication_string FROM mysql.user ORDER BY user, host'")
-    return state
 
 
 def main_pids(h, services):
@@ -134,7 +87,9 @@ def fixture_drift():
     the tags of what drifted, each alone, Nova's one after the other (they meet: nova-config and nova-services
     both restart services). {before, after: fingerprints around the preview, scheduler: its state after the
     preview, preview: Run, repairs: {tag: Run}, pids, pids_after: the controller's services' main PIDs}.
-    Glance's tag runs beside the chain of Nova's tags."""
+    Glance's tag runs beside the chain of Nova's tags. The runs that change nothing end first: they need the cloud
+    as it converged."""
+    unchanging_runs.wait()
     controller, compute1 = host("controller"), host("compute1")
     # drift: an option edited by hand, a service stopped, a defaults file edited, and a password
     # rotated in the inventory (it stays: the later tests run with it)
@@ -189,36 +144,8 @@ def test_check_mode_predicts_exactly_what_the_tag_runs_then_change_and_shows_no_
         "openstack --os-cloud osdeploy-admin image list -f value -c Name")
 
 
-def documented_tags():
-    """The tags of the tag table in docs/operations.md (first column, in backquotes)."""
-    with open(TAG_TABLE) as f:
-        text = f.read()
-    table = text.split("<!-- tags -->")[1]
-    return re.findall(r"^\| `([\w-]+)` \|", table, re.M)
-
-
 def test_the_docs_document_tags():
     assert len(documented_tags()) >= 10
-
-
-# The tags that name a whole role (or every package step) select no task that one of their parts does not
-# (each part runs alone below): a run of the whole is the runs of its parts in one, and the side effect's run
-# ran every task.
-UNION_TAGS = {
-    # every host's packages at once: the play that both package tags select
-    "packages": ["baseline-packages", "nova-packages"],
-    "baseline": ["baseline-packages", "mariadb", "rabbitmq", "memcached", "keystone", "placement", "glance",
-                 "neutron", "demo-project"],
-    "nova": ["nova-packages", "nova-firewall", "nova-db", "nova-keystone", "nova-storage", "nova-migration",
-             "nova-config", "nova-cells", "nova-services", "nova-verify", "nova-discover"],
-}
-# The proof's tag runs in test_network.py (test_the_proof_boots_reaches_and_deletes_a_server_on_every_compute:
-# site.yml -t verify-server, nothing changed).
-PROVEN_IN_TEST_NETWORK = ["verify-server"]
-
-
-def tags_run_alone():
-    return [t for t in documented_tags() if t not in UNION_TAGS and t not in PROVEN_IN_TEST_NETWORK]
 
 
 def listed_tasks(tags):
@@ -245,19 +172,11 @@ def test_a_whole_role_tag_selects_only_what_its_parts_run_alone(tag):
     assert not whole - listed_tasks(",".join(parts)), "only the whole runs these"
 
 
-# How many of the tag runs go at once. Each is its own ansible-playbook with one tag; on a converged cloud
-# none changes anything, so they cannot meet, and a run spends most of its time waiting for its hosts'
-# answers (on 2 cores: 355 s one after the other, measured in the default scenario).
-TAG_RUNS_AT_ONCE = 3
-
-
 @pytest.fixture(name="tag_runs", scope="module")
 def fixture_tag_runs(drift):
     """{tag: Run} of the documented tags, each run alone (ansible-playbook -t TAG): those of the drift's repair
-    ran in the drift fixture, the others here."""
-    tags = [t for t in tags_run_alone() if t not in drift["repairs"]]
-    with concurrent.futures.ThreadPoolExecutor(TAG_RUNS_AT_ONCE) as pool:
-        return dict(zip(tags, pool.map(lambda tag: Run("-t", tag), tags)), **drift["repairs"])
+    ran in the drift fixture, the others in the background (unchanging_runs.py)."""
+    return dict(unchanging_runs.results()["tags"], **drift["repairs"])
 
 
 @pytest.mark.parametrize("tag", tags_run_alone())
@@ -275,63 +194,12 @@ def test_the_drifts_tags_are_documented_tags_that_run_alone():
     assert set(DRIFT_TAGS) <= set(tags_run_alone())
 
 
-def change_of_release():
-    """(extra vars, what the refusal says) of a run that would change the lab's release: back from 2026.2 to
-    2026.1 (a downgrade), else forward to 2026.2 from source (Epoxy: two hops; Zed: no supported path)."""
-    installed = lab_openstack()
-    target = "2026.1" if installed["release"] == "2026.2" else "2026.2"
-    how = "source" if installed["method"] == "source" else "Debian's packages"
-    return ({"osdeploy_install_method": "source", "osdeploy_openstack_release": target},
-            ["Refused before any change: controller runs OpenStack %s from %s (nova-api %s"
-             % (installed["release"], how, installed["nova"]),
-             "and the inventory asks for OpenStack %s by osdeploy_install_method source" % target,
-             "Set osdeploy_openstack_release %s and osdeploy_install_method %s to keep this cloud as it is"
-             % (installed["release"], installed["method"])])
-
-
-# Each refused input: (extra vars, what the refusal says). Every run stops in the preflight, before any
-# change, so the runs cannot meet: they go REFUSED_RUNS_AT_ONCE at a time (one after the other they took
-# 200 s of the scenario).
-REFUSED = [
-    ({"nova_conf_extra": {"DEFAULT": {"my_ipp": "192.0.2.1"}}}, "my_ipp"),
-    ({"nova_db_password": "pässwort-1"}, "nova_db_password must hold printable ASCII characters only"),
-    ({"osdeploy_rabbitmq_password": "pass/word-2"}, "osdeploy_rabbitmq_password must not contain '/'"),
-    ({"osdeploy_management_ip": "192.0.2.99"}, "which is not an address of this host"),
-    ({"baseline_keystone_db_password": "a%b-3"}, "baseline_keystone_db_password must consist of letters"),
-    # the networking's inputs (#14)
-    ({"baseline_provider_cidr": LAB_NETWORK}, "a network of this host's own addresses (the management network)"),
-    ({"osdeploy_metadata_secret": ""}, "osdeploy_metadata_secret is not set"),
-    ({"baseline_provider_interface": "eth9"}, "baseline_provider_interface is 'eth9', which is not a network "
-                                              "interface of this host"),
-    # the demo project's (#30)
-    ({"baseline_demo_password": ""}, "baseline_demo_password is not set"),
-    # self-service networks' (#32), all refused at once, each named
-    ({"baseline_vxlan_vni_ranges": "1000:1", "baseline_overlay_ip": "192.0.2.98",
-      "baseline_floating_range": {"start": "198.51.100.10", "end": "198.51.100.20"}},
-     ["baseline_vxlan_vni_ranges must be MIN:MAX", "baseline_overlay_ip is 192.0.2.98, which is not an address",
-      "baseline_floating_range", "198.51.100.10"]),
-    ({"baseline_floating_range": {"start": "203.0.113.50", "end": "203.0.113.60"},
-      "baseline_provider_reserved_ranges": [{"start": "203.0.113.55", "end": "203.0.113.70"}]},
-     ["baseline_floating_range", "baseline_provider_reserved_ranges"]),
-    # the userspace datapath carries tunnels only from an interface of its own
-    ({"baseline_overlay_interface": ""}, "which carries VXLAN only from an address on a bridge of its own"),
-    # a change of the running cloud's release outside Nova's upgrade order (#33)
-    change_of_release(),
-]
-REFUSED_IDS = ["conf-typo", "non-ascii-db-password", "slash-in-rabbitmq-password", "foreign-address",
-               "keystone-db-password", "provider-overlaps-management", "no-metadata-secret", "no-such-interface",
-               "no-demo-password", "vni-overlay-floating", "floating-overlaps-reserved", "no-overlay-interface",
-               "change-of-release"]
-REFUSED_RUNS_AT_ONCE = 3
-
-
 @pytest.fixture(name="refused_runs", scope="module")
 def fixture_refused_runs():
-    """({id: Run} of every refused input, the fingerprint before them, the fingerprint after them all)."""
-    before = fingerprint()
-    with concurrent.futures.ThreadPoolExecutor(REFUSED_RUNS_AT_ONCE) as pool:
-        runs = dict(zip(REFUSED_IDS, pool.map(lambda item: Run(extra=item[0]), REFUSED)))
-    return runs, before, fingerprint()
+    """({id: Run} of every refused input (run in the background, unchanging_runs.py), the fingerprint before
+    them, the fingerprint after them all)."""
+    runs = unchanging_runs.results()
+    return runs["refused"], runs["before"], runs["after"]
 
 
 @pytest.mark.parametrize("extra,says", REFUSED, ids=REFUSED_IDS)

@@ -1,0 +1,1 @@
+../../default/tests/unchanging_runs.py
