@@ -158,8 +158,7 @@ def start():
         _started["before"] = fingerprint()
         pool = concurrent.futures.ThreadPoolExecutor(RUNS_AT_ONCE)
         _started["tags"] = {tag: pool.submit(Run, "-t", tag) for tag in tags_run_alone() if tag not in DRIFT_TAGS}
-        _started["refused"] = {name: pool.submit(Run, extra=extra)
-                               for name, (extra, _) in zip(REFUSED_IDS, REFUSED)}
+        _started["refused"] = {name: pool.submit(Run, extra=refused[0]) for name, refused in zip(REFUSED_IDS, REFUSED)}
         pool.shutdown(wait=False)
 
 
