@@ -15,7 +15,7 @@ import os
 import pytest
 import testinfra
 
-import unchanging_runs
+import tag_runs_alone
 
 LAB = os.environ["OSDEPLOY_LAB_DIR"]
 INVENTORY = os.path.join(LAB, "inventory.ini")
@@ -39,10 +39,9 @@ def controller():
 
 @pytest.fixture(name="operations", scope="module")
 def fixture_operations():
-    """{(chain, operation): result} of one run of member_operations.py on the controller, with the runs of
-    site.yml that change nothing going in the background (unchanging_runs.py): the operations mostly wait for
-    their servers."""
-    unchanging_runs.start()
+    """{(chain, operation): result} of one run of member_operations.py on the controller, with every documented
+    tag run alone going in the background (tag_runs_alone.py): the operations mostly wait for their servers."""
+    tag_runs_alone.start()
     host = controller()
     copied = host.ansible("ansible.builtin.copy", "src=%s dest=%s mode=0700" % (
         os.path.join(HERE, "member_operations.py"), SCRIPT), check=False)

@@ -16,7 +16,7 @@ import time
 
 import testinfra
 
-import unchanging_runs
+import tag_runs_alone
 from playbook_run import INVENTORY, ROOT, SITE, Run
 
 VERIFY = os.path.join(ROOT, "playbooks", "verify.yml")
@@ -189,8 +189,8 @@ def test_a_projects_user_makes_a_network_of_their_own_carried_in_vxlan():
 def test_the_tunnel_endpoint_is_back_on_its_bridge_after_open_vswitch_restarts():
     """With the userspace datapath the endpoint lives on br-overlay, whose interface may come back from an
     ovs-vswitchd restart (a package upgrade does one) without it: the unit that put it there runs again. The
-    runs that change nothing end first: a neutron tag run would meet the restart."""
-    unchanging_runs.wait()
+    tags run alone in the background (tag_runs_alone.py) end first: the neutron tag's run would meet the restart."""
+    tag_runs_alone.wait()
     compute = host(COMPUTES[0])
     address = compute.check_output("ip -o -4 addr show dev br-overlay").split()[3]
     # as a recreated interface would be (ovs 3.5 keeps it across a restart): without the address

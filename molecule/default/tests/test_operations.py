@@ -13,21 +13,24 @@ import re
 import subprocess
 
 import pytest
+import testinfra
 import yaml
 
-import unchanging_runs
+import tag_runs_alone
 from conftest import lab_openstack
 from playbook_run import INVENTORY, ROOT, SITE, Run
-from unchanging_runs import (DRIFT_TAGS, HOSTS, METADATA_API_FILE, REFUSED, REFUSED_IDS, UNION_TAGS, documented_tags,
-                             fingerprint, host, tags_run_alone)
+from tag_runs_alone import DRIFT_TAGS, UNION_TAGS, documented_tags, tags_run_alone
 
 LAB = os.environ["OSDEPLOY_LAB_DIR"]
 CONTROLLER_SERVICES = ["nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy"]
 # The proof's server boot is what test_network.py and the tag verify-server prove; the runs that
 # prove something else leave it out.
 NO_PROOF = {"osdeploy_verify_server": False}
-# What site.yml changes to repair the metadata API's file (unchanging_runs.METADATA_API_FILE), and the restart it
-# causes.
+# How the metadata API is started, a file the controller role owns: Debian's defaults file of the
+# package's init script, or the uWSGI ini of the source install's unit.
+METADATA_API_FILE = {"distro": "/etc/default/nova-api-metadata",
+                     "source": "/etc/nova/nova-api-metadata-uwsgi.ini"}[lab_openstack()["method"]]
+# What site.yml changes to repair that file, and the restart it causes.
 METADATA_API_CHANGES = {
     "distro": {("controller", "Serve the Nova APIs on the management address only, with a lab-sized uWSGI"),
                ("controller", "Restart the controller's nova services")},
@@ -37,6 +40,47 @@ METADATA_API_CHANGES = {
                               "the APIs on new code"),
                ("controller", "Restart the source units whose code or configuration changed")},
 }[lab_openstack()["method"]]
+# The files a refused input must leave as they were, per host.
+CONFIG_FILES = {
+    "controller": ["/etc/nova/nova.conf", "/etc/keystone/keystone.conf", "/etc/glance/glance-api.conf",
+                   "/etc/placement/placement.conf", "/etc/rabbitmq/rabbitmq.conf", METADATA_API_FILE],
+    "compute": ["/etc/nova/nova.conf", "/etc/nova/nova-compute.conf", "/etc/libvirt/qemu.conf"],
+}
+
+
+def host(name):
+    return testinfra.get_host("ansible://%s?ansible_inventory=%s" % (name, INVENTORY))
+
+
+def inventory_hosts():
+    out = subprocess.run(["ansible-inventory", "-i", INVENTORY, "--list"], capture_output=True, text=True,
+                         check=True).stdout
+    inv = json.loads(out)
+    return ["controller"] + sorted(inv["compute"]["hosts"])
+
+
+HOSTS = inventory_hosts()
+
+
+def lab_network():
+    out = subprocess.run(["ansible-inventory", "-i", INVENTORY, "--host", "controller"], capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out)["lab_network"]
+
+
+LAB_NETWORK = lab_network()
+
+
+def fingerprint():
+    """Checksums of the configuration files of every host, and the database accounts."""
+    state = {}
+    for name in HOSTS:
+        h = host(name)
+        for path in CONFIG_FILES["controller" if name == "controller" else "compute"]:
+            state[(name, path)] = h.check_output("sha256sum %s 2>/dev/null || echo missing" % path)
+    state["db users"] = host("controller").check_output(
+        "mariadb -N -e 'SELECT user, host, authentication_string FROM mysql.user ORDER BY user, host'")
+    return state
 
 
 def main_pids(h, services):
@@ -87,9 +131,10 @@ def fixture_drift():
     the tags of what drifted, each alone, Nova's one after the other (they meet: nova-config and nova-services
     both restart services). {before, after: fingerprints around the preview, scheduler: its state after the
     preview, preview: Run, repairs: {tag: Run}, pids, pids_after: the controller's services' main PIDs}.
-    Glance's tag runs beside the chain of Nova's tags. The runs that change nothing end first: they need the cloud
-    as it converged."""
-    unchanging_runs.wait()
+    Glance's tag runs beside the chain of Nova's tags. The tags run alone in the background end first: they need
+    the cloud as it converged. The refused inputs run beside the preview (refused: {id: Run}): neither changes
+    anything, and the fingerprints around the preview are theirs too."""
+    tag_runs_alone.wait()
     controller, compute1 = host("controller"), host("compute1")
     # drift: an option edited by hand, a service stopped, a defaults file edited, and a password
     # rotated in the inventory (it stays: the later tests run with it)
@@ -98,7 +143,10 @@ def fixture_drift():
     controller.check_output("echo '# edited by hand' >> %s" % METADATA_API_FILE)
     rotate_lab_secret("baseline_glance_password", "Rotated-glance-pw-7")
     drift = {"before": fingerprint()}
-    drift["preview"] = Run("--check", "--diff", "-vvv", extra=NO_PROOF)
+    with concurrent.futures.ThreadPoolExecutor(REFUSED_RUNS_AT_ONCE) as pool:
+        refused = {name: pool.submit(Run, extra=item[0]) for name, item in zip(REFUSED_IDS, REFUSED)}
+        drift["preview"] = Run("--check", "--diff", "-vvv", extra=NO_PROOF)
+        drift["refused"] = {name: future.result() for name, future in refused.items()}
     drift["after"] = fingerprint()
     drift["scheduler"] = controller.check_output("systemctl is-active nova-scheduler || true")
     drift["pids"] = main_pids(controller, CONTROLLER_SERVICES)
@@ -175,8 +223,8 @@ def test_a_whole_role_tag_selects_only_what_its_parts_run_alone(tag):
 @pytest.fixture(name="tag_runs", scope="module")
 def fixture_tag_runs(drift):
     """{tag: Run} of the documented tags, each run alone (ansible-playbook -t TAG): those of the drift's repair
-    ran in the drift fixture, the others in the background (unchanging_runs.py)."""
-    return dict(unchanging_runs.results()["tags"], **drift["repairs"])
+    ran in the drift fixture, the others in the background (tag_runs_alone.py)."""
+    return dict(tag_runs_alone.results(), **drift["repairs"])
 
 
 @pytest.mark.parametrize("tag", tags_run_alone())
@@ -194,12 +242,61 @@ def test_the_drifts_tags_are_documented_tags_that_run_alone():
     assert set(DRIFT_TAGS) <= set(tags_run_alone())
 
 
+def change_of_release():
+    """(extra vars, what the refusal says) of a run that would change the lab's release: back from 2026.2 to
+    2026.1 (a downgrade), else forward to 2026.2 from source (Epoxy: two hops; Zed: no supported path)."""
+    installed = lab_openstack()
+    target = "2026.1" if installed["release"] == "2026.2" else "2026.2"
+    how = "source" if installed["method"] == "source" else "Debian's packages"
+    return ({"osdeploy_install_method": "source", "osdeploy_openstack_release": target},
+            ["Refused before any change: controller runs OpenStack %s from %s (nova-api %s"
+             % (installed["release"], how, installed["nova"]),
+             "and the inventory asks for OpenStack %s by osdeploy_install_method source" % target,
+             "Set osdeploy_openstack_release %s and osdeploy_install_method %s to keep this cloud as it is"
+             % (installed["release"], installed["method"])])
+
+
+# Each refused input: (extra vars, what the refusal says). Every run stops in the preflight, before any
+# change, so the runs cannot meet: they go REFUSED_RUNS_AT_ONCE at a time beside the drift's preview, which
+# changes nothing either and keeps one core busy (one after the other they took 200 s of the scenario).
+REFUSED = [
+    ({"nova_conf_extra": {"DEFAULT": {"my_ipp": "192.0.2.1"}}}, "my_ipp"),
+    ({"nova_db_password": "pässwort-1"}, "nova_db_password must hold printable ASCII characters only"),
+    ({"osdeploy_rabbitmq_password": "pass/word-2"}, "osdeploy_rabbitmq_password must not contain '/'"),
+    ({"osdeploy_management_ip": "192.0.2.99"}, "which is not an address of this host"),
+    ({"baseline_keystone_db_password": "a%b-3"}, "baseline_keystone_db_password must consist of letters"),
+    # the networking's inputs (#14)
+    ({"baseline_provider_cidr": LAB_NETWORK}, "a network of this host's own addresses (the management network)"),
+    ({"osdeploy_metadata_secret": ""}, "osdeploy_metadata_secret is not set"),
+    ({"baseline_provider_interface": "eth9"}, "baseline_provider_interface is 'eth9', which is not a network "
+                                              "interface of this host"),
+    # the demo project's (#30)
+    ({"baseline_demo_password": ""}, "baseline_demo_password is not set"),
+    # self-service networks' (#32), all refused at once, each named
+    ({"baseline_vxlan_vni_ranges": "1000:1", "baseline_overlay_ip": "192.0.2.98",
+      "baseline_floating_range": {"start": "198.51.100.10", "end": "198.51.100.20"}},
+     ["baseline_vxlan_vni_ranges must be MIN:MAX", "baseline_overlay_ip is 192.0.2.98, which is not an address",
+      "baseline_floating_range", "198.51.100.10"]),
+    ({"baseline_floating_range": {"start": "203.0.113.50", "end": "203.0.113.60"},
+      "baseline_provider_reserved_ranges": [{"start": "203.0.113.55", "end": "203.0.113.70"}]},
+     ["baseline_floating_range", "baseline_provider_reserved_ranges"]),
+    # the userspace datapath carries tunnels only from an interface of its own
+    ({"baseline_overlay_interface": ""}, "which carries VXLAN only from an address on a bridge of its own"),
+    # a change of the running cloud's release outside Nova's upgrade order (#33)
+    change_of_release(),
+]
+REFUSED_IDS = ["conf-typo", "non-ascii-db-password", "slash-in-rabbitmq-password", "foreign-address",
+               "keystone-db-password", "provider-overlaps-management", "no-metadata-secret", "no-such-interface",
+               "no-demo-password", "vni-overlay-floating", "floating-overlaps-reserved", "no-overlay-interface",
+               "change-of-release"]
+REFUSED_RUNS_AT_ONCE = 2
+
+
 @pytest.fixture(name="refused_runs", scope="module")
-def fixture_refused_runs():
-    """({id: Run} of every refused input (run in the background, unchanging_runs.py), the fingerprint before
-    them, the fingerprint after them all)."""
-    runs = unchanging_runs.results()
-    return runs["refused"], runs["before"], runs["after"]
+def fixture_refused_runs(drift):
+    """({id: Run} of every refused input, the fingerprint before them, the fingerprint after them all): they
+    ran beside the drift's preview (fixture_drift)."""
+    return drift["refused"], drift["before"], drift["after"]
 
 
 @pytest.mark.parametrize("extra,says", REFUSED, ids=REFUSED_IDS)

@@ -1,0 +1,1 @@
+../../default/tests/tag_runs_alone.py

@@ -1,1 +1,0 @@
-../../default/tests/unchanging_runs.py
