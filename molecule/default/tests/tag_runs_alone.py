@@ -12,7 +12,6 @@ calls wait().
 import concurrent.futures
 import os
 import re
-import threading
 
 from conftest import lab_openstack
 from playbook_run import ROOT, Run
@@ -54,30 +53,24 @@ def tags_run_alone():
     return [t for t in documented_tags() if t not in UNION_TAGS and t not in PROVEN_IN_TEST_NETWORK]
 
 
-_lock = threading.Lock()
-_started = {}    # {tag: Future}
-_finished = {}   # {tag: Run}
+_started = {}    # {tag: Future}, from the pytest process's one thread
 
 
 def start():
     """Set the runs of every tag alone but the drift's going in the background (once)."""
-    with _lock:
-        if _started:
-            return
-        pool = concurrent.futures.ThreadPoolExecutor(RUNS_AT_ONCE)
-        _started.update({tag: pool.submit(Run, "-t", tag) for tag in tags_run_alone() if tag not in DRIFT_TAGS})
-        pool.shutdown(wait=False)
+    if _started:
+        return
+    pool = concurrent.futures.ThreadPoolExecutor(RUNS_AT_ONCE)
+    _started.update({tag: pool.submit(Run, "-t", tag) for tag in tags_run_alone() if tag not in DRIFT_TAGS})
+    pool.shutdown(wait=False)
 
 
 def wait():
     """Wait for the runs, if they were started."""
-    with _lock:
-        if _started and not _finished:
-            _finished.update({tag: future.result() for tag, future in _started.items()})
+    concurrent.futures.wait(_started.values())
 
 
 def results():
     """{tag: Run} of every tag alone but the drift's, started if they were not."""
     start()
-    wait()
-    return _finished
+    return {tag: future.result() for tag, future in _started.items()}
